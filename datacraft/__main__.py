@@ -1,0 +1,6 @@
+"""Allow ``python -m datacraft``."""
+
+from datacraft.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The ``datacraft`` command line. Commands load lazily so that ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from datacraft import __version__
+from datacraft.cli.errors import DatacraftGroup
+
+#: command name → "module:attribute". Keep alphabetical within each family.
+COMMANDS: dict[str, str] = {
+    "run": "datacraft.cli.run:run",
+    "apply": "datacraft.cli.apply:apply",
+    "stages": "datacraft.cli.stages:stages",
+}
+
+
+class LazyGroup(DatacraftGroup):
+    """Imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        cmd: Any = getattr(importlib.import_module(module), attr)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="datacraft")
+def main() -> None:
+    """Curate raw text shards into a pretraining corpus; train and evaluate a model on it.
+
+    \b
+    Typical use:
+      datacraft run pipelines/demo.yaml          run a YAML pipeline
+      datacraft apply normalize,length -i - -o - filter JSONL on stdin/stdout
+      datacraft stages                           list stages and their parameters
+    """

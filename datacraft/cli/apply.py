@@ -1,0 +1,112 @@
+"""``datacraft apply STAGE[,STAGE…]``: run stages without a YAML file, also as a Unix filter."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import orjson
+
+from datacraft.cli.options import on_error_option, quiet_option, set_option, workers_option
+from datacraft.cli.summary import echo_summary, format_summary
+from datacraft.errors import ConfigError
+from datacraft.io.readers import iter_lines, jsonl_items
+from datacraft.io.writers import ShardWriter
+from datacraft.pipeline.config import apply_overrides, build_config
+from datacraft.pipeline.ledger import merge_stats
+from datacraft.pipeline.runner import run_pipeline
+from datacraft.pipeline.task import read_options, run_stream
+
+
+class _StderrQuarantine(ShardWriter):
+    """Bad records of a stream, reported one JSON line each on stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(".", "quarantine")
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            sys.stderr.write("quarantined: " + orjson.dumps(row).decode() + "\n")
+
+    def close(self) -> None:
+        sys.stderr.flush()
+
+
+@click.command()
+@click.argument("stage_names", metavar="STAGE[,STAGE…]")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    required=True,
+    help="Input file, directory or glob (repeatable), or - for JSONL on stdin.",
+)
+@click.option("--output", "-o", required=True, help="Output directory, or - for JSONL on stdout.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["parquet", "jsonl", "jsonl.gz"]),
+    default="parquet",
+    show_default=True,
+    help="Output format for a directory output.",
+)
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--id-field", default="id", show_default=True)
+@click.option("--no-rejected", is_flag=True, help="Do not write dropped documents to rejected/.")
+@set_option
+@workers_option
+@on_error_option
+@click.option("--force", is_flag=True, help="Redo every shard, replacing an earlier run's output.")
+@quiet_option
+def apply(
+    stage_names: str,
+    inputs: tuple[str, ...],
+    output: str,
+    out_format: str,
+    text_field: str,
+    id_field: str,
+    no_rejected: bool,
+    overrides: tuple[str, ...],
+    workers: int | None,
+    on_error: str | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Apply stages to documents, e.g. ``apply normalize,length -i - -o - --set length.min_words=50``.
+
+    With ``-i -`` JSONL is read from stdin and with ``-o -`` kept documents are written as JSONL
+    to stdout; drops are counted in the summary on stderr.
+    """
+    names = [n.strip() for n in stage_names.split(",") if n.strip()]
+    if not names:
+        raise ConfigError("name at least one stage, e.g. `normalize,length`")
+    raw: dict[str, Any] = {
+        "name": "apply",
+        "input": {"paths": list(inputs), "text_field": text_field, "id_field": id_field},
+        "output": {"path": output, "format": out_format, "rejected": not no_rejected},
+        "stages": [{n: {}} for n in names],
+        "workers": workers or 1,
+        "on_error": on_error or "quarantine",
+    }
+    raw = apply_overrides(raw, list(overrides))
+    streaming = "-" in inputs or output == "-"
+    if not streaming:
+        config = build_config(raw, "apply")
+        result = run_pipeline(config, force=force, show_progress=not quiet)
+        if not quiet:
+            echo_summary(
+                format_summary(
+                    result.merged, out=output, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
+                )
+            )
+        return
+    if inputs != ("-",) or output != "-":
+        raise click.UsageError("stream mode needs both --input - and --output -")
+    raw["output"]["path"] = "-"
+    config = build_config(raw, "apply")
+    items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>"), "stdin", read_options(config))
+    stats = run_stream(config, items, quarantine=_StderrQuarantine())
+    if not quiet:
+        echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))

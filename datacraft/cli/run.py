@@ -1,0 +1,91 @@
+"""``datacraft run PIPELINE.yaml``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from datacraft.cli.options import executor_options, on_error_option, quiet_option, set_option, workers_option
+from datacraft.cli.summary import echo_summary, format_summary
+from datacraft.pipeline.config import load_pipeline
+from datacraft.pipeline.runner import plan_run, run_pipeline
+
+
+@click.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    help="Input file, directory or glob (repeatable); replaces the pipeline's.",
+)
+@click.option("--output", "-o", default=None, help="Output directory; replaces the pipeline's.")
+@workers_option
+@set_option
+@on_error_option
+@executor_options
+@click.option("--force", is_flag=True, help="Redo every shard, replacing an earlier run's output.")
+@click.option("--dry-run", is_flag=True, help="Validate the pipeline and show the plan; write nothing.")
+@quiet_option
+def run(
+    pipeline: str,
+    inputs: tuple[str, ...],
+    output: str | None,
+    workers: int | None,
+    overrides: tuple[str, ...],
+    on_error: str | None,
+    executor: str | None,
+    ray_address: str | None,
+    force: bool,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
+    """Run a YAML pipeline over its input shards.
+
+    Finished shards of an earlier run with the same configuration are skipped, so a killed
+    run can simply be rerun. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    """
+    updates: dict[str, Any] = {}
+    if inputs:
+        updates["input.paths"] = list(inputs)
+    if output:
+        updates["output.path"] = output
+    if workers:
+        updates["workers"] = workers
+    if on_error:
+        updates["on_error"] = on_error
+    if executor:
+        updates["executor"] = executor
+    if ray_address:
+        updates["ray_address"] = ray_address
+    config = load_pipeline(pipeline, list(overrides), updates)
+    if dry_run:
+        plan = plan_run(config, force=force)
+        click.echo(f"pipeline    {config.name} ({pipeline}), fingerprint {config.fingerprint()}")
+        click.echo(f"input       {len(plan.shards)} shards; {len(plan.todo)} to run, {len(plan.skipped)} complete")
+        for s in plan.shards[:20]:
+            click.echo(f"  [{s.index:05d}] {s.path} ({s.format}){'  done' if s in plan.skipped else ''}")
+        if len(plan.shards) > 20:
+            click.echo(f"  … {len(plan.shards) - 20} more")
+        click.echo("stages")
+        for spec in config.stages:
+            params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
+            click.echo(f"  {spec.label:<20} {spec.name}({params})")
+        click.echo(
+            f"output      {config.output.path} ({config.output.format}), workers {config.workers}, "
+            f"executor {config.executor}"
+        )
+        return
+    result = run_pipeline(config, force=force, show_progress=not quiet)
+    if not quiet:
+        echo_summary(
+            format_summary(
+                result.merged,
+                out=config.output.path,
+                ran=result.ran,
+                skipped=len(result.plan.skipped),
+                seconds=result.seconds,
+            )
+        )

@@ -1,0 +1,69 @@
+"""``datacraft stages``: every registered stage with its parameters and defaults."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from pydantic.fields import FieldInfo
+
+from datacraft.stages.registry import all_stages
+
+
+def _type_name(info: FieldInfo) -> str:
+    ann = info.annotation
+    text = getattr(ann, "__name__", None) if not getattr(ann, "__args__", None) else None
+    return text or str(ann).replace("typing.", "")
+
+
+def describe_stages() -> list[dict[str, Any]]:
+    """Stages as plain data: name, kind, summary, parameters (type, default, description), columns."""
+    out = []
+    for name, cls in all_stages().items():
+        params = []
+        for pname, info in cls.Params.model_fields.items():
+            default = None if info.is_required() else info.get_default(call_default_factory=True)
+            params.append(
+                {
+                    "name": pname,
+                    "type": _type_name(info),
+                    "default": default,
+                    "required": info.is_required(),
+                    "description": info.description or "",
+                }
+            )
+        doc = (cls.__doc__ or "").strip().splitlines()
+        out.append(
+            {
+                "name": name,
+                "kind": cls.kind,
+                "summary": doc[0] if doc else "",
+                "params": params,
+                "columns": cls.output_columns(),
+            }
+        )
+    return out
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stages(name: str | None, as_json: bool) -> None:
+    """List stages with their parameters and defaults (or one stage by NAME)."""
+    described = describe_stages()
+    if name:
+        described = [d for d in described if d["name"] == name]
+        if not described:
+            raise click.UsageError(f"unknown stage {name!r}; run `datacraft stages` to list them")
+    if as_json:
+        click.echo(json.dumps(described, indent=2, default=str))
+        return
+    for d in described:
+        click.echo(f"{d['name']}  [{d['kind']}]  {d['summary']}")
+        for p in d["params"]:
+            default = "required" if p["required"] else f"default {p['default']!r}"
+            click.echo(f"    {p['name']:<22} {p['type']:<26} {default:<22} {p['description']}")
+        if d["columns"]:
+            click.echo("    adds columns: " + ", ".join(f"{k} ({v})" for k, v in d["columns"].items()))
+        click.echo("")

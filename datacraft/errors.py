@@ -1,0 +1,33 @@
+"""Typed errors. The CLI maps them to exit codes in one place (``datacraft.cli.errors``)."""
+
+from __future__ import annotations
+
+
+class DatacraftError(Exception):
+    """Base class for errors reported to the user without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(DatacraftError):
+    """Bad pipeline config, unknown stage or parameter, bad command-line value (exit 2)."""
+
+    exit_code = 2
+
+
+class InputError(DatacraftError):
+    """An input file cannot be read at all, or a bad record under ``on_error: fail`` (exit 1)."""
+
+    exit_code = 1
+
+
+class LedgerError(DatacraftError):
+    """The per-shard document ledger does not balance: a bug, never silently ignored (exit 1)."""
+
+    exit_code = 1
+
+
+class OutputConflictError(DatacraftError):
+    """The output directory holds a different run (exit 2)."""
+
+    exit_code = 2

@@ -1,0 +1,67 @@
+"""Local executors: in the calling process, or a pool of worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+from datacraft import progress as progress_mod
+
+T = TypeVar("T")
+
+
+class InProcessExecutor:
+    """Runs tasks one after another in this process (``workers: 1``)."""
+
+    def run(self, fn: Callable[[T], Any], tasks: list[T], progress: Any = None) -> Iterator[tuple[T, Any]]:
+        if progress is not None:
+            progress_mod.set_sink(progress.update_docs)
+        try:
+            for task in tasks:
+                yield task, fn(task)
+        finally:
+            progress_mod.set_sink(None)
+
+
+def _init_worker(counter: Any) -> None:
+    progress_mod.set_sink(progress_mod.shared_counter_sink(counter))
+
+
+class LocalExecutor:
+    """A pool of ``workers`` processes (spawned, so no state leaks from the driver)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def run(self, fn: Callable[[T], Any], tasks: list[T], progress: Any = None) -> Iterator[tuple[T, Any]]:
+        if not tasks:
+            return
+        ctx = mp.get_context("spawn")
+        counter = ctx.Value("q", 0)
+        if progress is not None:
+            progress.watch(counter)
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker, initargs=(counter,)
+        )
+        futures: dict[Future[Any], T] = {}
+        try:
+            pending = iter(tasks)
+            # Keep a bounded number of tasks in flight so results stream back in order of completion.
+            for task in pending:
+                futures[pool.submit(fn, task)] = task
+                if len(futures) >= 2 * self.workers:
+                    break
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: tasks.index(futures[f])):
+                    task = futures.pop(fut)
+                    yield task, fut.result()
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        futures[pool.submit(fn, nxt)] = nxt
+        finally:
+            for fut in futures:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)

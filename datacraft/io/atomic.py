@@ -1,0 +1,29 @@
+"""Atomic file writes: write to a hidden temporary name, rename when complete."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def tmp_path_for(final: str | Path) -> Path:
+    """The temporary name a file is written under before it is renamed to ``final``."""
+    final = Path(final)
+    return final.with_name(f".{final.name}.tmp-{os.getpid()}")
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Text variant of :func:`write_bytes_atomic` (UTF-8)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

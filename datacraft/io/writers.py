@@ -1,0 +1,258 @@
+"""Shard writers: Parquet (zstd, bounded row groups, rotation) and JSON Lines.
+
+Every file is written under a temporary name; :meth:`ShardWriter.commit` renames them all
+once the shard task is complete, so a killed task never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datacraft.io.atomic import tmp_path_for
+
+Row = dict[str, Any]
+LEADING_COLUMNS = ("id", "text")
+
+
+def _column(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Mixed types in one column: keep every value, as JSON text.
+        return pa.array([None if v is None else orjson.dumps(v, default=str).decode() for v in values], pa.string())
+
+
+def rows_to_table(rows: list[Row]) -> pa.Table:
+    """Build a table column by column: ``id``, ``text`` first, then the other keys sorted."""
+    names: dict[str, None] = {}
+    for row in rows:
+        for k in row:
+            names.setdefault(k, None)
+    ordered = [c for c in LEADING_COLUMNS if c in names] + sorted(k for k in names if k not in LEADING_COLUMNS)
+    return pa.table({name: _column([row.get(name) for row in rows]) for name in ordered})
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+    """Reshape ``table`` to ``schema`` (missing columns as nulls, safe casts) or None if impossible."""
+    if any(name not in schema.names for name in table.column_names):
+        return None
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            if col.type != f.type:
+                if col.null_count != len(col) and not pa.types.is_null(col.type):
+                    try:
+                        col = col.cast(f.type, safe=True)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                        return None
+                else:
+                    col = pa.nulls(len(col), f.type)
+        else:
+            col = pa.nulls(len(table), f.type)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+class ShardWriter(ABC):
+    """Writes rows to one or more files named ``{stem}-{k:04d}{suffix}`` in ``directory``."""
+
+    suffix = ""
+
+    def __init__(
+        self, directory: str | Path, stem: str, rows_per_file: int = 1_000_000, bytes_per_file: int = 512 * 1024 * 1024
+    ) -> None:
+        self.directory = Path(directory)
+        self.stem = stem
+        self.rows_per_file = rows_per_file
+        self.bytes_per_file = bytes_per_file
+        self._pending: list[tuple[Path, Path]] = []  # (tmp, final)
+        self._rows_in_file = 0
+        self.rows_written = 0
+
+    def _next_path(self) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"{self.stem}-{len(self._pending):04d}{self.suffix}"
+        tmp = tmp_path_for(final)
+        self._pending.append((tmp, final))
+        self._rows_in_file = 0
+        return tmp
+
+    @abstractmethod
+    def write(self, rows: list[Row]) -> None:
+        """Append rows (dicts of column → value)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and close the current file (still under its temporary name)."""
+
+    def commit(self) -> list[str]:
+        """Close, then rename every temporary file to its final name; return the final names."""
+        self.close()
+        for tmp, final in self._pending:
+            os.replace(tmp, final)
+        return [str(final) for _, final in self._pending]
+
+    def abort(self) -> None:
+        """Close and delete every temporary file."""
+        try:
+            self.close()
+        finally:
+            for tmp, _ in self._pending:
+                tmp.unlink(missing_ok=True)
+
+
+class ParquetShardWriter(ShardWriter):
+    """Parquet with zstd, row groups of at most ``row_group_rows``, rotation by rows and bytes."""
+
+    suffix = ".parquet"
+
+    def __init__(
+        self, directory: str | Path, stem: str, *, row_group_rows: int = 10_000, compression: str = "zstd", **kw: Any
+    ) -> None:
+        super().__init__(directory, stem, **kw)
+        self.row_group_rows = row_group_rows
+        self.compression = compression
+        self._buffer: list[Row] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp: Path | None = None
+
+    def write(self, rows: list[Row]) -> None:
+        self._buffer.extend(rows)
+        while len(self._buffer) >= self.row_group_rows:
+            chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]
+            self._write_table(rows_to_table(chunk))
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append an Arrow table directly (columns in the writer's order)."""
+        self._flush_buffer()
+        for start in range(0, len(table), self.row_group_rows):
+            self._write_table(table.slice(start, self.row_group_rows))
+
+    def _flush_buffer(self) -> None:
+        if self._buffer:
+            chunk, self._buffer = self._buffer, []
+            self._write_table(rows_to_table(chunk))
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._tmp = self._next_path()
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression=self.compression)
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _write_table(self, table: pa.Table) -> None:
+        while len(table):
+            if self._writer is None:
+                self._open(table.schema)
+            assert self._writer is not None and self._tmp is not None
+            conformed = table if table.schema == self._writer.schema else _conform(table, self._writer.schema)
+            if conformed is None:  # schema changed in a way that cannot be cast: start a new file
+                self._close_file()
+                continue
+            room = self.rows_per_file - self._rows_in_file
+            part = conformed.slice(0, room)
+            self._writer.write_table(part, row_group_size=self.row_group_rows)
+            self._rows_in_file += len(part)
+            self.rows_written += len(part)
+            table = table.slice(len(part))
+            if self._rows_in_file >= self.rows_per_file or os.path.getsize(self._tmp) >= self.bytes_per_file:
+                self._close_file()
+
+    def close(self) -> None:
+        self._flush_buffer()
+        self._close_file()
+
+
+class JsonlShardWriter(ShardWriter):
+    """JSON Lines, optionally gzip-compressed (deterministic: no name or time in the header)."""
+
+    def __init__(self, directory: str | Path, stem: str, *, compress: bool = False, **kw: Any) -> None:
+        super().__init__(directory, stem, **kw)
+        self.compress = compress
+        self.suffix = ".jsonl.gz" if compress else ".jsonl"
+        self._fh: IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None
+
+    def _open(self) -> None:
+        tmp = self._next_path()
+        self._raw = open(tmp, "wb")  # noqa: SIM115 - closed in _close_file
+        self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if self.compress else self._raw
+
+    def _close_file(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            if self._raw is not self._fh and self._raw is not None:
+                self._raw.close()
+            self._fh = self._raw = None
+
+    def write(self, rows: list[Row]) -> None:
+        for row in rows:
+            if self._fh is None:
+                self._open()
+            assert self._fh is not None
+            self._fh.write(orjson.dumps(row, default=str) + b"\n")
+            self._rows_in_file += 1
+            self.rows_written += 1
+            if self._rows_in_file >= self.rows_per_file:
+                self._close_file()
+
+    def close(self) -> None:
+        self._close_file()
+
+
+class StdoutWriter(ShardWriter):
+    """JSON Lines to standard output, for Unix-filter use (``--output -``)."""
+
+    def __init__(self) -> None:
+        super().__init__(".", "stdout")
+
+    def write(self, rows: list[Row]) -> None:
+        out = sys.stdout.buffer
+        out.write(b"".join(orjson.dumps(r, default=str) + b"\n" for r in rows))
+        self.rows_written += len(rows)
+
+    def close(self) -> None:
+        sys.stdout.buffer.flush()
+
+    def commit(self) -> list[str]:
+        self.close()
+        return ["-"]
+
+
+def make_writer(
+    fmt: str,
+    directory: str | Path,
+    stem: str,
+    *,
+    rows_per_file: int,
+    bytes_per_file: int,
+    row_group_rows: int,
+    compression: str,
+) -> ShardWriter:
+    """Build the writer for an output format: ``parquet``, ``jsonl`` or ``jsonl.gz``."""
+    if fmt == "parquet":
+        return ParquetShardWriter(
+            directory,
+            stem,
+            row_group_rows=row_group_rows,
+            compression=compression,
+            rows_per_file=rows_per_file,
+            bytes_per_file=bytes_per_file,
+        )
+    if fmt in ("jsonl", "jsonl.gz"):
+        return JsonlShardWriter(
+            directory, stem, compress=fmt == "jsonl.gz", rows_per_file=rows_per_file, bytes_per_file=bytes_per_file
+        )
+    raise ValueError(f"unknown output format {fmt!r}")

@@ -1,0 +1,1 @@
+"""Pipelines: YAML config → stages; shard tasks; ledger and stats; the run driver."""

@@ -1,0 +1,117 @@
+"""Per-shard stats and the ledger: documents in = kept + Σ dropped(stage, reason) + quarantined."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from datacraft.errors import LedgerError
+
+
+@dataclass
+class StageStats:
+    """What one stage saw in one shard."""
+
+    docs_in: int = 0
+    docs_out: int = 0
+    chars_in: int = 0
+    chars_out: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ShardStats:
+    """Counts of one shard task; JSON-serializable, merged across shards afterwards."""
+
+    shard: int
+    input: str
+    docs_in: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    chars_in: int = 0
+    chars_out: int = 0
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    stages: dict[str, StageStats] = field(default_factory=dict)
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    read_seconds: float = 0.0
+    write_seconds: float = 0.0
+    seconds: float = 0.0
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_drop(self, stage: str, reason: str, n: int = 1) -> None:
+        """Count ``n`` documents dropped by ``stage`` for ``reason``."""
+        by_reason = self.dropped.setdefault(stage, {})
+        by_reason[reason] = by_reason.get(reason, 0) + n
+
+    def add_count(self, stage: str, key: str, n: int = 1) -> None:
+        """Add to a stage's named counter."""
+        counters = self.counters.setdefault(stage, {})
+        counters[key] = counters.get(key, 0) + n
+
+    @property
+    def dropped_total(self) -> int:
+        """All documents dropped by any stage."""
+        return sum(sum(r.values()) for r in self.dropped.values())
+
+    def balanced(self) -> bool:
+        """True when the ledger balances."""
+        return self.docs_in == self.kept + self.dropped_total + self.quarantined
+
+    def check(self) -> None:
+        """Raise LedgerError unless the ledger balances."""
+        if not self.balanced():
+            raise LedgerError(
+                f"ledger does not balance for shard {self.shard} ({self.input}): in={self.docs_in} "
+                f"kept={self.kept} dropped={self.dropped_total} quarantined={self.quarantined}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain dict for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShardStats:
+        """Inverse of :meth:`to_json`."""
+        data = dict(data)
+        data["stages"] = {k: StageStats(**v) for k, v in data.get("stages", {}).items()}
+        return cls(**data)
+
+
+def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
+    """Sum shard stats into run totals (stage order as first seen)."""
+    totals = {"docs_in": 0, "kept": 0, "quarantined": 0, "dropped": 0, "chars_in": 0, "chars_out": 0}
+    dropped: dict[str, dict[str, int]] = {}
+    stages: dict[str, dict[str, float]] = {}
+    counters: dict[str, dict[str, int]] = {}
+    seconds = {"read": 0.0, "write": 0.0, "total": 0.0}
+    for s in sorted(shards, key=lambda s: s.shard):
+        totals["docs_in"] += s.docs_in
+        totals["kept"] += s.kept
+        totals["quarantined"] += s.quarantined
+        totals["dropped"] += s.dropped_total
+        totals["chars_in"] += s.chars_in
+        totals["chars_out"] += s.chars_out
+        for stage, reasons in s.dropped.items():
+            d = dropped.setdefault(stage, {})
+            for reason, n in reasons.items():
+                d[reason] = d.get(reason, 0) + n
+        for stage, st in s.stages.items():
+            agg = stages.setdefault(stage, {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0, "seconds": 0.0})
+            for k, v in asdict(st).items():
+                agg[k] += v
+        for stage, cs in s.counters.items():
+            c = counters.setdefault(stage, {})
+            for k, v in cs.items():
+                c[k] = c.get(k, 0) + v
+        seconds["read"] += s.read_seconds
+        seconds["write"] += s.write_seconds
+        seconds["total"] += s.seconds
+    balanced = totals["docs_in"] == totals["kept"] + totals["dropped"] + totals["quarantined"]
+    return {
+        "totals": totals,
+        "dropped": dropped,
+        "stages": stages,
+        "counters": counters,
+        "cpu_seconds": seconds,
+        "ledger_balanced": balanced and all(s.balanced() for s in shards),
+    }

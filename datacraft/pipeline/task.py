@@ -1,0 +1,279 @@
+"""The shard task: one pipeline over one input shard, idempotent and atomic.
+
+Outputs are written under temporary names, renamed when the shard is complete, then the
+completion marker is written. A task that dies leaves nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from datacraft.document import Document
+from datacraft.errors import InputError
+from datacraft.io.atomic import write_text_atomic
+from datacraft.io.paths import Shard
+from datacraft.io.readers import ReadOptions, read_shard
+from datacraft.io.records import BadRecord
+from datacraft.io.writers import JsonlShardWriter, ShardWriter, StdoutWriter, make_writer
+from datacraft.pipeline.config import PipelineConfig
+from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
+from datacraft.pipeline.ledger import ShardStats, StageStats
+from datacraft.progress import report_docs
+from datacraft.stages.base import Stage
+from datacraft.stages.registry import get_stage_class
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to run one shard (picklable)."""
+
+    config: dict[str, Any]
+    fingerprint: str
+    shard: Shard
+    out_dir: str
+
+
+_STAGE_CACHE: dict[str, list[Stage]] = {}
+
+
+def build_stages(config: PipelineConfig) -> list[Stage]:
+    """Instantiate the configured stages (validated parameters) in order."""
+    stages = []
+    for spec in config.stages:
+        cls = get_stage_class(spec.name)
+        stages.append(cls(cls.Params(**spec.params), label=spec.label))
+    return stages
+
+
+def stages_for(config: PipelineConfig, fingerprint: str) -> list[Stage]:
+    """Stages for a config, built once per process and set up."""
+    stages = _STAGE_CACHE.get(fingerprint)
+    if stages is None:
+        stages = build_stages(config)
+        _STAGE_CACHE[fingerprint] = stages
+    for s in stages:
+        s.ensure_setup()
+    return stages
+
+
+def read_options(config: PipelineConfig) -> ReadOptions:
+    """Reader options from the input config."""
+    i = config.input
+    return ReadOptions(
+        text_field=i.text_field,
+        id_field=i.id_field,
+        keep_fields=i.keep_fields,
+        max_record_bytes=i.max_record_bytes,
+        parquet_batch_rows=i.parquet_batch_rows,
+    )
+
+
+def input_identity(path: str) -> dict[str, Any]:
+    """Size and mtime of an input file: a marker is valid only for the same input."""
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+class ShardContext:
+    """The StageContext of one shard task: counts drops and routes them to ``rejected/``."""
+
+    def __init__(self, stats: ShardStats, rejected: ShardWriter | None) -> None:
+        self.stats = stats
+        self.rejected = rejected
+        self._rejected_rows: list[dict[str, Any]] = []
+
+    def drop(self, doc: Document, stage: str, reason: str, signals: dict[str, Any] | None = None) -> None:
+        self.stats.add_drop(stage, reason)
+        if self.rejected is not None:
+            self._rejected_rows.append(
+                {
+                    "id": doc.id,
+                    "text": doc.text,
+                    "stage": stage,
+                    "reason": reason,
+                    "signals": orjson.dumps(signals or {}, default=str).decode(),
+                    "meta": orjson.dumps(doc.meta, default=str).decode(),
+                }
+            )
+
+    def count(self, stage: str, key: str, n: int = 1) -> None:
+        self.stats.add_count(stage, key, n)
+
+    def flush(self) -> None:
+        if self.rejected is not None and self._rejected_rows:
+            self.rejected.write(self._rejected_rows)
+            self._rejected_rows = []
+
+
+def doc_row(doc: Document) -> dict[str, Any]:
+    """The output row of a kept document: id, text, then its meta as columns."""
+    row = {"id": doc.id, "text": doc.text}
+    row.update(doc.meta)
+    return row
+
+
+class ShardRun:
+    """Runs documents of one shard through the stages into writers; fills the stats."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        stages: list[Stage],
+        stats: ShardStats,
+        data: ShardWriter,
+        rejected: ShardWriter | None,
+        quarantine: ShardWriter | None,
+    ) -> None:
+        self.config = config
+        self.stages = stages
+        self.stats = stats
+        self.data = data
+        self.quarantine = quarantine
+        self.ctx = ShardContext(stats, rejected)
+        for s in stages:
+            stats.stages.setdefault(s.label, StageStats())
+
+    def bad_record(self, bad: BadRecord) -> None:
+        self.stats.docs_in += 1
+        self.stats.quarantined += 1
+        if self.config.on_error == "fail":
+            raise InputError(f"bad record: {bad.describe()} (rerun with --on-error quarantine to set it aside)")
+        if self.quarantine is not None:
+            self.quarantine.write([{"file": bad.file, "position": bad.position, "error": bad.error, "raw": bad.raw}])
+
+    def run_batch(self, docs: list[Document]) -> None:
+        stats = self.stats
+        stats.docs_in += len(docs)
+        chars = sum(len(d.text) for d in docs)
+        stats.chars_in += chars
+        for stage in self.stages:
+            st = stats.stages[stage.label]
+            st.docs_in += len(docs)
+            st.chars_in += chars
+            t0 = time.perf_counter()
+            docs = stage.process_batch(docs, self.ctx)
+            st.seconds += time.perf_counter() - t0
+            chars = sum(len(d.text) for d in docs)
+            st.docs_out += len(docs)
+            st.chars_out += chars
+            if not docs:
+                break
+        t0 = time.perf_counter()
+        self.ctx.flush()
+        if docs:
+            stats.kept += len(docs)
+            stats.chars_out += chars
+            self.data.write([doc_row(d) for d in docs])
+        stats.write_seconds += time.perf_counter() - t0
+
+    def run(self, items: Any) -> None:
+        batch: list[Document] = []
+        size = self.config.batch_size
+        t_read = time.perf_counter()
+        for item in items:
+            if type(item) is Document:
+                batch.append(item)
+                if len(batch) >= size:
+                    self.stats.read_seconds += time.perf_counter() - t_read
+                    self.run_batch(batch)
+                    report_docs(len(batch))
+                    batch = []
+                    t_read = time.perf_counter()
+            else:
+                self.bad_record(item)
+        self.stats.read_seconds += time.perf_counter() - t_read
+        if batch:
+            self.run_batch(batch)
+            report_docs(len(batch))
+
+
+def make_data_writer(config: PipelineConfig, directory: Path, stem: str) -> ShardWriter:
+    """The writer for kept documents of one shard."""
+    o = config.output
+    return make_writer(
+        o.format,
+        directory,
+        stem,
+        rows_per_file=o.rows_per_file,
+        bytes_per_file=o.bytes_per_file,
+        row_group_rows=o.row_group_rows,
+        compression=o.compression,
+    )
+
+
+def run_shard_task(task: ShardTask) -> dict[str, Any]:
+    """Run one shard end to end and return its stats as JSON (skips nothing: the driver decides)."""
+    t0 = time.perf_counter()
+    config = PipelineConfig(**task.config)
+    layout = OutputLayout(Path(task.out_dir))
+    shard = task.shard
+    layout.clear_shard(shard.index)
+    stem = shard_stem(shard.index)
+    stages = stages_for(config, task.fingerprint)
+    stats = ShardStats(shard=shard.index, input=shard.path)
+    data = make_data_writer(config, layout.dir(DATA), stem)
+    rejected = (
+        make_writer(
+            "parquet",
+            layout.dir(REJECTED),
+            stem,
+            rows_per_file=config.output.rows_per_file,
+            bytes_per_file=config.output.bytes_per_file,
+            row_group_rows=config.output.row_group_rows,
+            compression=config.output.compression,
+        )
+        if config.output.rejected
+        else None
+    )
+    quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
+    writers = [w for w in (data, rejected, quarantine) if w is not None]
+    try:
+        ShardRun(config, stages, stats, data, rejected, quarantine).run(read_shard(shard, read_options(config)))
+        stats.check()
+        stats.outputs = {
+            DATA: [os.path.relpath(p, task.out_dir) for p in data.commit()],
+            REJECTED: [os.path.relpath(p, task.out_dir) for p in rejected.commit()] if rejected else [],
+            QUARANTINE: [os.path.relpath(p, task.out_dir) for p in quarantine.commit()],
+        }
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    stats.seconds = time.perf_counter() - t0
+    result = stats.to_json()
+    write_text_atomic(layout.stats_file(shard.index), json.dumps(result, indent=1, sort_keys=True))
+    marker = {
+        "shard": shard.index,
+        "input": shard.path,
+        "name": shard.name,
+        "fingerprint": task.fingerprint,
+        **input_identity(shard.path),
+    }
+    write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
+    return result
+
+
+def run_stream(
+    config: PipelineConfig, items: Any, out: ShardWriter | None = None, quarantine: ShardWriter | None = None
+) -> ShardStats:
+    """Run the stages over any stream of documents/bad records (e.g. stdin), writing to ``out``."""
+    t0 = time.perf_counter()
+    stages = build_stages(config)
+    for s in stages:
+        s.ensure_setup()
+    stats = ShardStats(shard=0, input="<stream>")
+    writer = out or StdoutWriter()
+    ShardRun(config, stages, stats, writer, None, quarantine).run(items)
+    writer.commit()
+    if quarantine is not None:
+        quarantine.commit()
+    stats.check()
+    stats.seconds = time.perf_counter() - t0
+    return stats

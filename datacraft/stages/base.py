@@ -1,0 +1,121 @@
+"""Stage base classes: mappers change documents, filters decide keep/drop with a reason.
+
+Stages hold configuration only. Everything a run counts lives in the :class:`StageContext`
+of the shard task, so one stage instance can serve any number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from datacraft.document import Document
+
+
+class StageParams(BaseModel):
+    """Base for a stage's typed, documented parameters (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FilterParams(StageParams):
+    """Parameters every filter has."""
+
+    mode: Literal["filter", "annotate"] = Field(
+        "filter", description="filter: drop failing documents; annotate: keep all and write signals as columns"
+    )
+
+
+@dataclass(slots=True)
+class FilterResult:
+    """A filter's verdict: ``keep``, the ``reason`` for a drop, and the ``signals`` computed."""
+
+    keep: bool
+    reason: str | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+KEEP = FilterResult(True)
+
+
+class StageContext(Protocol):
+    """What a running stage may do besides returning documents (implemented by the shard task)."""
+
+    def drop(self, doc: Document, stage: str, reason: str, signals: dict[str, Any] | None = None) -> None:
+        """Route a dropped document to the ledger (and ``rejected/``)."""
+
+    def count(self, stage: str, key: str, n: int = 1) -> None:
+        """Add ``n`` to a named counter of the stage (e.g. PII redactions by type)."""
+
+
+class Stage:
+    """A pipeline step over batches of documents. Subclasses set ``name`` and ``Params``."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "stage"
+    Params: ClassVar[type[StageParams]] = StageParams
+
+    def __init__(self, params: StageParams | None = None, label: str | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+        self.label = label or self.name
+        self._ready = False
+
+    def setup(self) -> None:
+        """Load anything heavy (models, profiles). Called once per worker before the first batch."""
+
+    def ensure_setup(self) -> None:
+        """Run :meth:`setup` once."""
+        if not self._ready:
+            self.setup()
+            self._ready = True
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        """Return the documents that go on to the next stage."""
+        raise NotImplementedError
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        """Columns this stage adds (name → type), for ``datacraft stages``."""
+        return {}
+
+
+class Mapper(Stage):
+    """A stage that changes text or adds meta; it never drops documents."""
+
+    kind = "mapper"
+
+    def map(self, doc: Document, ctx: StageContext) -> Document:
+        """Return the changed document (may be the same object)."""
+        raise NotImplementedError
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        return [self.map(d, ctx) for d in docs]
+
+
+class Filter(Stage):
+    """A stage whose pure :meth:`check` decides keep/drop; the shared runner does the rest."""
+
+    kind = "filter"
+    Params: ClassVar[type[StageParams]] = FilterParams
+
+    def check(self, doc: Document) -> FilterResult:
+        """Decide about one document; must not modify it."""
+        raise NotImplementedError
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        annotate = getattr(self.params, "mode", "filter") == "annotate"
+        kept: list[Document] = []
+        label = self.label
+        for doc in docs:
+            result = self.check(doc)
+            if annotate:
+                doc.meta.update(result.signals)
+                doc.meta[f"{label}_drop_reason"] = None if result.keep else result.reason
+                kept.append(doc)
+            elif result.keep:
+                kept.append(doc)
+            else:
+                ctx.drop(doc, label, result.reason or "dropped", result.signals)
+        return kept
