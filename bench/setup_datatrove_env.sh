@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A separate virtualenv with datatrove, used only by benchmarks that compare against it.
+# datatrove is never a dependency of datacraft.
+set -euo pipefail
+cd "$(dirname "$0")"
+ENV=${DATATROVE_ENV:-.venv-datatrove}
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+if [ ! -x "$ENV/bin/python" ]; then
+  "$PYTHON" -m venv "$ENV"
+fi
+"$ENV/bin/python" -m pip install --quiet --upgrade pip
+"$ENV/bin/python" -m pip install --quiet 'datatrove[processing]' xxhash orjson
+echo "$ENV/bin/python"
