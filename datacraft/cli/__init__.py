@@ -15,6 +15,11 @@ COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
     "stages": "datacraft.cli.stages:stages",
+    "train": "datacraft.cli.train:train",
+    "evaluate": "datacraft.cli.evaluate:evaluate",
+    "generate": "datacraft.cli.infer:generate",
+    "predict": "datacraft.cli.infer:predict",
+    "export": "datacraft.cli.export:export",
 }
 
 

@@ -128,6 +128,7 @@ class ReadCounts:
     null_label: int = 0
     empty_after_tokenize: int = 0
     unknown_label: int = 0
+    not_selected: int = 0
     per_split: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,6 +138,7 @@ class ReadCounts:
             "skipped_null_label": self.null_label,
             "skipped_empty": self.empty_after_tokenize,
             "skipped_unknown_label": self.unknown_label,
+            "not_selected": self.not_selected,
             "docs": dict(self.per_split),
         }
 
@@ -161,11 +163,12 @@ def encode_to_cache(
     tok: TextTokenizer,
     labels: list[str] | None,
     out_dir: Path,
-    splits: Callable[[str], str] | None = None,
+    splits: Callable[[str], str | None] | None = None,
 ) -> tuple[ReadCounts, dict[str, TokenStats]]:
     """Tokenize every document once into ``out_dir/{split}.parquet`` (atomic per file).
 
-    ``splits`` maps an id to a split name (default: :func:`split_of` with the config's seed)."""
+    ``splits`` maps an id to a split name, or None to leave the document out (counted as
+    ``not_selected``); default: :func:`split_of` with the config's seed."""
     d = cfg.data
     out_dir.mkdir(parents=True, exist_ok=True)
     assign = splits or (lambda i: split_of(i, cfg.seed, d.val_fraction))
@@ -195,6 +198,9 @@ def encode_to_cache(
                     counts.empty_after_tokenize += 1
                     continue
                 split = assign(b.ids[j])
+                if split is None:
+                    counts.not_selected += 1
+                    continue
                 label = index[label_name(b.labels[j])] if b.labels is not None else -1
                 rows[split].append((b.ids[j], ids, label, text))
             for s, rs in rows.items():

@@ -30,6 +30,7 @@ class ModelSpec(BaseModel):
     vocab_size: int
     num_classes: int = 0
     model: ModelConfig
+    unroll_length: int | None = None  # export: fixed input length with unrolled recurrent layers (TFLite builtins)
 
     @classmethod
     def from_config(cls, cfg: TrainConfig, vocab_size: int, num_classes: int = 0) -> ModelSpec:
@@ -71,13 +72,18 @@ def build_model(spec: ModelSpec) -> keras.Model:
     """Build (not compile) the model for ``spec``; inputs are int32 token ids ``[batch, length]``."""
     m = spec.model
     reg = keras.regularizers.L2(m.l2) if m.l2 > 0 else None
-    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    tokens = keras.Input(shape=(spec.unroll_length,), dtype="int32", name="tokens")
     x = layers.Embedding(spec.vocab_size, m.embed_dim, embeddings_regularizer=reg, name="embedding")(tokens)
     x = layers.Dropout(m.dropout, name="embedding_dropout")(x)
     rnn_cls = layers.LSTM if m.rnn == "lstm" else layers.GRU
     for i in range(m.rnn_layers):
         h = rnn_cls(
-            m.rnn_units, return_sequences=True, kernel_regularizer=reg, recurrent_regularizer=reg, name=f"{m.rnn}_{i}"
+            m.rnn_units,
+            return_sequences=True,
+            kernel_regularizer=reg,
+            recurrent_regularizer=reg,
+            unroll=spec.unroll_length is not None,
+            name=f"{m.rnn}_{i}",
         )(x)
         h = layers.Dropout(m.dropout, name=f"{m.rnn}_{i}_dropout")(h)
         x = layers.Add(name=f"{m.rnn}_{i}_residual")([x, h]) if x.shape[-1] == m.rnn_units else h
