@@ -19,15 +19,26 @@ from datacraft.cli.options import quiet_option
     show_default=True,
     help="All documents of DATA, or only those in the model's own validation/training split.",
 )
-@click.option("--kfold", type=click.IntRange(min=2), default=None, help="Stratified K-fold CV of the classifier config.")
+@click.option(
+    "--kfold", type=click.IntRange(min=2), default=None, help="Stratified K-fold CV of the classifier config."
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="--kfold: epochs per fold (default: config).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--k", "top_k", type=click.IntRange(min=1), default=10, show_default=True, help="k of precision@k, nDCG@k.")
+@click.option(
+    "--k", "top_k", type=click.IntRange(min=1), default=10, show_default=True, help="k of precision@k, nDCG@k."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @quiet_option
 def evaluate(
-    model_dir: str, data: str, split: str, kfold: int | None, epochs: int | None, batch_size: int, top_k: int,
-    as_json: bool, quiet: bool,
+    model_dir: str,
+    data: str,
+    split: str,
+    kfold: int | None,
+    epochs: int | None,
+    batch_size: int,
+    top_k: int,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Score a trained model on curated Parquet DATA.
 

@@ -65,8 +65,14 @@ def run_kfold(
             weights = D.class_weight_vector(cfg, loaded.labels, np.bincount(y[tr], minlength=len(loaded.labels)))
             for epoch in range(cfg.epochs):
                 for batch in D.cls_batches(
-                    cache, cfg.data.max_length, cfg.batch_size, seed=cfg.seed + f, epoch=epoch,
-                    buffer=cfg.data.shuffle_buffer, class_weights=weights, select=train_ids.__contains__,
+                    cache,
+                    cfg.data.max_length,
+                    cfg.batch_size,
+                    seed=cfg.seed + f,
+                    epoch=epoch,
+                    buffer=cfg.data.shuffle_buffer,
+                    class_weights=weights,
+                    select=train_ids.__contains__,
                 ):
                     model.train_on_batch(*batch)
             probs, yt = predict_proba(model, cache, cfg.data.max_length, batch_size, select=test_ids.__contains__)
@@ -77,7 +83,15 @@ def run_kfold(
                 import sys
 
                 sys.stderr.write(f"fold {f + 1}/{k}: accuracy={m['accuracy']:.4f} macro_f1={m['macro_f1']:.4f}\n")
-    keys = ["accuracy", "macro_precision", "macro_recall", "macro_f1", "auc_roc", f"precision_at_{top_k}", f"ndcg_at_{top_k}"]
+    keys = [
+        "accuracy",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "auc_roc",
+        f"precision_at_{top_k}",
+        f"ndcg_at_{top_k}",
+    ]
     summary = {}
     for key in keys:
         vals = [r[key] for r in results if r.get(key) is not None]
@@ -88,6 +102,8 @@ def run_kfold(
         "kfold": k,
         "epochs": cfg.epochs,
         "summary": summary,
-        "folds": [{kk: v for kk, v in r.items() if kk not in ("per_class", "confusion_matrix", "labels")} for r in results],
+        "folds": [
+            {kk: v for kk, v in r.items() if kk not in ("per_class", "confusion_matrix", "labels")} for r in results
+        ],
         "data": info,
     }

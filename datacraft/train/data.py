@@ -266,7 +266,9 @@ def epoch_rng(seed: int, epoch: int | None) -> random.Random | None:
     return None if epoch is None else random.Random(seed * 1_000_003 + epoch)
 
 
-def lm_windows(path: Path, seq_len: int, eos_id: int, select: Callable[[str], bool] | None = None) -> Iterator[np.ndarray]:
+def lm_windows(
+    path: Path, seq_len: int, eos_id: int, select: Callable[[str], bool] | None = None
+) -> Iterator[np.ndarray]:
     """Pack documents (each followed by ``[EOS]``) into windows of ``seq_len + 1`` tokens with stride
     ``seq_len``: every token after the first is a prediction target exactly once."""
     buf: list[int] = []
@@ -288,8 +290,15 @@ def count_lm_windows(tokens_with_eos: int, seq_len: int) -> int:
 
 
 def lm_batches(
-    path: Path, seq_len: int, batch_size: int, eos_id: int, *, seed: int = 0, epoch: int | None = None,
-    buffer: int = 4096, drop_remainder: bool = True,
+    path: Path,
+    seq_len: int,
+    batch_size: int,
+    eos_id: int,
+    *,
+    seed: int = 0,
+    epoch: int | None = None,
+    buffer: int = 4096,
+    drop_remainder: bool = True,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(inputs, next-token targets) batches of shape ``[batch, seq_len]``."""
     rows: list[np.ndarray] = []
@@ -315,8 +324,15 @@ def pad_batch(seqs: list[list[int]], max_length: int) -> np.ndarray:
 
 
 def cls_batches(
-    path: Path, max_length: int, batch_size: int, *, seed: int = 0, epoch: int | None = None, buffer: int = 4096,
-    class_weights: np.ndarray | None = None, select: Callable[[str], bool] | None = None,
+    path: Path,
+    max_length: int,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    epoch: int | None = None,
+    buffer: int = 4096,
+    class_weights: np.ndarray | None = None,
+    select: Callable[[str], bool] | None = None,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """(token ids, label[, sample weight]) batches; the last batch may be smaller."""
     docs = _shuffled(((t, lab) for _, t, lab in iter_cache(path, select=select)), buffer, epoch_rng(seed, epoch))

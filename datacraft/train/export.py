@@ -97,7 +97,9 @@ def fixed_length_model(loaded: LoadedModel) -> Any:
     return model
 
 
-def export_model(loaded: LoadedModel, *, quantize: str = "float16", repeats: int = 30, samples: int = 16) -> dict[str, Any]:
+def export_model(
+    loaded: LoadedModel, *, quantize: str = "float16", repeats: int = 30, samples: int = 16
+) -> dict[str, Any]:
     """Write ``MODEL_DIR/export/{saved_model, model.tflite, export.json}``; returns the report."""
     import tensorflow as tf
 
@@ -147,7 +149,11 @@ def export_model(loaded: LoadedModel, *, quantize: str = "float16", repeats: int
         "tflite": (tfl_path, tfl_fn),
     }
     for name, (path, fn) in fmts.items():
-        entry: dict[str, Any] = {"path": str(path), "bytes": _dir_size(path), "latency_ms": _latency_ms(fn, one, repeats)}
+        entry: dict[str, Any] = {
+            "path": str(path),
+            "bytes": _dir_size(path),
+            "latency_ms": _latency_ms(fn, one, repeats),
+        }
         if name != "keras":
             got = _softmax(fn(x))
             diff = float(np.abs(got - ref).max())

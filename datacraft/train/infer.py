@@ -87,7 +87,7 @@ def predict_table(loaded: LoadedModel, texts: list[str | None], batch_size: int)
     seqs = loaded.tokenizer.encode_batch([texts[i] for i in ok]) if ok else []
     n = len(texts)
     if loaded.task == "lm":
-        nll, scored = _lm_doc_scores(loaded, seqs, batch_size) if ok else (np.zeros(0), np.zeros(0))
+        nll, _ = _lm_doc_scores(loaded, seqs, batch_size) if ok else (np.zeros(0), np.zeros(0))
         loss = [None] * n
         for j, i in enumerate(ok):
             loss[i] = None if np.isnan(nll[j]) else float(nll[j])
@@ -118,8 +118,14 @@ def predict_table(loaded: LoadedModel, texts: list[str | None], batch_size: int)
 
 
 def predict_files(
-    loaded: LoadedModel, inputs: str, out_dir: str | Path, *, batch_size: int = 64, read_rows: int = 1024,
-    text_column: str | None = None, progress: Any = None,
+    loaded: LoadedModel,
+    inputs: str,
+    out_dir: str | Path,
+    *,
+    batch_size: int = 64,
+    read_rows: int = 1024,
+    text_column: str | None = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Stream every input Parquet shard to ``out_dir/<same name>`` with prediction columns appended.
 

@@ -140,7 +140,14 @@ class TqdmProgress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", file=sys.stderr, mininterval=1.0, leave=False)
+        self.bar = tqdm(
+            total=self.steps,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            unit="batch",
+            file=sys.stderr,
+            mininterval=1.0,
+            leave=False,
+        )
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
@@ -212,7 +219,12 @@ def prepare_data(
     files: list[str], cfg: TrainConfig, out: Path, manifest: dict[str, Any] | None
 ) -> tuple[TextTokenizer, list[str], dict[str, Any]]:
     """Tokenizer, labels and the encoded cache; reused from ``manifest`` when a run resumes."""
-    if manifest and manifest.get("data") and (out / TOKENIZER_FILE).exists() and (out / CACHE_DIR / "val.parquet").exists():
+    if (
+        manifest
+        and manifest.get("data")
+        and (out / TOKENIZER_FILE).exists()
+        and (out / CACHE_DIR / "val.parquet").exists()
+    ):
         return TextTokenizer.load(out / TOKENIZER_FILE), list(manifest.get("labels") or []), manifest["data"]
     labels_seen: set[str] = set()
     tok = TextTokenizer.train(D.train_texts(files, cfg, labels_seen), cfg.tokenizer)
@@ -276,7 +288,9 @@ def fit(
         L, eos = cfg.data.seq_len, tok.eos_id
 
         def train_gen(epoch: int) -> Any:
-            return D.lm_batches(cache / "train.parquet", L, bs, eos, seed=cfg.seed, epoch=epoch, buffer=cfg.data.shuffle_buffer)
+            return D.lm_batches(
+                cache / "train.parquet", L, bs, eos, seed=cfg.seed, epoch=epoch, buffer=cfg.data.shuffle_buffer
+            )
 
         def val_gen(_: int) -> Any:
             return D.lm_batches(cache / "val.parquet", L, bs, eos, drop_remainder=False)
@@ -295,7 +309,12 @@ def fit(
 
         def train_gen(epoch: int) -> Any:
             return D.cls_batches(
-                cache / "train.parquet", ML, bs, seed=cfg.seed, epoch=epoch, buffer=cfg.data.shuffle_buffer,
+                cache / "train.parquet",
+                ML,
+                bs,
+                seed=cfg.seed,
+                epoch=epoch,
+                buffer=cfg.data.shuffle_buffer,
                 class_weights=weights,
             )
 

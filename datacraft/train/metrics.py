@@ -53,7 +53,9 @@ def evaluate_lm(loaded: LoadedModel, cache: Path, batch_size: int) -> dict[str, 
         ],
     )
     sig = (tf.TensorSpec((None, L), tf.int32), tf.TensorSpec((None, L), tf.int32))
-    ds = D.make_dataset(lambda _e: D.lm_batches(cache, L, batch_size, loaded.tokenizer.eos_id, drop_remainder=False), sig)
+    ds = D.make_dataset(
+        lambda _e: D.lm_batches(cache, L, batch_size, loaded.tokenizer.eos_id, drop_remainder=False), sig
+    )
     windows = sum(1 for _ in D.lm_windows(cache, L, loaded.tokenizer.eos_id))
     if windows == 0:
         raise ConfigError(f"the evaluation data has fewer than {L + 1} tokens")
@@ -71,7 +73,9 @@ def evaluate_lm(loaded: LoadedModel, cache: Path, batch_size: int) -> dict[str, 
     }
 
 
-def predict_proba(model: Any, cache: Path, max_length: int, batch_size: int, select: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def predict_proba(
+    model: Any, cache: Path, max_length: int, batch_size: int, select: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and true labels of the documents in a cache file, batch by batch."""
     import keras
 
