@@ -377,9 +377,12 @@ def steps_for(n_docs_or_windows: int, batch_size: int, drop_remainder: bool) -> 
     return n_docs_or_windows // batch_size if drop_remainder else math.ceil(n_docs_or_windows / batch_size)
 
 
-def make_dataset(gen_fn: Callable[[int], Iterator[tuple]], signature: tuple, epochs: range | None = None) -> Any:
+def make_dataset(
+    gen_fn: Callable[[int], Iterator[tuple]], signature: tuple, epochs: range | None = None, batches: int | None = None
+) -> Any:
     """``tf.data`` over a batch generator, prefetched. With ``epochs``, one dataset spans those epochs
-    (``gen_fn(epoch)`` each), so fit can run with a fixed ``steps_per_epoch`` and resume mid-schedule."""
+    (``gen_fn(epoch)`` each), so fit can run with a fixed ``steps_per_epoch`` and resume mid-schedule.
+    ``batches`` declares the known number of batches of a single pass (checked by tf.data)."""
     import tensorflow as tf
 
     def one(epoch: Any) -> Any:
@@ -387,6 +390,8 @@ def make_dataset(gen_fn: Callable[[int], Iterator[tuple]], signature: tuple, epo
 
     if epochs is None:
         ds = tf.data.Dataset.from_generator(lambda: gen_fn(-1), output_signature=signature)
+        if batches is not None:
+            ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     else:
         ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -346,7 +346,8 @@ def fit(
     done = state.get("stopped_early") or initial_epoch >= cfg.epochs
     if not done:
         train_ds = D.make_dataset(train_gen, sig, epochs=range(initial_epoch, cfg.epochs))
-        val_ds = D.make_dataset(val_gen, sig if cfg.task == "lm" else val_sig)
+        val_batches = D.steps_for(n_val, bs, drop_remainder=False)
+        val_ds = D.make_dataset(val_gen, sig if cfg.task == "lm" else val_sig, batches=val_batches)
         callbacks: list[keras.callbacks.Callback] = [RunState(out, cfg, state, units, unit)]
         if cfg.optimizer.schedule == "plateau":
             callbacks.insert(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +52,15 @@ def evaluate_lm(loaded: LoadedModel, cache: Path, batch_size: int) -> dict[str, 
         ],
     )
     sig = (tf.TensorSpec((None, L), tf.int32), tf.TensorSpec((None, L), tf.int32))
-    ds = D.make_dataset(
-        lambda _e: D.lm_batches(cache, L, batch_size, loaded.tokenizer.eos_id, drop_remainder=False), sig
-    )
     windows = sum(1 for _ in D.lm_windows(cache, L, loaded.tokenizer.eos_id))
     if windows == 0:
         raise ConfigError(f"the evaluation data has fewer than {L + 1} tokens")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        res = model.evaluate(ds, verbose=0, return_dict=True)
+    ds = D.make_dataset(
+        lambda _e: D.lm_batches(cache, L, batch_size, loaded.tokenizer.eos_id, drop_remainder=False),
+        sig,
+        batches=D.steps_for(windows, batch_size, drop_remainder=False),
+    )
+    res = model.evaluate(ds, verbose=0, return_dict=True)
     return {
         "task": "lm",
         "loss": float(res["loss"]),
