@@ -109,6 +109,32 @@ def ngram_perplexities(model_dir: Path, seq_len: int, eos: int, vocab: int) -> d
     return {name: math.exp(v / n) for name, v in nll.items()} | {"tokens": n, "train_tokens": len(stream)}
 
 
+# --- tokenizers --------------------------------------------------------------------------------
+
+
+def compare_tokenizers(data: Path, vocab: int, max_docs: int | None) -> dict[str, dict]:
+    """Vocabulary, unk rate, tokens/doc and training time of each tokenizer kind on the same texts,
+    learned on the training split and measured on the validation split."""
+    from datacraft.train import data as D
+    from datacraft.train.config import TokenizerConfig, TrainConfig
+    from datacraft.train.tokenizer import TextTokenizer, TokenStats
+
+    cfg = TrainConfig(data={"max_docs": max_docs})
+    files = D.parquet_files(data)
+    out = {}
+    for kind in ("bpe", "wordpiece", "unigram"):
+        t0 = time.perf_counter()
+        tok = TextTokenizer.train(D.train_texts(files, cfg, set()), TokenizerConfig(kind=kind, vocab_size=vocab))
+        secs = time.perf_counter() - t0
+        st = TokenStats(tok.vocab_size)
+        t0 = time.perf_counter()
+        for b in D.iter_rows(files, "text", "id", None, 1024, max_docs):
+            texts = [t for t, i in zip(b.texts, b.ids, strict=True) if D.split_of(i, cfg.seed, 0.1) == "val"]
+            st.add(tok.encode_batch(texts), texts, tok.unk_id)
+        out[kind] = st.as_dict() | {"train_s": secs, "encode_s": time.perf_counter() - t0}
+    return out
+
+
 # --- throughput --------------------------------------------------------------------------------
 
 
@@ -169,7 +195,7 @@ def throughput(model_dir: Path, cfg, steps: int, repeats: int) -> dict[str, floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(REPO / "bench/out/train"), help="work directory")
-    ap.add_argument("--lm-docs", type=int, default=500, help="documents of prose used (0: all)")
+    ap.add_argument("--lm-docs", type=int, default=300, help="documents of prose used, books first (0: all)")
     ap.add_argument("--lm-epochs", type=int, default=2)
     ap.add_argument("--cls-epochs", type=int, default=6)
     ap.add_argument("--throughput-steps", type=int, default=60)
@@ -188,7 +214,8 @@ def main() -> None:
     t_all = time.perf_counter()
     if "lm" not in args.skip or "throughput" not in args.skip:
         prose = curate(
-            [str(REPO / "data/sample/kjv-chapters.jsonl.zst"), str(REPO / "data/sample/gutenberg-books-raw.jsonl.gz")],
+            # books first: --lm-docs keeps the 3 whole books plus the first KJV chapters
+            [str(REPO / "data/sample/gutenberg-books-raw.jsonl.gz"), str(REPO / "data/sample/kjv-chapters.jsonl.zst")],
             out / "prose",
         )
         sets = [f"epochs={args.lm_epochs}"] + ([f"data.max_docs={args.lm_docs}"] if args.lm_docs else [])
@@ -205,6 +232,7 @@ def main() -> None:
             "tokenizer": loaded.manifest["data"]["tokens"]["train"],
             "history": loaded.manifest["history"],
         }
+        results["tokenizers"] = compare_tokenizers(prose, cfg.tokenizer.vocab_size, args.lm_docs or None)
         if "throughput" not in args.skip:
             results["throughput"] = throughput(out / "lm", cfg, args.throughput_steps, args.repeats)
     for name, path, conf in (

@@ -49,7 +49,7 @@ def predict(model_dir: str, inputs: str, out: str, batch_size: int, text_column:
     from datacraft.train.modeldir import load_model_dir
 
     loaded = load_model_dir(model_dir)
-    with tqdm(unit="docs", file=None if not quiet else open("/dev/null", "w"), disable=quiet, mininterval=1) as bar:
+    with tqdm(unit="docs", disable=quiet, mininterval=1) as bar:
         res = predict_files(loaded, inputs, out, batch_size=batch_size, text_column=text_column, progress=bar.update)
     if not quiet:
         click.echo(f"predicted {res['rows']} documents into {len(res['files'])} file(s) in {out}", err=True)

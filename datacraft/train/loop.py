@@ -197,6 +197,7 @@ def _plot_history(history: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -205,6 +206,7 @@ def _plot_history(history: list[dict[str, Any]], path: Path) -> None:
             if prefix + key in history[0]:
                 ax.plot(epochs, [h[prefix + key] for h in history], marker="o", label=prefix + key)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(key)
         ax.legend()
         ax.grid(alpha=0.3)
@@ -259,19 +261,19 @@ def fit(
     manifest = _prepare_dir(out, cfg, force)
     if manifest and manifest.get("status") == "complete":
         return {"status": "already complete", "out": str(out), "history": manifest.get("history", [])}
-    tok, labels, info = prepare_data(files, cfg, out, manifest)
-    manifest = {
+    base = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "datacraft_version": __version__,
         "keras_version": keras.__version__,
         "task": cfg.task,
-        "labels": labels,
         "fingerprint": cfg.fingerprint(),
         "config": cfg.model_dump(mode="json"),
-        "data": info,
-        "status": "training",
     }
+    if manifest is None:  # claim the directory first: a kill while preparing still resumes
+        write_json(out / MANIFEST, {**base, "status": "preparing"})
+    tok, labels, info = prepare_data(files, cfg, out, manifest)
+    manifest = {**base, "labels": labels, "data": info, "status": "training"}
     write_json(out / MANIFEST, manifest)
 
     cache = out / CACHE_DIR
