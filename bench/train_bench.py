@@ -192,6 +192,55 @@ def throughput(model_dir: Path, cfg, steps: int, repeats: int) -> dict[str, floa
     return best
 
 
+def markdown(r: dict) -> str:
+    """The figures of a results.json as Markdown tables."""
+    lines = []
+    if "lm" in r:
+        lm = r["lm"]
+        b = lm["baselines"]
+        lines += [
+            f"LM on held-out prose ({b['tokens']} validation target tokens, {b['train_tokens']} training tokens,"
+            f" byte-level BPE vocab {lm['tokenizer']['vocab_size']}):",
+            "",
+            "| model | perplexity |",
+            "|---|---|",
+            f"| LSTM + causal attention ({len(lm['history'])} epochs) | **{lm['model']['perplexity']:.2f}** "
+            f"(acc {lm['model']['accuracy']:.3f}, top-5 {lm['model']['top5_accuracy']:.3f}) |",
+        ]
+        lines += [f"| {k} | {v:.2f} |" for k, v in b.items() if k not in ("tokens", "train_tokens")]
+        lines.append("")
+    if "tokenizers" in r:
+        lines += ["| tokenizer | vocab | unk rate | tokens/doc | chars/token | train s |", "|---|---|---|---|---|---|"]
+        for k, t in r["tokenizers"].items():
+            lines.append(
+                f"| {k} | {t['vocab_size']} | {t['unk_rate']:.4%} | {t['tokens_per_doc']:.1f} | "
+                f"{t['chars_per_token']:.2f} | {t['train_s']:.2f} |"
+            )
+        lines.append("")
+    if "throughput" in r:
+        lines += ["| training input | tokens/s |", "|---|---|"]
+        lines += [f"| {k} | {v:,.0f} |" for k, v in r["throughput"].items()]
+        lines.append("")
+    if any(n in r for n in ("lang", "quality")):
+        lines += ["| classifier (val split) | accuracy | macro F1 | AUC-ROC | P@10 | nDCG@10 | best epoch |"]
+        lines += ["|---|---|---|---|---|---|---|"]
+    for name in ("lang", "quality"):
+        if name not in r:
+            continue
+        c = r[name]
+        if "skipped" in c:
+            lines.append(f"{name}: skipped ({c['skipped']})")
+            continue
+        m = c["metrics"]
+        auc = "n/a" if m.get("auc_roc") is None else f"{m['auc_roc']:.3f}"
+        lines.append(
+            f"| {name} ({c['classes']} classes, {m['documents']} docs) | {m['accuracy']:.3f} | "
+            f"{m['macro_f1']:.3f} | {auc} | {m['precision_at_10']:.3f} | "
+            f"{m['ndcg_at_10']:.3f} | {c['best_epoch']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(REPO / "bench/out/train"), help="work directory")
@@ -201,7 +250,11 @@ def main() -> None:
     ap.add_argument("--throughput-steps", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--skip", nargs="*", default=[], choices=["lm", "throughput", "lang", "quality"])
+    ap.add_argument("--markdown", metavar="RESULTS_JSON", help="only print the Markdown of an earlier run")
     args = ap.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, str(REPO))
     from datacraft.train.config import load_train_config
@@ -260,6 +313,7 @@ def main() -> None:
     results["total_seconds"] = time.perf_counter() - t_all
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
+    print(markdown(json.loads(json.dumps(results, default=str))))
 
 
 if __name__ == "__main__":

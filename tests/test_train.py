@@ -44,9 +44,9 @@ def lm_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """40 KJV chapters as a curated-style Parquet shard."""
     d = tmp_path_factory.mktemp("lm") / "data"
     d.mkdir()
-    rows = _sample_docs(Path(__file__).parents[1] / "data/sample/kjv-chapters.jsonl.zst", 40)
+    rows = _sample_docs(Path(__file__).parents[1] / "data/sample/kjv-chapters.jsonl.zst", 30)
     for r in rows:
-        r["text"] = r["text"][:800]
+        r["text"] = r["text"][:400]
     pq.write_table(pa.Table.from_pylist(rows), d / "part-00000-0000.parquet")
     return d.parent
 
@@ -56,7 +56,7 @@ def cls_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """UDHR articles in 3 languages with a ``lang`` column, split over two shards."""
     d = tmp_path_factory.mktemp("cls")
     rows = [r for r in _sample_docs(Path(__file__).parents[1] / "data/sample/udhr-55.jsonl.gz", 10**6)]
-    rows = [r for r in rows if r["lang"] in ("en", "de", "fi")]
+    rows = [{**r, "text": r["text"][:300]} for r in rows if r["lang"] in ("en", "de", "fi")]
     assert len(rows) >= 60
     pq.write_table(pa.Table.from_pylist(rows[::2]), d / "a.parquet")
     pq.write_table(pa.Table.from_pylist(rows[1::2]), d / "b.parquet")
