@@ -192,6 +192,9 @@ def throughput(model_dir: Path, cfg, steps: int, repeats: int) -> dict[str, floa
     return best
 
 
+ALL = ("lm", "throughput", "lang", "quality")
+
+
 def markdown(r: dict) -> str:
     """The figures of a results.json as Markdown tables."""
     lines = []
@@ -275,17 +278,19 @@ def main() -> None:
         cfg = load_train_config(REPO / "configs/train-lm.yaml", sets)
         t0 = time.perf_counter()
         fit(prose, cfg, out / "lm", quiet=True)
-        loaded = load_model_dir(out / "lm")
-        ev = evaluate(loaded, prose, "val", 64, 10)
-        ng = ngram_perplexities(out / "lm", cfg.data.seq_len, loaded.tokenizer.eos_id, loaded.tokenizer.vocab_size)
-        results["lm"] = {
-            "seconds": time.perf_counter() - t0,
-            "model": {k: ev[k] for k in ("loss", "perplexity", "accuracy", "top5_accuracy", "tokens_scored")},
-            "baselines": ng,
-            "tokenizer": loaded.manifest["data"]["tokens"]["train"],
-            "history": loaded.manifest["history"],
-        }
-        results["tokenizers"] = compare_tokenizers(prose, cfg.tokenizer.vocab_size, args.lm_docs or None)
+        if "lm" not in args.skip:
+            loaded = load_model_dir(out / "lm")
+            ev = evaluate(loaded, prose, "val", 64, 10)
+            tok = loaded.tokenizer
+            ng = ngram_perplexities(out / "lm", cfg.data.seq_len, tok.eos_id, tok.vocab_size)
+            results["lm"] = {
+                "seconds": time.perf_counter() - t0,
+                "model": {k: ev[k] for k in ("loss", "perplexity", "accuracy", "top5_accuracy", "tokens_scored")},
+                "baselines": ng,
+                "tokenizer": loaded.manifest["data"]["tokens"]["train"],
+                "history": loaded.manifest["history"],
+            }
+            results["tokenizers"] = compare_tokenizers(prose, cfg.tokenizer.vocab_size, args.lm_docs or None)
         if "throughput" not in args.skip:
             results["throughput"] = throughput(out / "lm", cfg, args.throughput_steps, args.repeats)
     for name, path, conf in (
@@ -311,7 +316,9 @@ def main() -> None:
             "tokenizer": loaded.manifest["data"]["tokens"]["train"],
         }
     results["total_seconds"] = time.perf_counter() - t_all
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    out.mkdir(parents=True, exist_ok=True)
+    name = "results.json" if not args.skip else f"results-{'-'.join(sorted(set(ALL) - set(args.skip)))}.json"
+    (out / name).write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
     print(markdown(json.loads(json.dumps(results, default=str))))
 

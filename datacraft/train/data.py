@@ -266,27 +266,65 @@ def epoch_rng(seed: int, epoch: int | None) -> random.Random | None:
     return None if epoch is None else random.Random(seed * 1_000_003 + epoch)
 
 
-def lm_windows(
+def lm_window_chunks(
     path: Path, seq_len: int, eos_id: int, select: Callable[[str], bool] | None = None
 ) -> Iterator[np.ndarray]:
     """Pack documents (each followed by ``[EOS]``) into windows of ``seq_len + 1`` tokens with stride
-    ``seq_len``: every token after the first is a prediction target exactly once."""
-    buf: list[int] = []
-    start = 0
-    for _, ids, _ in iter_cache(path, select=select):
-        buf.extend(ids)
-        buf.append(eos_id)
-        while len(buf) - start >= seq_len + 1:
-            yield np.asarray(buf[start : start + seq_len + 1], dtype=np.int32)
-            start += seq_len
-        if start > 65536:
-            del buf[:start]
-            start = 0
+    ``seq_len`` (every token after the first is a prediction target exactly once), yielded as 2-D
+    chunks; vectorized per cache row group (no per-token Python work)."""
+    carry = np.zeros(0, dtype=np.int32)
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=2048, columns=["id", "ids"]):
+        col = batch.column("ids")
+        if select is not None:
+            keep = np.asarray([select(i) for i in batch.column("id").to_pylist()], dtype=bool)
+            if not keep.any():
+                continue
+            col = col.filter(pa.array(keep))
+        flat = col.flatten().to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        ends = col.offsets.to_numpy()[1:]
+        stream = np.concatenate([carry, np.insert(flat, ends, eos_id)])
+        n = max(0, (len(stream) - 1) // seq_len)
+        if n:
+            idx = np.arange(n)[:, None] * seq_len + np.arange(seq_len + 1)[None, :]
+            yield stream[idx]
+        carry = stream[n * seq_len :]
+
+
+def lm_windows(
+    path: Path, seq_len: int, eos_id: int, select: Callable[[str], bool] | None = None
+) -> Iterator[np.ndarray]:
+    """The windows of :func:`lm_window_chunks` one by one."""
+    for chunk in lm_window_chunks(path, seq_len, eos_id, select):
+        yield from chunk
 
 
 def count_lm_windows(tokens_with_eos: int, seq_len: int) -> int:
     """Windows :func:`lm_windows` yields for a token stream of this length."""
     return max(0, (tokens_with_eos - 1) // seq_len)
+
+
+def _shuffled_rows(chunks: Iterator[np.ndarray], buffer: int, rng: random.Random | None) -> Iterator[np.ndarray]:
+    """Seeded pool shuffle of the rows of 2-D chunks: when the pool holds ``buffer`` rows it is
+    permuted and all but half a buffer is emitted (rng None: original order)."""
+    if rng is None:
+        yield from chunks
+        return
+    nprng = np.random.default_rng(rng.getrandbits(64))
+    pool: list[np.ndarray] = []
+    size = 0
+    for c in chunks:
+        pool.append(c)
+        size += len(c)
+        if size >= buffer:
+            arr = np.concatenate(pool)
+            arr = arr[nprng.permutation(len(arr))]
+            keep = buffer // 2
+            yield arr[keep:]
+            pool, size = [arr[:keep]], keep
+    if size:
+        arr = np.concatenate(pool)
+        yield arr[nprng.permutation(len(arr))]
 
 
 def lm_batches(
@@ -301,16 +339,16 @@ def lm_batches(
     drop_remainder: bool = True,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(inputs, next-token targets) batches of shape ``[batch, seq_len]``."""
-    rows: list[np.ndarray] = []
-    for w in _shuffled(lm_windows(path, seq_len, eos_id), buffer, epoch_rng(seed, epoch)):
-        rows.append(w)
-        if len(rows) == batch_size:
-            arr = np.stack(rows)
-            rows = []
+    rest = np.zeros((0, seq_len + 1), dtype=np.int32)
+    for rows in _shuffled_rows(lm_window_chunks(path, seq_len, eos_id), buffer, epoch_rng(seed, epoch)):
+        rows = np.concatenate([rest, rows]) if len(rest) else rows
+        n = len(rows) // batch_size * batch_size
+        for s in range(0, n, batch_size):
+            arr = rows[s : s + batch_size]
             yield arr[:, :-1], arr[:, 1:]
-    if rows and not drop_remainder:
-        arr = np.stack(rows)
-        yield arr[:, :-1], arr[:, 1:]
+        rest = rows[n:]
+    if len(rest) and not drop_remainder:
+        yield rest[:, :-1], rest[:, 1:]
 
 
 def pad_batch(seqs: list[list[int]], max_length: int) -> np.ndarray:
