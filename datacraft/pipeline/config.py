@@ -68,9 +68,9 @@ class PipelineConfig(_Strict):
     batch_size: int = Field(1000, gt=0, description="documents per batch passed between stages")
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the output bytes (not workers, executor or paths)."""
+        """Hash of everything that decides the output bytes (not workers, executor, paths or on_error)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "name"):
+        for key in ("workers", "executor", "ray_address", "name", "on_error"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
