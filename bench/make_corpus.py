@@ -1,6 +1,6 @@
 """Deterministic synthetic corpus generator: JSONL.gz shards of prose-like documents.
 
-    python bench/make_corpus.py OUT_DIR --docs 100000 --shard-docs 50000 --seed 0
+python bench/make_corpus.py OUT_DIR --docs 100000 --shard-docs 50000 --seed 0
 """
 
 from __future__ import annotations
@@ -48,8 +48,12 @@ def generate(out: Path, docs: int, shard_docs: int, seed: int = 0) -> list[Path]
         path = out / f"shard-{shard:05d}.jsonl.gz"
         with gzip.GzipFile(path, "wb", mtime=0, compresslevel=6) as fh:
             for i in range(start, min(start + shard_docs, docs)):
-                row = {"id": f"doc-{i:09d}", "text": document(rng, vocab, cum_weights),
-                       "url": f"https://example.org/{i % 997}/{i}", "source": "synthetic"}
+                row = {
+                    "id": f"doc-{i:09d}",
+                    "text": document(rng, vocab, cum_weights),
+                    "url": f"https://example.org/{i % 997}/{i}",
+                    "source": "synthetic",
+                }
                 fh.write(orjson.dumps(row) + b"\n")
         paths.append(path)
     return paths

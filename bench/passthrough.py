@@ -71,12 +71,16 @@ def main() -> None:
                 best[name] = m if prev is None else {k: min(prev[k], m[k]) for k in m}
         dc, pa_ = best["datacraft"], best["pyarrow"]
         rows.append((size, pa_, dc))
-    print("| docs | pyarrow wall s | datacraft wall s | wall ratio | pyarrow CPU s | datacraft CPU s | CPU ratio "
-          "| pyarrow peak RSS MB | datacraft peak RSS MB |")
+    print(
+        "| docs | pyarrow wall s | datacraft wall s | wall ratio | pyarrow CPU s | datacraft CPU s | CPU ratio "
+        "| pyarrow peak RSS MB | datacraft peak RSS MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, p, d in rows:
-        print(f"| {size:,} | {p['wall']:.2f} | {d['wall']:.2f} | {d['wall'] / p['wall']:.2f}× | {p['cpu']:.2f} | "
-              f"{d['cpu']:.2f} | {d['cpu'] / p['cpu']:.2f}× | {p['rss_mb']:.0f} | {d['rss_mb']:.0f} |")
+        print(
+            f"| {size:,} | {p['wall']:.2f} | {d['wall']:.2f} | {d['wall'] / p['wall']:.2f}× | {p['cpu']:.2f} | "
+            f"{d['cpu']:.2f} | {d['cpu'] / p['cpu']:.2f}× | {p['rss_mb']:.0f} | {d['rss_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

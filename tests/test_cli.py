@@ -13,8 +13,11 @@ from tests.helpers import make_corpus, write_jsonl
 
 
 def pipeline(tmp_path: Path, name: str = "p", **extra: object) -> Path:
-    raw = {"input": {"paths": [str(tmp_path / "in")]}, "output": {"path": str(tmp_path / "out")},
-           "stages": [{"normalize": {}}, {"length": {"min_words": 10}}]}
+    raw = {
+        "input": {"paths": [str(tmp_path / "in")]},
+        "output": {"path": str(tmp_path / "out")},
+        "stages": [{"normalize": {}}, {"length": {"min_words": 10}}],
+    }
     raw.update(extra)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -85,10 +88,14 @@ def test_output_conflict_exit_2(tmp_path: Path) -> None:
 
 
 def test_apply_as_unix_filter(tmp_path: Path) -> None:
-    lines = [json.dumps({"id": "a", "text": "one  two   three\r\nfour"}), json.dumps({"id": "b", "text": "short"}),
-             "{bad json"]
-    result = invoke("apply", "normalize,length", "-i", "-", "-o", "-", "--set", "length.min_words=3",
-                    input="\n".join(lines) + "\n")
+    lines = [
+        json.dumps({"id": "a", "text": "one  two   three\r\nfour"}),
+        json.dumps({"id": "b", "text": "short"}),
+        "{bad json",
+    ]
+    result = invoke(
+        "apply", "normalize,length", "-i", "-", "-o", "-", "--set", "length.min_words=3", input="\n".join(lines) + "\n"
+    )
     assert result.exit_code == 0
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert out == [{"id": "a", "text": "one two three\nfour"}]
@@ -100,11 +107,24 @@ def test_apply_as_unix_filter(tmp_path: Path) -> None:
 
 def test_apply_on_files_writes_an_output_dir(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in", shards=2, docs=10)
-    result = invoke("apply", "length", "-i", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--format", "jsonl",
-                    "--set", "length.min_words=5", "-q")
+    result = invoke(
+        "apply",
+        "length",
+        "-i",
+        str(tmp_path / "in"),
+        "-o",
+        str(tmp_path / "o"),
+        "--format",
+        "jsonl",
+        "--set",
+        "length.min_words=5",
+        "-q",
+    )
     assert result.exit_code == 0
     assert sorted(p.name for p in (tmp_path / "o" / "data").iterdir()) == [
-        "part-00000-0000.jsonl", "part-00001-0000.jsonl"]
+        "part-00000-0000.jsonl",
+        "part-00001-0000.jsonl",
+    ]
 
 
 def test_stages_lists_parameters(tmp_path: Path) -> None:
@@ -112,8 +132,13 @@ def test_stages_lists_parameters(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "length" in result.stdout and "min_words" in result.stdout
     data = json.loads(invoke("stages", "--json").stdout)
     length = next(d for d in data if d["name"] == "length")
-    assert {"name": "min_words", "type": "int | None", "default": None, "required": False,
-            "description": "fewest whitespace-separated words"} in length["params"]
+    assert {
+        "name": "min_words",
+        "type": "int | None",
+        "default": None,
+        "required": False,
+        "description": "fewest whitespace-separated words",
+    } in length["params"]
     assert invoke("stages", "nope").exit_code == 2
 
 

@@ -27,7 +27,7 @@ def test_valid_config_with_defaults_and_labels() -> None:
     [
         (base(stages=[{"lenght": {}}]), "unknown stage 'lenght' (did you mean length?)"),
         (base(stages=[{"length": {"min_wordz": 3}}]), "stages[0].length.min_wordz: unknown key"),
-        (base(stages=[{"length": {"min_words": "many"}}]), "stages[0].length.min_words: Input should be a valid integer"),
+        (base(stages=[{"length": {"min_words": "many"}}]), "stages[0].length.min_words: Input should be a valid int"),
         (base(stages=[{"length": {"min_words": -1}}]), "stages[0].length.min_words: Input should be greater than"),
         (base(stages=[{"normalize": {"form": "NFX"}}]), "stages[0].normalize.form: Input should be 'NFC'"),
         (base(workers=0), "workers: Input should be greater than or equal to 1"),

@@ -33,8 +33,7 @@ records = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 12)), min_si
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(shards=st.lists(records, min_size=1, max_size=3), min_words=st.integers(0, 10),
-       batch=st.integers(1, 9))
+@given(shards=st.lists(records, min_size=1, max_size=3), min_words=st.integers(0, 10), batch=st.integers(1, 9))
 def test_ledger_balances_for_any_mix(shards: list[list[tuple[str, int]]], min_words: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -50,12 +49,14 @@ def test_ledger_balances_for_any_mix(shards: list[list[tuple[str, int]]], min_wo
                 else:
                     expect["quarantined"] += 1
             write_jsonl(root / "in" / f"s{s}.jsonl", [], raw_lines=lines)
-        cfg = build_config({
-            "input": {"paths": [str(root / "in")], "max_record_bytes": 500},
-            "output": {"path": str(root / "out")},
-            "stages": [{"normalize": {}}, {"length": {"min_words": min_words}}],
-            "batch_size": batch,
-        })
+        cfg = build_config(
+            {
+                "input": {"paths": [str(root / "in")], "max_record_bytes": 500},
+                "output": {"path": str(root / "out")},
+                "stages": [{"normalize": {}}, {"length": {"min_words": min_words}}],
+                "batch_size": batch,
+            }
+        )
         totals = run_pipeline(cfg).merged["totals"]
         assert totals["docs_in"] == n
         assert {k: totals[k] for k in expect} == expect

@@ -90,7 +90,7 @@ def test_text_files_are_one_document_each(tmp_path: Path) -> None:
 def test_gzipped_text_file(tmp_path: Path) -> None:
     path = tmp_path / "book.txt.gz"
     with gzip.open(path, "wb") as fh:
-        fh.write("gzipped text".encode())
+        fh.write(b"gzipped text")
     assert read_all(path) == [Document("book.txt.gz", "gzipped text", {})]
 
 

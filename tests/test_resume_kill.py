@@ -17,20 +17,29 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def write_pipeline(path: Path, inp: Path, out: Path, workers: int) -> Path:
-    path.write_text(yaml.safe_dump({
-        "name": "kill-test",
-        "input": {"paths": [str(inp)]},
-        "output": {"path": str(out), "row_group_rows": 100, "rows_per_file": 700},
-        "workers": workers,
-        "batch_size": 50,
-        "stages": [{"normalize": {}}, {"length": {"min_words": 15}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "kill-test",
+                "input": {"paths": [str(inp)]},
+                "output": {"path": str(out), "row_group_rows": 100, "rows_per_file": 700},
+                "workers": workers,
+                "batch_size": 50,
+                "stages": [{"normalize": {}}, {"length": {"min_words": 15}}],
+            }
+        )
+    )
     return path
 
 
 def run_cli(pipeline: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "datacraft", "run", str(pipeline), "--quiet"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "datacraft", "run", str(pipeline), "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path) -> None:
@@ -40,8 +49,9 @@ def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path) -> None:
     for workers in (1, 2):
         out = tmp_path / f"killed{workers}"
         pipeline = write_pipeline(tmp_path / f"p{workers}.yaml", tmp_path / "in", out, workers=workers)
-        proc = subprocess.Popen([sys.executable, "-m", "datacraft", "run", str(pipeline), "--quiet"], cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "datacraft", "run", str(pipeline), "--quiet"], cwd=REPO, start_new_session=True
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             if len(list((out / "_done").glob("*.json"))) >= 2:

@@ -72,6 +72,10 @@ def test_length_filter_and_annotate_modes() -> None:
     ctx = Ctx()
     annotated = Length(LengthParams(min_words=2, mode="annotate"), label="len").process_batch(docs, ctx)
     assert [d.id for d in annotated] == ["a", "b"] and ctx.drops == []
-    assert annotated[1].meta == {"length_chars": 3, "length_words": 1, "length_lines": 1,
-                                 "len_drop_reason": "too_few_words"}
+    assert annotated[1].meta == {
+        "length_chars": 3,
+        "length_words": 1,
+        "length_lines": 1,
+        "len_drop_reason": "too_few_words",
+    }
     assert annotated[0].meta["len_drop_reason"] is None
