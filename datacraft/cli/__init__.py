@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
     "stages": "datacraft.cli.stages:stages",
+    "mix": "datacraft.cli.mix:mix",
 }
 
 
