@@ -15,6 +15,10 @@ COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
     "stages": "datacraft.cli.stages:stages",
+    "report": "datacraft.cli.report:report",
+    "stats": "datacraft.cli.report:stats",
+    "inspect": "datacraft.cli.inspect:inspect",
+    "explain": "datacraft.cli.inspect:explain",
 }
 
 
