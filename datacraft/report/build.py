@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+
 import numpy as np
 
 from datacraft.io.atomic import write_text_atomic
@@ -147,7 +148,8 @@ class ReportBuilder:
             for reason, n in sorted(dropped[stage].items(), key=lambda kv: (-kv[1], kv[0])):
                 stage_in = int(stages.get(stage, {}).get("docs_in", 0))
                 cmd = Raw(
-                    f"<code>datacraft inspect {escape(str(self.run.out))} --stage {escape(stage)} --reason {escape(reason)}</code>"
+                    f"<code>datacraft inspect {escape(str(self.run.out))} --stage {escape(stage)} "
+                    f"--reason {escape(reason)}</code>"
                 )
                 rows.append((stage, reason, n, pct(n, self.t["docs_in"]), pct(n, stage_in), cmd))
                 chart_rows.append((stage, reason, n, order.index(stage)))

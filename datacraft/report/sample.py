@@ -94,11 +94,9 @@ def kept_columns(schema: pa.Schema) -> list[str]:
     """What to read from a ``data/`` file: text, numeric columns, language, dup cluster, annotate reasons."""
     cols = []
     for f in schema:
-        if f.name == "text" or (_is_number(f.type) and f.name not in SKIP_NUMERIC):
-            cols.append(f.name)
-        elif (f.name in CATEGORICAL or f.name.endswith("_drop_reason")) and (
-            pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_integer(f.type)
-        ):
+        small = pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_integer(f.type)
+        categorical = (f.name in CATEGORICAL or f.name.endswith("_drop_reason")) and small
+        if f.name == "text" or (_is_number(f.type) and f.name not in SKIP_NUMERIC) or categorical:
             cols.append(f.name)
     return list(dict.fromkeys(cols))
 
