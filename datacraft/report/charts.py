@@ -150,19 +150,30 @@ def signal_histogram(name: str, kept: np.ndarray, kept_weight: float, rejected: 
 
 
 def languages(rows: Sequence[tuple[str, float, float]]) -> str:
-    """Documents per language ``(lang, kept, rejected)``, stacked, most frequent first."""
+    """Documents per language ``(lang, kept, rejected)``, most frequent first.
+
+    Stacked on a linear axis; side by side on a log axis when counts span more than 50×.
+    """
     labels = [r[0] for r in rows]
     kept = np.array([r[1] for r in rows])
     rej = np.array([r[2] for r in rows])
-    with figure(10, 0.3 * len(rows) + 1.0) as fig:
+    totals = kept + rej
+    log = len(rows) > 1 and totals.max() > 50 * max(totals[totals > 0].min(), 1)
+    with figure(10, (0.4 if log else 0.3) * len(rows) + 1.0) as fig:
         ax = fig.subplots()
         y = np.arange(len(rows))
-        ax.barh(y, kept, color=KEPT_COLOR, label="kept")
-        ax.barh(y, rej, left=kept, color=PALETTE[0], label="rejected")
+        if log:
+            ax.barh(y - 0.2, kept, height=0.4, color=KEPT_COLOR, label="kept")
+            ax.barh(y + 0.2, rej, height=0.4, color=PALETTE[0], label="rejected")
+            ax.set_xscale("log")
+            ax.set_xlabel("documents (log scale)")
+        else:
+            ax.barh(y, kept, color=KEPT_COLOR, label="kept")
+            ax.barh(y, rej, left=kept, color=PALETTE[0], label="rejected")
+            ax.set_xlabel("documents")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("documents")
         ax.legend(fontsize=7)
         return to_data_uri(fig)
 

@@ -6,6 +6,7 @@ sample positions with a seeded RNG, then read only the row groups that hold a ch
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -133,8 +134,10 @@ def sample_drops(out: str | Path, stage: str | None, reason: str | None, n: int,
     counts: Counter[tuple[str, str]] = sum(per_file, Counter())
     stages = {s for s, _ in counts}
     if stage is not None and stage not in stages:
+        close = difflib.get_close_matches(stage, sorted(stages), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
-            f"no documents dropped by stage {stage!r} in {run.out}; stages with drops: {_describe(counts)}"
+            f"no documents dropped by stage {stage!r}{hint} in {run.out}; stages with drops: {_describe(counts)}"
         )
     if reason is not None and reason not in {r for s, r in counts if stage is None or s == stage}:
         where = f"stage {stage!r}" if stage else "any stage"
