@@ -35,7 +35,7 @@ def stage_color(i: int) -> str:
 def figure(width: float, height: float) -> Iterator[Figure]:
     """A styled figure, not registered with pyplot (so nothing leaks between reports)."""
     with rc_context(STYLE):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=(width, height), layout="tight")
         yield fig
 
 
