@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from report_fixtures import make_run
+from report_fixtures import make_run, pipeline_raw
 
 from datacraft.cli import main
 from datacraft.errors import InputError
+from datacraft.pipeline.config import build_config
+from datacraft.pipeline.runner import run_pipeline
 from datacraft.report.build import _sample_note, build_report, gather
 from datacraft.report.sample import kept_columns, kept_extract, parquet_files, sample_parquet
 
@@ -105,6 +107,17 @@ def test_small_sample_is_scaled_and_said(run_dir: Path) -> None:
     assert inputs.kept.rows_sampled == 5 and inputs.rejected.rows_sampled == 5
     assert inputs.rejected.rows_total == 12
     assert _sample_note(inputs.kept, "kept").startswith("a seeded sample of 5 of 36 kept rows")
+
+
+def test_report_of_an_empty_run(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "empty.jsonl").write_text("")
+    raw = pipeline_raw(src, tmp_path / "out")
+    run_pipeline(build_config(raw, "test"))
+    html = build_report(tmp_path / "out").read_text()
+    assert "No stage dropped any document." in html and "No Parquet output to measure" in html
+    assert "No `lang` column" in html and "dedup did not run" in html
 
 
 def test_corrupt_parquet_is_named(run_dir: Path, tmp_path: Path) -> None:

@@ -216,6 +216,8 @@ class ReportBuilder:
             f'<div class="grid">{"".join(figs)}</div>',
             table(["documents", "unit", "sampled", "p5", "median", "p95", "mean"], rows, numeric=(2, 3, 4, 5, 6)),
         ]
+        if not kept.files and self.t["kept"]:
+            parts.append(note("Kept documents were written as JSON Lines, not Parquet: only rejected ones show."))
         if rej.rows_total == 0 and self.t["dropped"]:
             parts.append(note("Dropped documents were not written (output.rejected is false), so only kept ones show."))
         return "\n".join(parts)
