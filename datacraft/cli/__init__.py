@@ -47,4 +47,5 @@ def main() -> None:
       datacraft run pipelines/demo.yaml          run a YAML pipeline
       datacraft apply normalize,length -i - -o - filter JSONL on stdin/stdout
       datacraft stages                           list stages and their parameters
+      datacraft report out/demo                  HTML report of a run (stats, inspect, explain: details)
     """

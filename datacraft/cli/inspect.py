@@ -52,7 +52,7 @@ def format_dropped(i: int, n: int, doc: DroppedDoc, max_chars: int) -> str:
     )
 
 
-@click.command()
+@click.command(short_help="Sampled dropped documents with their signals.")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--stage", "-s", default=None, help="Only documents dropped by this stage (label).")
 @click.option("--reason", "-r", default=None, help="Only documents dropped for this reason.")
@@ -129,7 +129,7 @@ def format_explanation(ex: Explanation, max_chars: int) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(short_help="One document through a pipeline's stages.")
 @click.argument("inputs", nargs=-1, metavar="[INPUT]…")
 @click.option("--id", "doc_id", required=True, help="Id of the document to trace.")
 @click.option("--pipeline", "-p", required=True, type=click.Path(dir_okay=False), help="Pipeline YAML.")

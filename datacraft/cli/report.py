@@ -11,7 +11,7 @@ from datacraft.cli.options import quiet_option
 from datacraft.report.runstats import RunStats, load_run
 
 
-@click.command()
+@click.command(short_help="HTML report of a run, with plots.")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option(
     "--out", "dest", type=click.Path(dir_okay=False), default=None, help="HTML file [default: OUT/report.html]."
@@ -96,7 +96,7 @@ def format_stats(run: RunStats, shards: bool = False) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(short_help="A run's merged counts (table or --json).")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the merged stats as JSON.")
 @click.option("--shards", is_flag=True, help="Also list every shard (in JSON: keep per_shard).")
