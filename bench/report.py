@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--caps", default="10000,100000,0", help="--sample-rows values to compare (0: every row)")
     ap.add_argument("--workdir", default=str(REPO / "bench" / "out" / "report"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", action="store_true", help="reuse a finished run of the same --docs in --workdir")
     args = ap.parse_args()
 
     sys.path.insert(0, str(REPO))
@@ -76,23 +77,26 @@ def main() -> None:
     from datacraft.pipeline.runner import run_pipeline
 
     work = Path(args.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    src = write_corpus(work, args.docs, args.shards, args.seed)
-    config = build_config(
-        {
-            "name": "bench-report",
-            "input": {"paths": [str(src)]},
-            "output": {"path": str(work / "out")},
-            "stages": [{"normalize": {}}, {"length": {"min_words": 30}}],
-            "workers": 2,
-        }
-    )
-    t0 = time.perf_counter()
-    merged = run_pipeline(config).merged
-    print(
-        f"run: {args.docs:,} docs in {time.perf_counter() - t0:.1f}s; kept {merged['totals']['kept']:,}, "
-        f"dropped {merged['totals']['dropped']:,}"
-    )
+    stats = work / "out" / "stats.json"
+    if args.reuse and stats.is_file() and json.loads(stats.read_text())["totals"]["docs_in"] == args.docs:
+        merged = json.loads(stats.read_text())
+        print(f"run: reused {work / 'out'}", end="; ")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        src = write_corpus(work, args.docs, args.shards, args.seed)
+        config = build_config(
+            {
+                "name": "bench-report",
+                "input": {"paths": [str(src)]},
+                "output": {"path": str(work / "out")},
+                "stages": [{"normalize": {}}, {"length": {"min_words": 30}}],
+                "workers": 2,
+            }
+        )
+        t0 = time.perf_counter()
+        merged = run_pipeline(config).merged
+        print(f"run: {args.docs:,} docs in {time.perf_counter() - t0:.1f}s", end="; ")
+    print(f"kept {merged['totals']['kept']:,}, dropped {merged['totals']['dropped']:,}")
     out = str(work / "out")
     rows = []
     for cap in [int(c) for c in args.caps.split(",")]:

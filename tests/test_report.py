@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from report_fixtures import make_run, pipeline_raw
@@ -18,7 +19,7 @@ from datacraft.errors import InputError
 from datacraft.pipeline.config import build_config
 from datacraft.pipeline.runner import run_pipeline
 from datacraft.report.build import _sample_note, build_report, gather
-from datacraft.report.sample import kept_columns, kept_extract, parquet_files, sample_parquet
+from datacraft.report.sample import kept_columns, kept_extract, parquet_files, sample_parquet, word_counts
 
 PIL = pytest.importorskip("PIL.Image")
 SECTIONS = ("summary", "funnel", "drops", "lengths", "signals", "languages", "duplicates", "timing", "shards")
@@ -100,6 +101,13 @@ def test_sample_is_bounded_and_seeded(run_dir: Path) -> None:
     again = sample_parquet(files, max_rows=6, seed=3, columns_for=kept_columns, extract=kept_extract)
     assert part.rows_sampled == 6 and part.rows_total == 36 and part.weight == 6.0
     assert list(part.columns["_chars"]) == list(again.columns["_chars"])
+
+
+@pytest.mark.parametrize(
+    "text", ["", "  ", "one", " a  b ", "tab\tsep\nline", "nbsp\u00a0word", "x\u3000y z", "\n\nend\n"]
+)
+def test_word_counts_match_str_split(text: str) -> None:
+    assert word_counts(pa.array([text]))[0] == len(text.split())
 
 
 def test_small_sample_is_scaled_and_said(run_dir: Path) -> None:

@@ -79,11 +79,19 @@ def choose_row_groups(groups: list[tuple[int, int, int]], max_rows: int, seed: i
     return sorted(chosen)
 
 
+def word_counts(text: pa.Array) -> np.ndarray:
+    """Whitespace-separated words per text, as ``str.split()`` counts them (NaN for null)."""
+    parts = pc.utf8_split_whitespace(text)
+    counts = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(float)
+    empty = pc.equal(pc.utf8_length(pc.list_flatten(parts)), 0).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+    return counts - np.bincount(parents[empty], minlength=len(text))
+
+
 def text_lengths(text: pa.Array) -> Columns:
     """Characters and whitespace-separated words of a text column."""
     chars = pc.utf8_length(text)
-    words = pc.count_substring_regex(text, r"\S+")
-    return {CHARS: chars.to_pylist(), WORDS: words.to_pylist()}
+    return {CHARS: chars.to_pylist(), WORDS: word_counts(text).tolist()}
 
 
 def _is_number(t: pa.DataType) -> bool:
@@ -192,8 +200,12 @@ def sample_parquet(
 
 def _to_array(values: list[Any]) -> np.ndarray:
     """Numbers (with None) become float arrays with NaN; everything else an object array."""
-    if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    first = next((v for v in values if v is not None), None)
+    if first is None or (isinstance(first, (int, float)) and not isinstance(first, bool)):
+        try:
+            return np.array(values, dtype=float)
+        except (TypeError, ValueError):
+            pass
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
     return arr
