@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import EngFormatter
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 KEPT_COLOR = "#2b7bba"
 PALETTE = ("#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#666666")
@@ -68,6 +68,15 @@ def _barh(ax: Axes, labels: Sequence[str], values: Sequence[float], colors: Sequ
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
 
 
+def _log_x(ax: Axes, axis: str = "x") -> None:
+    """A log axis labelled at 1, 2, 5 × 10^k in plain numbers (no crowded minor labels)."""
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    a.set_major_formatter(EngFormatter(sep=""))
+    a.set_minor_formatter(NullFormatter())
+
+
 def funnel(steps: Sequence[tuple[str, int, int]]) -> str:
     """Documents and characters remaining after each step: ``(label, docs, chars)``."""
     labels = [s[0] for s in steps]
@@ -113,7 +122,7 @@ def length_histogram(
         ax = fig.subplots()
         bins = _log_bins(series)
         ax.hist(series, bins=bins, weights=weights, stacked=True, label=labels, color=colors)
-        ax.set_xscale("log")
+        _log_x(ax)
         ax.set_xlabel(f"{unit} per document (log scale)")
         ax.set_ylabel("documents")
         ax.legend(fontsize=7)
@@ -165,7 +174,7 @@ def languages(rows: Sequence[tuple[str, float, float]]) -> str:
         if log:
             ax.barh(y - 0.2, kept, height=0.4, color=KEPT_COLOR, label="kept")
             ax.barh(y + 0.2, rej, height=0.4, color=PALETTE[0], label="rejected")
-            ax.set_xscale("log")
+            _log_x(ax)
             ax.set_xlabel("documents (log scale)")
         else:
             ax.barh(y, kept, color=KEPT_COLOR, label="kept")
@@ -174,7 +183,7 @@ def languages(rows: Sequence[tuple[str, float, float]]) -> str:
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return to_data_uri(fig)
 
 
@@ -185,7 +194,7 @@ def cluster_sizes(sizes: np.ndarray, weight: float) -> str:
     with figure(5, 2.8) as fig:
         ax = fig.subplots()
         ax.bar(values, counts * weight, color=KEPT_COLOR, width=0.8)
-        ax.set_yscale("log")
+        _log_x(ax, "y")
         ax.set_xlabel("documents in the cluster")
         ax.set_ylabel("clusters")
         return to_data_uri(fig)
