@@ -27,11 +27,14 @@ import json, resource, sys, time
 from click.testing import CliRunner
 from datacraft.cli import main
 args = json.loads(sys.argv[1])
+ru = resource.getrusage(resource.RUSAGE_SELF)
+cpu0 = ru.ru_utime + ru.ru_stime
 t0 = time.perf_counter()
 result = CliRunner().invoke(main, args)
 assert result.exit_code == 0, result.output
-print(json.dumps({"seconds": time.perf_counter() - t0,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": ru.ru_utime + ru.ru_stime - cpu0,
+                  "peak_rss_mb": ru.ru_maxrss / 1024}))
 """
 
 
@@ -52,7 +55,7 @@ def write_corpus(root: Path, docs: int, shards: int, seed: int) -> Path:
 
 
 def child(args: list[str]) -> dict:
-    """Run one CLI command in a fresh interpreter; return its wall seconds and peak RSS."""
+    """Run one CLI command in a fresh interpreter; return its wall and CPU seconds and peak RSS."""
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(args)], capture_output=True, text=True, env=env, check=False
@@ -106,10 +109,13 @@ def main() -> None:
         rows.append((f"report --sample-rows {n:,}" + (" (all rows)" if not cap else ""), r, f"{size / 1e3:.0f} kB"))
     rows.append(("inspect --stage length -n 5", child(["inspect", out, "--stage", "length", "-n", "5"]), ""))
     rows.append(("stats --json", child(["stats", out, "--json"]), ""))
-    base = rows[0][1]["seconds"]
-    print(f"{'command':<44}{'wall s':>8}{'vs first':>10}{'peak RSS MB':>13}  output")
+    base = rows[0][1]["cpu_seconds"]
+    print(f"{'command':<44}{'wall s':>8}{'CPU s':>8}{'CPU vs first':>14}{'peak RSS MB':>13}  output")
     for name, r, note in rows:
-        print(f"{name:<44}{r['seconds']:>8.2f}{r['seconds'] / base:>9.2f}x{r['peak_rss_mb']:>13.0f}  {note}")
+        print(
+            f"{name:<44}{r['seconds']:>8.2f}{r['cpu_seconds']:>8.2f}{r['cpu_seconds'] / base:>13.2f}x"
+            f"{r['peak_rss_mb']:>13.0f}  {note}"
+        )
 
 
 if __name__ == "__main__":
