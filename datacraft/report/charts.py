@@ -22,7 +22,6 @@ STYLE = {
     "axes.grid": True,
     "grid.alpha": 0.3,
     "figure.dpi": 100,
-    "svg.hashsalt": "datacraft",
 }
 
 
