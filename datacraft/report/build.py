@@ -124,6 +124,13 @@ class ReportBuilder:
             ("characters in", t["chars_in"], "100.0%"),
             ("characters kept", t["chars_out"], pct(t["chars_out"], t["chars_in"])),
         ]
+        kept, rej = self.inp.kept, self.inp.rejected
+        if WORDS in kept.columns and (rej.rows_total or not t["dropped"]):
+            words_kept = float(np.nansum(kept.columns[WORDS])) * kept.weight
+            words_rej = float(np.nansum(rej.columns[WORDS])) * rej.weight if WORDS in rej.columns else 0.0
+            words_in = words_kept + words_rej
+            rows.append(("words of kept + rejected documents as written, est.", round(words_in), "100.0%"))
+            rows.append(("words kept, est.", round(words_kept), pct(words_kept, words_in)))
         return table(["", "count", "share"], rows, numeric=(1, 2))
 
     def funnel(self) -> str:
