@@ -44,6 +44,9 @@ class OutputConfig(_Strict):
     bytes_per_file: int = Field(512 * 1024 * 1024, gt=0)
     row_group_rows: int = Field(10_000, gt=0)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    partition_by: str | None = Field(
+        None, description="column whose values split data/ into Hive folders, e.g. lang → data/lang=en/"
+    )
 
 
 class StageSpec(_Strict):
