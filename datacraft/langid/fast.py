@@ -118,6 +118,7 @@ class FastEngine:
         keys = np.array([gram_key(g) for g in prof.grams], dtype=np.uint64)
         order = np.argsort(keys)
         self._keys = keys[order]
+        self._grams = [prof.grams[i] for i in order]
         self._table = GramTable(self._keys)
         self._unigram = np.full(0x110000, -1, dtype=np.int32)  # 1-grams: direct lookup by code point
         single = self._keys < (1 << _BITS)
@@ -180,6 +181,11 @@ class FastEngine:
         docs = doc[np.concatenate((one, two, three))]
         hit = rows >= 0
         return docs[hit], rows[hit]
+
+    def ngrams(self, text: str) -> list[str]:
+        """The known n-grams of one text, as strings (for inspection and tests)."""
+        _, rows = self.features([text])
+        return [self._grams[r] for r in rows]
 
     def detect(self, texts: list[str]) -> list[Detection]:
         if not texts:
