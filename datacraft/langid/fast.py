@@ -56,15 +56,22 @@ class GramTable:
         self.keys = np.zeros(size, dtype=np.uint64)  # 0 is never a key: no n-gram contains U+0000
         self.rows = np.full(size, -1, dtype=np.int32)
         mask = size - 1
-        longest = 0
-        for row, (key, slot) in enumerate(zip(keys.tolist(), self._slots(keys).tolist(), strict=True)):
-            probe = 0
-            while self.keys[(slot + probe) & mask]:
-                probe += 1
-            self.keys[(slot + probe) & mask] = key
-            self.rows[(slot + probe) & mask] = row
-            longest = max(longest, probe)
-        self.probes = longest + 1
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        probes = 0
+        while len(pending):  # place keys round by round; the lowest index wins a contested slot
+            probes += 1
+            s = slot[pending]
+            free = self.keys[s] == 0
+            taken, first = np.unique(s[free], return_index=True)
+            winners = pending[free][first]
+            self.keys[taken] = keys[winners]
+            self.rows[taken] = winners
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slot[pending] = (slot[pending] + 1) & mask
+        self.probes = probes
 
     def _slots(self, q: np.ndarray) -> np.ndarray:
         return ((q * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)

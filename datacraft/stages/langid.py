@@ -29,7 +29,7 @@ def letter_count(text: str) -> int:
 
 class LangIdParams(FilterParams):
     engine: Literal["fast", "langdetect"] = Field(
-        "fast", description="fast: deterministic vectorized naive Bayes; langdetect: the langdetect library (seeded; far slower)"
+        "fast", description="fast: deterministic vectorized naive Bayes; langdetect: the library (seeded, far slower)"
     )
     allowed: list[str] | None = Field(
         None, description="language codes to keep (e.g. [en, de, zh-cn]); unset keeps every language"
