@@ -27,6 +27,7 @@ from datacraft.langid.engines import UNDETERMINED, Detection
 from datacraft.langid.profiles import load_profiles
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
+_ROW2_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
 _SPACE = 0x20
 _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
@@ -47,14 +48,19 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 class GramTable:
-    """Open-addressing hash table (linear probing) from n-gram keys to vocabulary rows, looked up
-    a whole batch at a time: a few vectorized probes instead of a binary search per query."""
+    """Open-addressing hash table (linear probing) from integer keys (< 2**44) to rows (< 2**20),
+    each slot one ``key << 20 | row`` word; looked up a whole batch at a time in a few vectorized probes."""
 
-    def __init__(self, keys: np.ndarray) -> None:
-        self.bits = max(8, int(np.ceil(np.log2(max(len(keys), 1) * 2))))
+    ROW_BITS = 20
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        keys = keys.astype(np.uint64)
+        if len(keys) and (int(keys.max()) >= 1 << 44 or int(rows.max()) >= 1 << self.ROW_BITS or int(keys.min()) == 0):
+            raise ValueError("GramTable keys must be in [1, 2**44) and rows below 2**20")
+        self.bits = max(8, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
         size = 1 << self.bits
-        self.keys = np.zeros(size, dtype=np.uint64)  # 0 is never a key: no n-gram contains U+0000
-        self.rows = np.full(size, -1, dtype=np.int32)
+        self.slots = np.zeros(size, dtype=np.uint64)  # 0: empty
+        entries = (keys << np.uint64(self.ROW_BITS)) | rows.astype(np.uint64)
         mask = size - 1
         slot = self._slots(keys)
         pending = np.arange(len(keys))
@@ -62,11 +68,10 @@ class GramTable:
         while len(pending):  # place keys round by round; the lowest index wins a contested slot
             probes += 1
             s = slot[pending]
-            free = self.keys[s] == 0
+            free = self.slots[s] == 0
             taken, first = np.unique(s[free], return_index=True)
             winners = pending[free][first]
-            self.keys[taken] = keys[winners]
-            self.rows[taken] = winners
+            self.slots[taken] = entries[winners]
             placed = np.zeros(len(keys), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]
@@ -77,22 +82,25 @@ class GramTable:
         return ((q * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
 
     def lookup(self, q: np.ndarray) -> np.ndarray:
-        """Row of every key in ``q``, or -1 where it is not in the table."""
+        """Row of every key in ``q`` (uint64), or -1 where it is not in the table."""
+        q = np.asarray(q, dtype=np.uint64)
+        shift, low = np.uint64(self.ROW_BITS), np.uint64((1 << self.ROW_BITS) - 1)
         slot = self._slots(q)
-        k = self.keys[slot]
-        found = k == q
-        out = np.where(found, self.rows[slot], -1)
-        todo = np.flatnonzero(~found & (k != 0))  # collided on the first probe: keep probing
-        mask = len(self.keys) - 1
+        e = self.slots[slot]
+        found = (e >> shift) == q
+        out = (e & low).astype(np.int32)
+        out[~found] = -1
+        todo = np.flatnonzero(~found & (e != 0))  # first slot taken by another key: keep probing
+        mask = len(self.slots) - 1
         for _ in range(self.probes - 1):
             if not len(todo):
                 break
             s = (slot[todo] + 1) & mask
             slot[todo] = s
-            k = self.keys[s]
-            found = k == q[todo]
-            out[todo[found]] = self.rows[s[found]]
-            todo = todo[~found & (k != 0)]
+            e = self.slots[s]
+            found = (e >> shift) == q[todo]
+            out[todo[found]] = (e[found] & low).astype(np.int32)
+            todo = todo[~found & (e != 0)]
         return out
 
 
@@ -101,6 +109,13 @@ def _normalization_table() -> np.ndarray:
     table = np.arange(0x110000, dtype=np.uint32)
     normalize = NGram.normalize
     table[:_BMP] = [ord(normalize(chr(c))) for c in range(_BMP)]
+    return table
+
+
+def _upper_table() -> np.ndarray:
+    """Code point → ``str.isupper`` (langdetect's capital-word test), for every code point."""
+    table = np.zeros(0x110000, dtype=bool)
+    table[[c for c in range(0x110000) if chr(c).isupper()]] = True
     return table
 
 
@@ -126,38 +141,48 @@ class FastEngine:
         order = np.argsort(keys)
         self._keys = keys[order]
         self._grams = [prof.grams[i] for i in order]
-        self._table = GramTable(self._keys)
         self._unigram = np.full(0x110000, -1, dtype=np.int32)  # 1-grams: direct lookup by code point
         single = self._keys < (1 << _BITS)
         self._unigram[self._keys[single].astype(np.int64)] = np.flatnonzero(single)
         self._loglik = np.log(alpha / Detector.BASE_FREQ + prof.prob[order]).astype(np.float32)
+        self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
         self._norm = _normalization_table()
-        self._upper_bmp = np.array([chr(c).isupper() for c in range(_BMP)], dtype=bool)
-
-    def _is_upper(self, cps: np.ndarray) -> np.ndarray:
-        upper = self._upper_bmp[np.minimum(cps, _BMP - 1)]
-        astral = cps >= _BMP
-        if astral.any():
-            values = np.unique(cps[astral])
-            flags = np.array([chr(int(c)).isupper() for c in values], dtype=bool)
-            upper[astral] = flags[np.searchsorted(values, cps[astral])]
-        return upper
+        self._upper = _upper_table()
+        # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
+        alphabet = sorted({ch for g in self._grams if len(g) == 2 for ch in g})
+        self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
+        self._char_id = np.zeros(0x110000, dtype=np.int32)
+        self._char_id[[ord(ch) for ch in alphabet]] = np.arange(1, self._width, dtype=np.int32)
+        self._bigram = np.full(self._width * self._width, -1, dtype=np.int32)
+        row_of = {g: r for r, g in enumerate(self._grams)}
+        for gram, row in row_of.items():
+            if len(gram) == 2:
+                self._bigram[self._char_id[ord(gram[0])] * self._width + self._char_id[ord(gram[1])]] = row
+        # 3-grams: keyed by (first character, row of the last two): in langdetect's profiles every 3-gram's
+        # last two characters are a known 2-gram, so a 3-gram is only looked up where that 2-gram was found.
+        tri = [(gram, row) for gram, row in row_of.items() if len(gram) == 3]
+        assert len(row_of) < 1 << _ROW2_BITS
+        if any(gram[1:] not in row_of for gram, _ in tri):
+            raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
+        keys3 = np.array([(ord(g[0]) << _ROW2_BITS) | row_of[g[1:]] for g, _ in tri], dtype=np.uint64)
+        self._trigram = GramTable(keys3, np.array([r for _, r in tri], dtype=np.int64))
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known n-grams of the texts: (document index, vocabulary row) per occurrence, grouped by n."""
         prepared = [prepare(t, self.max_chars) for t in texts]
-        joined = "\x00" + "\x00".join(prepared)  # position of each \x00 = start of a document
+        n_docs = len(prepared)
+        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
+        joined = "\x00" + "\x00".join(prepared)  # each document starts with a \x00 (a boundary)
         cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=len(prepared))
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        doc = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
+        starts = np.zeros(n_docs, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
         bnd = np.zeros(len(cp), dtype=bool)
         bnd[starts] = True
-        doc = np.cumsum(bnd) - 1
-        n_docs = len(texts)
         # Detector.cleaning_text: mostly non-Latin text loses its Latin letters ('A'..'z').
         latin = (cp >= 0x41) & (cp <= 0x7A)
-        n_latin = np.bincount(doc, weights=latin, minlength=n_docs)
-        n_other = np.bincount(doc, weights=cp >= 0x300, minlength=n_docs)
+        n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
+        n_other = np.add.reduceat((cp >= 0x300).view(np.uint8), starts, dtype=np.int64)
         strip = n_latin * 2 < n_other
         if strip.any():
             keep = ~(latin & strip[doc])
@@ -170,24 +195,36 @@ class FastEngine:
         if dup.any():
             keep = ~dup
             g, bnd, doc, sp = g[keep], bnd[keep], doc[keep], sp[keep]
-        up = self._is_upper(g)
+        up = self._upper[g]
         live = np.ones_like(sp)  # no n-gram ends on the 2nd+ capital of a run (NGram.capitalword)
         live[1:] = ~(up[1:] & up[:-1])
-        g64 = g.astype(np.uint64)
-        one = np.flatnonzero(live & ~sp)
-        two = np.flatnonzero(live[1:] & ~bnd[1:]) + 1
-        three = np.flatnonzero(live[2:] & ~bnd[2:] & ~sp[1:-1]) + 2
-        rows1 = self._unigram[g[one]]
-        q = np.concatenate(
-            (
-                (g64[two - 1] << _BITS) | g64[two],
-                (g64[three - 2] << (2 * _BITS)) | (g64[three - 1] << _BITS) | g64[three],
-            )
-        )
-        rows = np.concatenate((rows1, self._table.lookup(q)))
-        docs = doc[np.concatenate((one, two, three))]
+        # 1-grams: any non-space character; 2-grams: not ending on a boundary; 3-grams: no space inside.
+        ok1 = live & ~sp
+        ok2 = live[1:] & ~bnd[1:]
+        cid = self._char_id[g]
+        at2 = self._bigram[cid[:-1] * self._width + cid[1:]]
+        rows2 = at2[ok2]
+        ok3 = live[2:] & ~bnd[2:] & ~sp[1:-1] & (at2[1:] >= 0)
+        first = g[:-2][ok3].astype(np.uint64) << np.uint64(_ROW2_BITS)
+        rows3 = self._trigram.lookup(first | at2[1:][ok3].astype(np.uint64))
+        rows = np.concatenate((self._unigram[g[ok1]], rows2, rows3))
+        docs = np.concatenate((doc[ok1], doc[1:][ok2], doc[2:][ok3]))
         hit = rows >= 0
         return docs[hit], rows[hit]
+
+    def _pair_difference(
+        self, row: np.ndarray, doc: np.ndarray, indptr: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> np.ndarray:
+        """Per n-gram occurrence, log p(gram | a) - log p(gram | b) for its document's top two languages."""
+        if len(row) < 400 * len(a):  # short documents: one gather over the batch
+            return self._loglik[row, a[doc]] - self._loglik[row, b[doc]]
+        out = np.empty(len(row), dtype=np.float32)  # long ones: per document, from two contiguous columns
+        lt = self._loglik_t
+        for i in range(len(a)):
+            lo, hi = indptr[i], indptr[i + 1]
+            r = row[lo:hi]
+            np.subtract(lt[a[i]].take(r), lt[b[i]].take(r), out=out[lo:hi])
+        return out
 
     def ngrams(self, text: str) -> list[str]:
         """The known n-grams of one text, as strings (for inspection and tests)."""
@@ -201,18 +238,20 @@ class FastEngine:
         doc, row = self.features(texts)
         by_doc = np.argsort(doc, kind="stable")  # three runs already sorted (1-, 2-, 3-grams): cheap
         doc, row = doc[by_doc], row[by_doc]
-        counts = np.bincount(doc, minlength=n_docs)
-        indptr = np.concatenate(([0], np.cumsum(counts)))
+        indptr = np.searchsorted(doc, np.arange(n_docs + 1))
+        counts = np.diff(indptr)
         x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._keys)))
         ll = np.asarray(x @ self._loglik, dtype=np.float64)  # (docs, langs): log-likelihood of all n-grams
         top2 = np.argsort(-ll, axis=1, kind="stable")[:, :2]
         a, b = top2[:, 0], top2[:, 1]
-        d = (self._loglik[row, a[doc]] - self._loglik[row, b[doc]]).astype(np.float64)
+        # Per-gram log-odds of the top two: mean from the totals, variance from the second moment.
+        d = self._pair_difference(row, doc, indptr, a, b)
         n = np.maximum(counts, 1)
-        mean = np.bincount(doc, weights=d, minlength=n_docs) / n
+        docs = np.arange(n_docs)
+        mean = (ll[docs, a] - ll[docs, b]) / n
         var = np.maximum(np.bincount(doc, weights=d * d, minlength=n_docs) / n - mean * mean, 1e-12)
         scale = 2.0 * _BARRIER / var
-        logits = scale[:, None] * (ll - ll[np.arange(n_docs), a][:, None]) / n[:, None]
+        logits = scale[:, None] * (ll - ll[docs, a][:, None]) / n[:, None]
         probs = np.exp(np.maximum(logits, -745.0))
         probs /= probs.sum(axis=1, keepdims=True)
         out: list[Detection] = []
