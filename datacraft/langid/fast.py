@@ -17,6 +17,7 @@ the per-gram mean log-likelihoods scaled by ``2 b / σ²``, which gives exactly 
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 from langdetect.detector import Detector
@@ -133,10 +134,19 @@ def prepare(text: str, max_chars: int) -> str:
 class FastEngine:
     """Deterministic vectorized scorer over langdetect's profiles (see the module docstring)."""
 
+    _built: ClassVar[dict[float, dict[str, Any]]] = {}  # read-only tables, shared by engines of one alpha
+
     def __init__(self, *, max_chars: int = 10_000, alpha: float = 0.5) -> None:
+        self.max_chars = max_chars
+        tables = self._built.get(alpha)
+        if tables is None:
+            self._build(alpha)
+            tables = self._built[alpha] = {k: v for k, v in vars(self).items() if k != "max_chars"}
+        vars(self).update(tables)
+
+    def _build(self, alpha: float) -> None:
         prof = load_profiles()
         self.langs = prof.langs
-        self.max_chars = max_chars
         keys = np.array([gram_key(g) for g in prof.grams], dtype=np.uint64)
         order = np.argsort(keys)
         self._keys = keys[order]
