@@ -305,3 +305,9 @@ def test_partition_value_is_escaped_and_nulls_have_a_folder(tmp_path: Path) -> N
     assert sorted(Path(p).parent.name for p in paths) == [f"src={HIVE_NULL}", "src=a%2Fb"]
     lines = (tmp_path / "src=a%2Fb" / "part-00000-0000.jsonl").read_text().splitlines()
     assert [json.loads(x) for x in lines] == [{"id": "1"}, {"id": "4"}]
+
+
+@pytest.mark.parametrize("column", ["id", "text", "a/b", "x=y", ".hidden"])
+def test_partition_by_rejects_unusable_columns(tmp_path: Path, column: str) -> None:
+    with pytest.raises(ConfigError, match="partition_by"):
+        _config(tmp_path, tmp_path / "out", 1, partition_by=column)
