@@ -156,8 +156,6 @@ class FastEngine:
         self._unigram[self._keys[single].astype(np.int64)] = np.flatnonzero(single)
         self._loglik = np.log(alpha / Detector.BASE_FREQ + prof.prob[order]).astype(np.float32)
         self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
-        self._norm = _normalization_table()
-        self._upper = _upper_table()
         # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
         alphabet = sorted({ch for g in self._grams if len(g) == 2 for ch in g})
         self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
@@ -176,9 +174,22 @@ class FastEngine:
             raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
         keys3 = np.array([(ord(g[0]) << _ROW2_BITS) | row_of[g[1:]] for g, _ in tri], dtype=np.uint64)
         self._trigram = GramTable(keys3, np.array([r for _, r in tri], dtype=np.int64))
+        # One lookup per character: normalized code point | is-upper << 21 | 2-gram character id << 22.
+        norm = _normalization_table()
+        self._char = (
+            norm.astype(np.uint64)
+            | (_upper_table()[norm].astype(np.uint64) << np.uint64(_BITS))
+            | (self._char_id[norm].astype(np.uint64) << np.uint64(_BITS + 1))
+        )
+        self._char_space = self._char[_SPACE]
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known n-grams of the texts: (document index, vocabulary row) per occurrence, grouped by n."""
+        parts = self.features_by_n(texts)
+        return np.concatenate([d for d, _ in parts]), np.concatenate([r for _, r in parts])
+
+    def features_by_n(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order."""
         prepared = [prepare(t, self.max_chars) for t in texts]
         n_docs = len(prepared)
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
@@ -197,30 +208,33 @@ class FastEngine:
         if strip.any():
             keep = ~(latin & strip[doc])
             cp, bnd, doc = cp[keep], bnd[keep], doc[keep]
-        g = self._norm[cp]
-        g[bnd] = _SPACE  # each document starts as after a space
+        c = self._char[cp]
+        c[bnd] = self._char_space  # each document starts as after a space
+        g = (c & np.uint64((1 << _BITS) - 1)).astype(np.int64)
         sp = g == _SPACE
         dup = np.zeros_like(sp)  # a space after a space changes nothing in langdetect's n-gram buffer
         dup[1:] = sp[1:] & sp[:-1] & ~bnd[1:]
         if dup.any():
             keep = ~dup
-            g, bnd, doc, sp = g[keep], bnd[keep], doc[keep], sp[keep]
-        up = self._upper[g]
+            c, g, bnd, doc, sp = c[keep], g[keep], bnd[keep], doc[keep], sp[keep]
+        up = (c >> np.uint64(_BITS)) & np.uint64(1)
         live = np.ones_like(sp)  # no n-gram ends on the 2nd+ capital of a run (NGram.capitalword)
-        live[1:] = ~(up[1:] & up[:-1])
+        live[1:] = (up[1:] & up[:-1]) == 0
         # 1-grams: any non-space character; 2-grams: not ending on a boundary; 3-grams: no space inside.
         ok1 = live & ~sp
         ok2 = live[1:] & ~bnd[1:]
-        cid = self._char_id[g]
+        cid = (c >> np.uint64(_BITS + 1)).astype(np.int64)
         at2 = self._bigram[cid[:-1] * self._width + cid[1:]]
-        rows2 = at2[ok2]
         ok3 = live[2:] & ~bnd[2:] & ~sp[1:-1] & (at2[1:] >= 0)
         first = g[:-2][ok3].astype(np.uint64) << np.uint64(_ROW2_BITS)
+        rows1 = self._unigram[g[ok1]]
+        rows2 = at2[ok2]
         rows3 = self._trigram.lookup(first | at2[1:][ok3].astype(np.uint64))
-        rows = np.concatenate((self._unigram[g[ok1]], rows2, rows3))
-        docs = np.concatenate((doc[ok1], doc[1:][ok2], doc[2:][ok3]))
-        hit = rows >= 0
-        return docs[hit], rows[hit]
+        parts = []
+        for docs, rows in ((doc[ok1], rows1), (doc[1:][ok2], rows2), (doc[2:][ok3], rows3)):
+            hit = rows >= 0
+            parts.append((docs[hit], rows[hit]))
+        return parts
 
     def _pair_difference(
         self, row: np.ndarray, doc: np.ndarray, indptr: np.ndarray, a: np.ndarray, b: np.ndarray
@@ -245,21 +259,24 @@ class FastEngine:
         if not texts:
             return []
         n_docs = len(texts)
-        doc, row = self.features(texts)
-        by_doc = np.argsort(doc, kind="stable")  # three runs already sorted (1-, 2-, 3-grams): cheap
-        doc, row = doc[by_doc], row[by_doc]
-        indptr = np.searchsorted(doc, np.arange(n_docs + 1))
-        counts = np.diff(indptr)
-        x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._keys)))
-        ll = np.asarray(x @ self._loglik, dtype=np.float64)  # (docs, langs): log-likelihood of all n-grams
+        steps = np.arange(n_docs + 1)
+        parts = [(doc, row, np.searchsorted(doc, steps)) for doc, row in self.features_by_n(texts)]
+        ll = np.zeros((n_docs, len(self.langs)))  # log-likelihood of all n-grams, per language
+        for _, row, indptr in parts:
+            x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._loglik)))
+            ll += x @ self._loglik
+        counts = sum(np.diff(indptr) for _, _, indptr in parts)
         top2 = np.argsort(-ll, axis=1, kind="stable")[:, :2]
         a, b = top2[:, 0], top2[:, 1]
         # Per-gram log-odds of the top two: mean from the totals, variance from the second moment.
-        d = self._pair_difference(row, doc, indptr, a, b)
         n = np.maximum(counts, 1)
         docs = np.arange(n_docs)
         mean = (ll[docs, a] - ll[docs, b]) / n
-        var = np.maximum(np.bincount(doc, weights=d * d, minlength=n_docs) / n - mean * mean, 1e-12)
+        second = np.zeros(n_docs)
+        for doc, row, indptr in parts:
+            d = self._pair_difference(row, doc, indptr, a, b)
+            second += np.bincount(doc, weights=d * d, minlength=n_docs)
+        var = np.maximum(second / n - mean * mean, 1e-12)
         scale = 2.0 * _BARRIER / var
         logits = scale[:, None] * (ll - ll[docs, a][:, None]) / n[:, None]
         probs = np.exp(np.maximum(logits, -745.0))
