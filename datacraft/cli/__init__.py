@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "generate": "datacraft.cli.infer:generate",
     "predict": "datacraft.cli.infer:predict",
     "export": "datacraft.cli.export:export",
+    "ablate": "datacraft.cli.ablate:ablate",
 }
 
 

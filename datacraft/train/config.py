@@ -39,6 +39,9 @@ class TokenizerConfig(_Strict):
     vocab_size: int = Field(8000, ge=64, le=262144)
     min_frequency: int = Field(2, ge=1)
     lowercase: bool = False
+    from_file: str | None = Field(
+        None, description="use this tokenizer.json (e.g. another model's) instead of learning one; kind etc. ignored"
+    )
 
 
 class ModelConfig(_Strict):
@@ -83,6 +86,12 @@ class TrainConfig(_Strict):
         "none", description="classify: none, balanced, or {label: weight}"
     )
     keep_checkpoints: int = Field(2, ge=1, description="per-epoch checkpoints kept for resume")
+    max_train_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="LM: train on exactly epochs × (N // (epochs × batch_size × seq_len)) batches, whatever the data "
+        "size (the seeded data order repeats when the data is smaller); an epoch is an equal share of the budget",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -124,6 +133,15 @@ def build_train_config(raw: Any, overrides: list[str] | None = None, source: str
         raise ConfigError(f"{source}: {format_validation_error(e)}") from None
     if config.task == "classify" and not config.data.label_column:
         raise ConfigError(f"{source}: data.label_column: task classify needs the column holding class labels")
+    if config.task != "lm" and config.max_train_tokens is not None:
+        raise ConfigError(f"{source}: max_train_tokens: a token budget applies to task lm only")
+    if config.max_train_tokens is not None:
+        per_batch = config.epochs * config.batch_size * config.data.seq_len
+        if config.max_train_tokens < per_batch:
+            raise ConfigError(
+                f"{source}: max_train_tokens: {config.max_train_tokens} is less than one batch per epoch "
+                f"(epochs × batch_size × data.seq_len = {per_batch})"
+            )
     return config
 
 

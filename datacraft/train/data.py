@@ -351,6 +351,37 @@ def lm_batches(
         yield rest[:, :-1], rest[:, 1:]
 
 
+def lm_budget_batches(
+    path: Path,
+    seq_len: int,
+    batch_size: int,
+    eos_id: int,
+    *,
+    seed: int,
+    buffer: int,
+    start: int,
+    count: int,
+    batches_per_pass: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches ``start`` … ``start + count - 1`` of an endless stream of shuffled passes over the data
+    (pass ``p`` is :func:`lm_batches` with ``epoch=p``): a fixed token budget on any data size, and the
+    same batches whether a run is resumed or not."""
+    if batches_per_pass <= 0:
+        return
+    p, skip = divmod(start, batches_per_pass)
+    left = count
+    while left > 0:
+        for b in lm_batches(path, seq_len, batch_size, eos_id, seed=seed, epoch=p, buffer=buffer):
+            if skip:
+                skip -= 1
+                continue
+            yield b
+            left -= 1
+            if left == 0:
+                return
+        p += 1
+
+
 def pad_batch(seqs: list[list[int]], max_length: int) -> np.ndarray:
     """Post-pad (id 0) and truncate to ``max_length``; width is the longest sequence in the batch."""
     width = min(max_length, max(len(s) for s in seqs))

@@ -229,7 +229,13 @@ def prepare_data(
     ):
         return TextTokenizer.load(out / TOKENIZER_FILE), list(manifest.get("labels") or []), manifest["data"]
     labels_seen: set[str] = set()
-    tok = TextTokenizer.train(D.train_texts(files, cfg, labels_seen), cfg.tokenizer)
+    texts = D.train_texts(files, cfg, labels_seen)
+    if cfg.tokenizer.from_file:
+        for _ in texts:  # still collect the labels
+            pass
+        tok = TextTokenizer.load(cfg.tokenizer.from_file)
+    else:
+        tok = TextTokenizer.train(texts, cfg.tokenizer)
     tok.save(out / TOKENIZER_FILE)
     labels = D.sort_labels(labels_seen) if cfg.task == "classify" else []
     if cfg.task == "classify" and len(labels) < 2:
@@ -293,6 +299,25 @@ def fit(
             return D.lm_batches(
                 cache / "train.parquet", L, bs, eos, seed=cfg.seed, epoch=epoch, buffer=cfg.data.shuffle_buffer
             )
+
+        if cfg.max_train_tokens is not None:  # a fixed budget: the same number of batches on any data
+            per_pass, steps = steps, cfg.max_train_tokens // (cfg.epochs * bs * L)
+            units = steps * bs * L
+            if per_pass == 0:
+                raise ConfigError(f"the training split gives no full batch of {bs}; lower batch_size or add data")
+
+            def train_gen(epoch: int) -> Any:
+                return D.lm_budget_batches(
+                    cache / "train.parquet",
+                    L,
+                    bs,
+                    eos,
+                    seed=cfg.seed,
+                    buffer=cfg.data.shuffle_buffer,
+                    start=epoch * steps,
+                    count=steps,
+                    batches_per_pass=per_pass,
+                )
 
         def val_gen(_: int) -> Any:
             return D.lm_batches(cache / "val.parquet", L, bs, eos, drop_remainder=False)
@@ -381,6 +406,7 @@ def fit(
         best_val_loss=state.get("best_val_loss"),
         stopped_early=bool(state.get("stopped_early")),
         steps_per_epoch=steps,
+        train_tokens=len(history) * steps * bs * (cfg.data.seq_len if cfg.task == "lm" else 0) or None,
         train_examples=n_train,
         val_examples=n_val,
     )
