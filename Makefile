@@ -102,3 +102,21 @@ report-screenshot: $(SCREENSHOT_RUN)/report.png
 	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$profile \
 	  --window-size=$(SCREENSHOT_SIZE) --screenshot=$(abspath $@.tmp.png) file://$(abspath $<) 2>/dev/null; \
 	rc=$$?; rm -rf $$profile; test $$rc -eq 0 && mv $@.tmp.png $@ && echo "screenshot: $@"
+
+# --- ablation and model-based quality filtering (issue 9) ---
+#   make ablate-demo          raw vs curated LM, same token budget, held-out Gutenberg chapters → out/ablate/runs
+#   make quality-model        quality classifier on ../shared/data/quality (label 1 good / 0 bad) → out/quality-model
+#   make model-quality-demo   pipelines/model-quality.yaml with that classifier → out/model-quality
+ABLATE_TOKENS ?= 200000
+.PHONY: ablate-demo quality-model model-quality-demo
+ablate-demo: install
+	$(BIN)/python bench/ablate_bench.py --out out/ablate --tokens $(ABLATE_TOKENS)
+
+quality-model: out/quality-model.done
+
+out/quality-model.done: out/quality-data/stats.json configs/train-quality.yaml | $(STAMP)
+	$(DATACRAFT) train out/quality-data --config configs/train-quality.yaml --out out/quality-model --quiet
+	touch $@
+
+model-quality-demo: out/quality-model.done
+	$(DATACRAFT) run pipelines/model-quality.yaml $(if $(wildcard out/model-quality/stats.json),--force)
