@@ -28,8 +28,7 @@ _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _TOKEN_P = 0x100000001B3
-#: Code points at or above this are treated as word characters (rare scripts; no table needed).
-_TABLE_SIZE = 0x30000
+_TABLE_SIZE = 0x110000
 _powers: dict[str, np.ndarray] = {"p": np.ones(1, np.uint64), "inv": np.ones(1, np.uint64)}
 
 
@@ -50,12 +49,11 @@ def exact_key(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _word_table() -> np.ndarray:
-    """``table[cp]`` is True when code point ``cp`` matches ``\\w`` (built once, ~200 KB)."""
+    """``table[cp]`` is True when code point ``cp`` matches ``\\w`` (built once per process, 1.1 MB)."""
     chars = "".join(map(chr, range(_TABLE_SIZE)))
-    table = np.zeros(_TABLE_SIZE + 1, bool)
+    table = np.zeros(_TABLE_SIZE, bool)
     for m in re.finditer(r"\w+", chars):
         table[m.start() : m.end()] = True
-    table[_TABLE_SIZE] = True  # the bucket for every higher code point
     return table
 
 
@@ -97,7 +95,7 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     cps = _code_points(" ".join(lowered))
     if not len(cps):
         return np.empty(0, np.uint64), np.zeros(ndocs, np.int64)
-    is_word = _word_table()[np.minimum(cps, _TABLE_SIZE)]
+    is_word = _word_table()[cps]
     edges = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
