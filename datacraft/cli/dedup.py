@@ -107,6 +107,8 @@ def dedup(
     rejected/ with reason exact_dup or near_dup and duplicate_of. Rerun the same command after
     a kill to resume. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
     """
+    if (bands is None) != (rows is None):
+        raise click.UsageError("give --bands and --rows together (or neither, to derive them from --threshold)")
     if config_path:
         raw = load_yaml(config_path)
         if paths and len(paths) < 2:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 
 EMPTY = np.uint32(0xFFFFFFFF)
 _F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
@@ -24,6 +22,8 @@ CHUNK_SHINGLES = 16_384
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The (a, b) uint32 permutation parameters datasketch uses for ``num_perm`` and ``seed``."""
+    from datasketch import MinHash  # imported here: tasks that do not hash need not load it (and scipy)
+
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 
@@ -90,6 +90,8 @@ def band_hashes(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 @lru_cache(maxsize=64)
 def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
     """(bands, rows) minimizing weighted false-positive and false-negative probability (datasketch's rule)."""
+    from datasketch.lsh import _optimal_param
+
     b, r = _optimal_param(threshold, num_perm, fp_weight, fn_weight)
     return int(b), int(r)
 

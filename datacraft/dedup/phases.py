@@ -28,8 +28,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.minhash import band_hashes, signatures
@@ -328,6 +326,9 @@ _DECISION_SCHEMA = pa.schema(
 
 def cluster_task(task: ClusterTask) -> dict[str, Any]:
     """Union all pairs into clusters, choose representatives, write per-shard decisions."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     t_cpu = time.process_time()
     p = DedupParams(**task.params)
     layout = WorkLayout(Path(task.out))
@@ -377,7 +378,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
         table, sort_keys=[("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
     ).to_numpy()
     sorted_comp = labels[order]
-    first_pos = np.flatnonzero(np.r_[True, sorted_comp[1:] != sorted_comp[:-1]])
+    first_pos = np.flatnonzero(np.diff(sorted_comp, prepend=-1) != 0)
     rep_of_comp = np.empty(ncomp, np.int64)
     rep_of_comp[sorted_comp[first_pos]] = order[first_pos]
     rep = rep_of_comp[labels]
