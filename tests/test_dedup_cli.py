@@ -87,3 +87,28 @@ def test_bundled_dedup_pipeline_is_valid() -> None:
 
     config = build_dedup_config(load_yaml(Path(__file__).resolve().parents[1] / "pipelines/dedup.yaml"))
     assert config.dedup.lsh() == (14, 8) and config.output.path == "out/demo-dedup"
+
+
+def test_pipeline_dedup_section_runs_after_the_stages(tmp_path: Path) -> None:
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(
+        f"input: {{paths: [{_input(tmp_path)}]}}\noutput: {{path: {tmp_path / 'cur'}}}\n"
+        "stages: [normalize]\ndedup: {mode: exact, keep: longest}\n"
+    )
+    code, out = invoke("run", str(cfg), "-q")
+    assert code == 0, out
+    assert json.loads((tmp_path / "cur/stats.json").read_text())["totals"]["kept"] == 6
+    stats = json.loads((tmp_path / "cur-dedup/stats.json").read_text())
+    assert stats["totals"]["kept"] == 3 and stats["dedup"]["keep"] == "longest"
+    code, out = invoke("run", str(cfg), "--dry-run")
+    assert code == 0 and "then dedup" in out
+    code, out = invoke("run", str(cfg), "--set", "dedup.thresold=0.5", "--dry-run")
+    assert code == 2 and "dedup.thresold: unknown key" in out
+
+
+def test_bundled_curate_dedup_pipeline_is_valid() -> None:
+    from datacraft.dedup.config import dedup_from_pipeline
+    from datacraft.pipeline.config import load_pipeline
+
+    config = load_pipeline(Path(__file__).resolve().parents[1] / "pipelines/curate-dedup.yaml")
+    assert dedup_from_pipeline(config).output.path == "out/curate-dedup"

@@ -82,3 +82,23 @@ def build_dedup_config(raw: dict[str, Any], source: str = "config") -> DedupConf
         return DedupConfig(**raw, dedup=params)
     except ValidationError as e:
         raise ConfigError(f"{source}: {format_validation_error(e)}") from None
+
+
+def dedup_from_pipeline(config: PipelineConfig) -> DedupConfig:
+    """The dedup run a pipeline's ``dedup:`` section asks for: its output directory in, ``dedup.output`` out."""
+    section = dict(config.dedup or {})
+    out = section.pop("output", None) or config.output.path.rstrip("/") + "-dedup"
+    if not isinstance(out, str):
+        raise ConfigError(f"dedup.output: expected a directory path, got {out!r}")
+    params = parse_dedup_section(section, "dedup")
+    return DedupConfig(
+        name=f"{config.name}-dedup",
+        input=InputConfig(paths=[config.output.path], text_field="text", id_field="id"),
+        output=config.output.model_copy(update={"path": out}),
+        dedup=params,
+        workers=config.workers,
+        executor=config.executor,
+        ray_address=config.ray_address,
+        on_error=config.on_error,
+        batch_size=config.batch_size,
+    )
