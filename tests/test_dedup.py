@@ -190,19 +190,21 @@ def test_resume_after_partial_state(tmp_path: Path) -> None:
     assert _files(out) == reference
 
 
-def test_resume_after_sigkill(tmp_path: Path) -> None:
-    inp, _ = corpus(tmp_path, shards=4, per_shard=300)
+@pytest.mark.parametrize("after", ["sig-00000", "clusters"])
+def test_resume_after_sigkill(tmp_path: Path, after: str) -> None:
+    """SIGKILL inside phase 1 (after its first shard) or between phases 3 and 4, then rerun."""
+    inp, _ = corpus(tmp_path, shards=4, per_shard=200)
     cmd = [sys.executable, "-m", "datacraft", "dedup", str(inp), str(tmp_path / "out"), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([*cmd[:4], str(inp), str(tmp_path / "ref"), "--quiet"], check=True, env=env)
+    run_dedup(config(inp, tmp_path / "ref"))
     proc = subprocess.Popen(cmd, env=env)
-    marker = tmp_path / "out" / "_dedup" / "_done" / "sig-00000.json"
+    marker = tmp_path / "out" / "_dedup" / "_done" / f"{after}.json"
     deadline = time.monotonic() + 120
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not (tmp_path / "out" / "stats.json").exists() or proc.returncode == 0
+    assert proc.returncode == -signal.SIGKILL and not (tmp_path / "out" / "stats.json").exists()
     done = subprocess.run(cmd, env=env)
     assert done.returncode == 0
     assert _files(tmp_path / "out") == _files(tmp_path / "ref")
