@@ -15,8 +15,8 @@ import numpy as np
 EMPTY = np.uint32(0xFFFFFFFF)
 _F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
 _S16, _S13 = np.uint32(16), np.uint32(13)
-#: Shingle hashes per chunk of the permutation step (keeps the temporary matrix in cache: 8 MB at 128 perms).
-CHUNK_SHINGLES = 16_384
+#: Shingle hashes per chunk of the permutation step (a 256 KB temporary array).
+CHUNK_SHINGLES = 65_536
 
 
 @lru_cache(maxsize=8)
@@ -40,10 +40,11 @@ def fmix32(h: np.ndarray) -> np.ndarray:
 def signatures(hashes: np.ndarray, per_doc: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """MinHash signatures (docs × num_perm, uint32) of flat shingle ``hashes`` split by ``per_doc``.
 
-    Documents without shingles get the empty signature (all ``0xFFFFFFFF``).
+    Documents without shingles get the empty signature (all ``0xFFFFFFFF``). The work is one
+    contiguous multiply-add and one ``minimum.reduceat`` per permutation and chunk of whole
+    documents (measured ~2× faster than one broadcast matrix per chunk).
     """
     a, b = permutations(num_perm, seed)
-    a, b = a[:, None], b[:, None]
     ndocs = len(per_doc)
     out = np.full((num_perm, ndocs), EMPTY, np.uint32)
     if len(hashes):
@@ -52,19 +53,21 @@ def signatures(hashes: np.ndarray, per_doc: np.ndarray, num_perm: int, seed: int
         starts = ends - per_doc
         nonempty = np.flatnonzero(per_doc > 0)
         ne_ends = ends[nonempty]
-        buf = np.empty((num_perm, min(CHUNK_SHINGLES, len(hashes))), np.uint32)
+        tmp = np.empty(min(CHUNK_SHINGLES, len(hashes)), np.uint32)
         i = 0
         while i < len(nonempty):
             # The next run of whole documents with at most CHUNK_SHINGLES shingles (at least one document).
             j = max(int(np.searchsorted(ne_ends, starts[nonempty[i]] + CHUNK_SHINGLES, side="right")), i + 1)
             docs = nonempty[i:j]
             lo, hi = starts[docs[0]], ends[docs[-1]]
-            if hi - lo > buf.shape[1]:
-                buf = np.empty((num_perm, hi - lo), np.uint32)
-            phv = buf[:, : hi - lo]
-            np.multiply(a, mixed[None, lo:hi], out=phv)
-            np.add(phv, b, out=phv)
-            out[:, docs] = np.minimum.reduceat(phv, starts[docs] - lo, axis=1)
+            if hi - lo > len(tmp):
+                tmp = np.empty(hi - lo, np.uint32)
+            chunk, t = mixed[lo:hi], tmp[: hi - lo]
+            rel = starts[docs] - lo
+            for k in range(num_perm):
+                np.multiply(chunk, a[k], out=t)
+                np.add(t, b[k], out=t)
+                out[k, docs] = np.minimum.reduceat(t, rel)
             i = j
     return np.ascontiguousarray(out.T)
 

@@ -36,10 +36,11 @@ def fmix64(h: np.ndarray) -> np.ndarray:
     """The MurmurHash3 64-bit finalizer (a bijection with full avalanche), element-wise."""
     with np.errstate(over="ignore"):
         h = h ^ (h >> _S33)
-        h = h * _M1
-        h = h ^ (h >> _S33)
-        h = h * _M2
-        return h ^ (h >> _S33)
+        h *= _M1
+        h ^= h >> _S33
+        h *= _M2
+        h ^= h >> _S33
+        return h
 
 
 def exact_key(text: str) -> str:
@@ -93,22 +94,29 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     ndocs = len(texts)
     lowered = [t.lower() for t in texts]
     cps = _code_points(" ".join(lowered))
-    if not len(cps):
+    n = len(cps)
+    if not n:
         return np.empty(0, np.uint64), np.zeros(ndocs, np.int64)
-    is_word = _word_table()[cps]
-    edges = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    is_word = np.zeros(n + 2, np.int8)
+    np.take(_word_table(), cps, out=is_word[1:-1].view(bool))
+    # Tokens start and end where is_word changes; padded with False, changes alternate start/end.
+    changes = np.flatnonzero(is_word[1:] != is_word[:-1])
+    starts, ends = changes[0::2], changes[1::2]
     lengths = np.fromiter((len(t) + 1 for t in lowered), np.int64, ndocs)
     doc_starts = np.cumsum(lengths) - lengths
-    counts = np.bincount(np.searchsorted(doc_starts, starts, side="right") - 1, minlength=ndocs).astype(np.int64)
-    pw, inv = _power_tables(len(cps) + 1)
+    counts = np.diff(np.searchsorted(starts, doc_starts), append=len(starts)).astype(np.int64)
+    pw, inv = _power_tables(n + 1)
     with np.errstate(over="ignore"):
-        prefix = np.empty(len(cps) + 1, np.uint64)
+        prefix = np.empty(n + 1, np.uint64)
         prefix[0] = 0
-        np.cumsum((cps.astype(np.uint64) + np.uint64(1)) * pw[: len(cps)], out=prefix[1:])
-        hashes = fmix64((prefix[ends] - prefix[starts]) * inv[starts])
-    return hashes, counts
+        values = cps.astype(np.uint64)
+        values += np.uint64(1)
+        values *= pw[:n]
+        np.cumsum(values, out=prefix[1:])
+        hashes = prefix[ends]
+        hashes -= prefix[starts]
+        hashes *= inv[starts]
+    return fmix64(hashes), counts
 
 
 def _combine(units: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
