@@ -15,7 +15,6 @@ shard (1, 4), one band (2) or the documents that have duplicates (3).
 from __future__ import annotations
 
 import json
-import math
 import os
 import resource
 import time
@@ -34,7 +33,7 @@ from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
 from datacraft.document import Document
-from datacraft.io.atomic import tmp_path_for, write_bytes_atomic, write_text_atomic
+from datacraft.io.atomic import tmp_path_for, write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.progress import report_docs
@@ -102,13 +101,11 @@ class SignatureTask:
 
 
 def _signal(value: Any) -> float:
-    if isinstance(value, bool) or value is None:
-        return float("nan") if value is None else float(value)
+    """A signal value as a float; missing or non-numeric values are NaN (ranked lowest)."""
     try:
-        f = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return float("nan")
-    return f
 
 
 def signature_task(task: SignatureTask) -> dict[str, Any]:
@@ -123,6 +120,7 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
     signal: list[float] = []
     exact: list[bytes] = []
     sig_parts: list[np.ndarray] = []
+    shingled: list[np.ndarray] = []
     batch: list[Document] = []
     bands, rows = p.lsh()
 
@@ -133,6 +131,7 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
         if p.near:
             hashes, per_doc = shingle_hashes(texts, p.shingle, p.ngram)
             sig_parts.append(signatures(hashes, per_doc, p.num_perm, p.seed))
+            shingled.append(per_doc > 0)
         report_docs(len(batch))
         batch.clear()
 
@@ -158,9 +157,8 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
         save_npy(layout.shard_file(idx, "exact.npy"), ex)
     if p.near:
         sigs = np.concatenate(sig_parts) if sig_parts else np.zeros((0, p.num_perm), np.uint32)
-        valid = np.flatnonzero(sigs[:, 0] != np.uint32(0xFFFFFFFF)) if n else np.zeros(0, np.int64)
-        # A real signature can hold 0xFFFFFFFF in column 0 only with probability 2**-32 per document;
-        # such a document is then treated like an empty one (no near-dup search), never lost.
+        # Documents without a single shingle (no word characters) take no part in near-dup search.
+        valid = np.flatnonzero(np.concatenate(shingled)) if shingled else np.zeros(0, np.int64)
         save_npy(layout.shard_file(idx, "sig.npy"), sigs)
         save_npy(layout.shard_file(idx, "keys.npy"), valid.astype(np.uint32))
         save_npy(layout.shard_file(idx, "bands.npy"), band_hashes(sigs[valid], bands, rows))
@@ -204,11 +202,9 @@ class SignatureStore:
             if m is None:
                 m = self._maps[int(s)] = np.load(self.layout.shard_file(int(s), "sig.npy"), mmap_mode="r")
             sel = np.flatnonzero(shards == s)
-            part = m[np.sort(rows[sel])]
-            order = np.argsort(np.argsort(rows[sel], kind="stable"), kind="stable")
             if out is None:
                 out = np.empty((len(keys), m.shape[1]), np.uint32)
-            out[sel] = part[order]
+            out[sel] = m[rows[sel]]
         return out if out is not None else np.zeros((0, 0), np.uint32)
 
 
@@ -360,9 +356,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
             sig = docs.column("signal").take(rows).to_numpy(zero_copy_only=False).astype(float)
             signal[sel] = np.where(np.isnan(sig), -np.inf, sig)
         if p.exact:
-            ex[sel] = np.load(layout.shard_file(s, "exact.npy"), mmap_mode="r")[np.sort(node_row[sel])][
-                np.argsort(np.argsort(node_row[sel], kind="stable"), kind="stable")
-            ]
+            ex[sel] = np.load(layout.shard_file(s, "exact.npy"), mmap_mode="r")[node_row[sel]]
     # Representative: the best by policy, ties broken by id then by (shard, row).
     table = pa.table(
         {
@@ -430,13 +424,3 @@ def read_decisions(layout: WorkLayout, shard: int) -> dict[int, tuple[int, int, 
             t["row"], t["cluster"], t["count"], t["keep"], t["duplicate_of"], t["reason"], strict=True
         )
     }
-
-
-def nan_to_none(x: float) -> float | None:
-    """JSON-friendly float."""
-    return None if math.isnan(x) else x
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON, atomically."""
-    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
