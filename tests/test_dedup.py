@@ -257,3 +257,33 @@ def test_bundled_editions_no_cross_cluster_merge(sample_dir: Path, tmp_path: Pat
     for r in rejected:
         assert json.loads(r["meta"])["cluster"] == truth[r["duplicate_of"]]
     assert result.merged["totals"]["dropped"] > 200  # 408 chapters, 136 clusters: at most 272 to remove
+
+
+def test_star_edges_link_each_bucket_to_its_smallest_key() -> None:
+    import numpy as np
+
+    from datacraft.dedup.phases import star_edges
+
+    keys = np.array([9, 3, 7, 1, 5], np.uint64)
+    hashes = np.array([[2], [1], [2], [1], [4]], np.uint64)
+    edges, starts, skeys = star_edges(keys, hashes)
+    assert sorted(map(tuple, edges.tolist())) == [(1, 3), (7, 9)]
+    assert skeys.tolist() == [1, 3, 7, 9, 5] and starts.tolist() == [0, 2, 4]
+
+
+def test_verification_retries_other_bucket_members(tmp_path: Path) -> None:
+    import numpy as np
+
+    from datacraft.dedup.phases import SignatureStore, _verify, save_npy, star_edges
+
+    work = WorkLayout(tmp_path)
+    sigs = np.zeros((4, 16), np.uint32)
+    sigs[1] = np.arange(16)
+    sigs[2] = np.arange(16)
+    sigs[2, :3] = 99  # 13/16 equal to doc 1, nothing in common with doc 0
+    sigs[3] = np.arange(100, 116)
+    save_npy(work.shard_file(0, "sig.npy"), sigs)
+    keys = np.arange(4, dtype=np.uint64)
+    edges, starts, skeys = star_edges(keys, np.array([[5], [5], [5], [5]], np.uint64))
+    kept = _verify(edges, starts, skeys, SignatureStore(work), 0.75)
+    assert kept.tolist() == [[1, 2]]

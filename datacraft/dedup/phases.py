@@ -261,16 +261,17 @@ def _verify(edges: np.ndarray, starts: np.ndarray, skeys: np.ndarray, store: Sig
         pos = sorter[np.searchsorted(skeys, failed, sorter=sorter)]
         bucket = np.searchsorted(starts, pos, side="right") - 1
         retry = (bounds[bucket + 1] - bounds[bucket]) > 2  # in a pair bucket the only other member already failed
-        extra = []
+        extra: set[tuple[int, int]] = set()
         for key, b in zip(failed[retry].tolist(), bucket[retry].tolist(), strict=True):
             members = skeys[bounds[b] + 1 : min(bounds[b + 1], bounds[b] + 64)]
             others = members[members != key]
             sims = (store.get(others) == store.get(np.array([key], np.uint64))).mean(axis=1)
             hit = np.flatnonzero(sims >= cut)
             if len(hit):
-                extra.append(sorted((int(others[hit[0]]), key)))
+                a, c = sorted((int(others[hit[0]]), key))
+                extra.add((a, c))
         if extra:
-            kept.append(np.array(extra, np.uint64))
+            kept.append(np.array(sorted(extra), np.uint64))
     return np.concatenate(kept)
 
 
