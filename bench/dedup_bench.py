@@ -19,7 +19,6 @@ import json
 import multiprocessing as mp
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -271,11 +270,14 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"docs": args.docs, "docs_per_shard": args.docs_per_shard}
     shards = max(1, args.docs // args.docs_per_shard)
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        inp = Path(args.corpus_dir) if args.corpus_dir else Path(tmp) / "in"
+        if not (inp / "_complete").is_file():
+            t0 = time.perf_counter()
+            write_shards(generate(args.docs, args.seed), inp, shards)
+            (inp / "_complete").write_text(f"{args.docs} {args.seed}")
+            result["generate_seconds"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
-        write_shards(generate(args.docs, args.seed), Path(tmp) / "in", shards)
-        result["generate_seconds"] = round(time.perf_counter() - t0, 1)
-        t0 = time.perf_counter()
-        merged = dedup(str(Path(tmp) / "in"), Path(tmp) / "out", "default", executor=FreshProcessExecutor())
+        merged = dedup(str(inp), Path(tmp) / "out", "default", executor=FreshProcessExecutor())
         result["dedup_wall_seconds"] = round(time.perf_counter() - t0, 1)
         d = merged["dedup"]
         result["phases"] = {
@@ -288,10 +290,8 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
         }
         result["removed"] = merged["totals"]["dropped"]
         result["clustered_docs"] = d["clustered_docs"]
-        result["work_dir_mib"] = round(
-            sum(p.stat().st_size for p in (Path(tmp) / "out" / "_dedup").rglob("*") if p.is_file()) / 2**20
-        )
-        shutil.rmtree(Path(tmp) / "in", ignore_errors=True)
+        work = Path(tmp) / "out" / "_dedup"
+        result["work_dir_mib"] = round(sum(p.stat().st_size for p in work.rglob("*") if p.is_file()) / 2**20)
     return result
 
 
@@ -302,7 +302,8 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--docs-per-shard", type=int, default=25_000, help="memory: shard size (fixed as the corpus grows)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tmp", default=None, help="directory for temporary corpora (default: system temp)")
+    ap.add_argument("--tmp", default=None, help="directory for temporary outputs (default: system temp)")
+    ap.add_argument("--corpus-dir", default=None, help="memory: keep the generated corpus here and reuse it")
     args = ap.parse_args()
     fn = {
         "editions": editions,

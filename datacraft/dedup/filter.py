@@ -15,7 +15,7 @@ from typing import Any
 
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.layout import WorkLayout
-from datacraft.dedup.phases import STAGE, read_decisions, task_resources
+from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.atomic import write_text_atomic
@@ -90,7 +90,7 @@ class FilterTask:
 def filter_task(task: FilterTask) -> dict[str, Any]:
     """Write one shard's kept documents, rejected duplicates, quarantine, stats and marker."""
     t0 = time.perf_counter()
-    t_cpu = time.process_time()
+    t_cpu = start_task()
     config = DedupConfig(**task.config)
     pconf = config.pipeline()
     layout = OutputLayout(Path(task.out))
