@@ -54,7 +54,12 @@ def run_and_report(config: DedupConfig, *, force: bool, quiet: bool) -> None:
     "--preset", type=click.Choice(list(PRESETS)), default=None, help="Starting settings: default or high-recall."
 )
 @click.option("--mode", type=click.Choice(["exact", "near", "both"]), default=None, help="What to remove [both].")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Target Jaccard similarity [0.75]; bands × rows are derived from it unless given.",
+)
 @click.option("--ngram", type=click.IntRange(1, 64), default=None, help="n of the shingles [5].")
 @click.option("--shingle", type=click.Choice(["word", "char"]), default=None, help="word or char n-grams [word].")
 @click.option("--num-perm", type=click.IntRange(2, 1024), default=None, help="MinHash permutations [112].")
@@ -65,9 +70,14 @@ def run_and_report(config: DedupConfig, *, force: bool, quiet: bool) -> None:
     default=None,
     help="Check candidate pairs by estimated Jaccard from the signatures (drops LSH false positives).",
 )
-@click.option("--keep", type=click.Choice(["first", "longest", "signal"]), default=None, help="Representative.")
+@click.option(
+    "--keep",
+    type=click.Choice(["first", "longest", "signal"]),
+    default=None,
+    help="Document kept per cluster: first by id, longest text, or highest --signal-column [first].",
+)
 @click.option("--signal-column", default=None, help="Column compared by --keep signal (highest kept).")
-@click.option("--seed", type=click.IntRange(min=0), default=None)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the MinHash permutations [1].")
 @click.option("--text-field", default=None, help="Text field of the input [text].")
 @click.option("--id-field", default=None, help="Id field of the input [id].")
 @click.option("--no-rejected", is_flag=True, help="Do not write removed duplicates to rejected/.")
