@@ -14,6 +14,7 @@ from datacraft.cli.errors import DatacraftGroup
 COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
+    "dedup": "datacraft.cli.dedup:dedup",
     "stages": "datacraft.cli.stages:stages",
     "mix": "datacraft.cli.mix:mix",
     "report": "datacraft.cli.report:report",

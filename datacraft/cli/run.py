@@ -77,6 +77,13 @@ def run(
             f"output      {config.output.path} ({config.output.format}), workers {config.workers}, "
             f"executor {config.executor}"
         )
+        if config.dedup is not None:
+            from datacraft.dedup.config import dedup_from_pipeline
+
+            d = dedup_from_pipeline(config)
+            click.echo(
+                f"then dedup  {d.output.path} ({', '.join(f'{k}={v}' for k, v in d.dedup.model_dump().items())})"
+            )
         return
     result = run_pipeline(config, force=force, show_progress=not quiet)
     if not quiet:
@@ -89,3 +96,8 @@ def run(
                 seconds=result.seconds,
             )
         )
+    if config.dedup is not None:
+        from datacraft.cli.dedup import run_and_report
+        from datacraft.dedup.config import dedup_from_pipeline
+
+        run_and_report(dedup_from_pipeline(config), force=force, quiet=quiet)

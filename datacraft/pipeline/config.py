@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datacraft.errors import ConfigError
 from datacraft.stages.base import StageParams
@@ -78,11 +78,24 @@ class PipelineConfig(_Strict):
     ray_address: str | None = None
     on_error: Literal["quarantine", "fail"] = "quarantine"
     batch_size: int = Field(1000, gt=0, description="documents per batch passed between stages")
+    dedup: dict[str, Any] | None = Field(
+        None,
+        description="global dedup of the output after the stages: dedup parameters (preset, mode, threshold, …) "
+        "and `output` (default: <output.path>-dedup)",
+    )
+
+    @model_validator(mode="after")
+    def _check_dedup(self) -> PipelineConfig:
+        if self.dedup is not None:
+            from datacraft.dedup.config import dedup_from_pipeline  # the dedup package imports this module
+
+            dedup_from_pipeline(self)
+        return self
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output bytes (not workers, executor, paths or on_error)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "name", "on_error"):
+        for key in ("workers", "executor", "ray_address", "name", "on_error", "dedup"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
