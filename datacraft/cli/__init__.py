@@ -21,6 +21,11 @@ COMMANDS: dict[str, str] = {
     "stats": "datacraft.cli.report:stats",
     "inspect": "datacraft.cli.inspect:inspect",
     "explain": "datacraft.cli.inspect:explain",
+    "train": "datacraft.cli.train:train",
+    "evaluate": "datacraft.cli.evaluate:evaluate",
+    "generate": "datacraft.cli.infer:generate",
+    "predict": "datacraft.cli.infer:predict",
+    "export": "datacraft.cli.export:export",
 }
 
 

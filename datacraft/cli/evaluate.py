@@ -1,0 +1,98 @@
+"""``datacraft evaluate MODEL_DIR DATA``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from datacraft.cli.options import quiet_option
+
+
+@click.command()
+@click.argument("model_dir", metavar="MODEL_DIR")
+@click.argument("data", metavar="DATA")
+@click.option(
+    "--split",
+    type=click.Choice(["all", "val", "train"]),
+    default="all",
+    show_default=True,
+    help="All documents of DATA, or only those in the model's own validation/training split.",
+)
+@click.option(
+    "--kfold", type=click.IntRange(min=2), default=None, help="Stratified K-fold CV of the classifier config."
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="--kfold: epochs per fold (default: config).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--k", "top_k", type=click.IntRange(min=1), default=10, show_default=True, help="k of precision@k, nDCG@k."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
+@quiet_option
+def evaluate(
+    model_dir: str,
+    data: str,
+    split: str,
+    kfold: int | None,
+    epochs: int | None,
+    batch_size: int,
+    top_k: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Score a trained model on curated Parquet DATA.
+
+    LM: loss, perplexity, next-token accuracy and top-5. Classifier: accuracy, per-class and macro
+    precision/recall/F1, AUC-ROC, confusion matrix (table and MODEL_DIR/eval/confusion.png),
+    precision@k and nDCG@k.
+    """
+    from datacraft.train import quiet_tensorflow
+
+    quiet_tensorflow()
+    from datacraft.train.modeldir import load_model_dir, write_json
+
+    loaded = load_model_dir(model_dir)
+    if kfold is not None:
+        from datacraft.train.cv import run_kfold
+
+        res = run_kfold(loaded, data, kfold, epochs, batch_size, top_k, quiet or as_json)
+    else:
+        from datacraft.train.metrics import evaluate as run_eval
+        from datacraft.train.metrics import plot_confusion
+
+        res = run_eval(loaded, data, split, batch_size, top_k)
+        if res["task"] == "classify":
+            png = loaded.dir / "eval" / "confusion.png"
+            plot_confusion(res["confusion_matrix"], res["labels"], png)
+            res["confusion_png"] = str(png)
+    write_json(loaded.dir / "eval" / ("kfold.json" if kfold else "metrics.json"), res)
+    if as_json:
+        click.echo(json.dumps(res, indent=2, sort_keys=True))
+    elif not quiet:
+        click.echo(_format(res, top_k))
+
+
+def _format(res: dict, k: int) -> str:
+    from datacraft.train.metrics import format_confusion
+
+    if "kfold" in res:
+        lines = [f"{res['kfold']}-fold stratified CV ({res['epochs']} epochs per fold):"]
+        lines += [f"  {key:<16} {v['mean']:.4f} ± {v['std']:.4f}" for key, v in res["summary"].items()]
+        return "\n".join(lines)
+    if res["task"] == "lm":
+        return (
+            f"loss {res['loss']:.4f}  perplexity {res['perplexity']:.2f}  accuracy {res['accuracy']:.4f}  "
+            f"top-5 {res['top5_accuracy']:.4f}  ({res['tokens_scored']} tokens, split {res['split']})"
+        )
+    auc = "n/a" if res["auc_roc"] is None else f"{res['auc_roc']:.4f}"
+    lines = [
+        f"documents {res['documents']}  accuracy {res['accuracy']:.4f}  macro P/R/F1 {res['macro_precision']:.4f}/"
+        f"{res['macro_recall']:.4f}/{res['macro_f1']:.4f}  AUC-ROC {auc}  precision@{k} {res[f'precision_at_{k}']:.4f}"
+        f"  nDCG@{k} {res[f'ndcg_at_{k}']:.4f}",
+        f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}",
+    ]
+    for lab, m in res["per_class"].items():
+        lines.append(f"{lab:<12}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>9}")
+    lines.append(format_confusion(res["confusion_matrix"], res["labels"]))
+    lines.append(f"confusion matrix plot: {res['confusion_png']}")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""``datacraft generate`` and ``datacraft predict``: use a trained model."""
+
+from __future__ import annotations
+
+import click
+
+from datacraft.cli.options import quiet_option
+
+
+@click.command()
+@click.argument("model_dir", metavar="MODEL_DIR")
+@click.option("--prompt", "-p", default="", help="Text to continue (empty: start a new document).")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0: greedy.")
+@click.option("--top-k", type=click.IntRange(min=0), default=40, show_default=True, help="0: no truncation.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def generate(model_dir: str, prompt: str, max_tokens: int, temperature: float, top_k: int, seed: int) -> None:
+    """Continue PROMPT with a trained language model (prints prompt + continuation)."""
+    from datacraft.train import quiet_tensorflow
+
+    quiet_tensorflow()
+    from datacraft.train.infer import generate as run_generate
+    from datacraft.train.modeldir import load_model_dir
+
+    loaded = load_model_dir(model_dir)
+    text = run_generate(loaded, prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, seed=seed)
+    click.echo(prompt + text)
+
+
+@click.command()
+@click.argument("model_dir", metavar="MODEL_DIR")
+@click.argument("inputs", metavar="IN")
+@click.argument("out", metavar="OUT")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--text-column", default=None, help="Text column of IN (default: the one the model was trained on).")
+@quiet_option
+def predict(model_dir: str, inputs: str, out: str, batch_size: int, text_column: str | None, quiet: bool) -> None:
+    """Append predictions to Parquet IN, writing OUT/<same file names>.
+
+    Classifier: pred_label, pred_score and prob_<label> per class. LM: lm_loss and lm_perplexity
+    per document (over its first window), e.g. for perplexity filtering.
+    """
+    from datacraft.train import quiet_tensorflow
+
+    quiet_tensorflow()
+    from tqdm import tqdm
+
+    from datacraft.train.infer import predict_files
+    from datacraft.train.modeldir import load_model_dir
+
+    loaded = load_model_dir(model_dir)
+    with tqdm(unit="docs", disable=quiet, mininterval=1) as bar:
+        res = predict_files(loaded, inputs, out, batch_size=batch_size, text_column=text_column, progress=bar.update)
+    if not quiet:
+        click.echo(f"predicted {res['rows']} documents into {len(res['files'])} file(s) in {out}", err=True)

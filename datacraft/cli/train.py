@@ -1,0 +1,48 @@
+"""``datacraft train DATA --config train.yaml --out MODEL_DIR``."""
+
+from __future__ import annotations
+
+import click
+
+from datacraft.cli.options import quiet_option, set_option
+
+
+@click.command()
+@click.argument("data", metavar="DATA")
+@click.option("--config", "-c", "config_path", default=None, help="Training YAML (see configs/train-*.yaml).")
+@click.option("--out", "-o", required=True, help="Model directory (created; rerun the same command to resume).")
+@set_option
+@click.option("--force", is_flag=True, help="Replace a model directory trained with another config.")
+@quiet_option
+def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ...], force: bool, quiet: bool) -> None:
+    """Train a tokenizer and a Keras model on curated Parquet DATA (a run directory, folder or files).
+
+    \b
+    Examples:
+      datacraft train out/demo --config configs/train-lm.yaml --out models/lm
+      datacraft train out/udhr --config configs/train-lang.yaml --out models/lang --set epochs=3
+
+    Checkpoints are written every epoch; after a kill, the same command resumes the run.
+    """
+    from datacraft.train.config import load_train_config
+
+    cfg = load_train_config(config_path, list(overrides))
+    from datacraft.train import quiet_tensorflow
+
+    quiet_tensorflow()
+    from datacraft.train.loop import fit
+
+    res = fit(data, cfg, out, quiet=quiet, force=force)
+    if quiet:
+        return
+    if res["status"] == "already complete":
+        click.echo(f"{out}: already trained with this config (use --force to retrain)", err=True)
+        return
+    m = res["manifest"]
+    tok = m["data"]["tokens"]["train"]
+    click.echo(
+        f"trained {m['task']} model in {out}: best epoch {m['best_epoch']} val_loss={m['best_val_loss']:.4f}"
+        f"{' (early stop)' if m['stopped_early'] else ''}; vocab {tok['vocab_size']}, "
+        f"unk rate {tok['unk_rate']:.4%}, {tok['tokens_per_doc']:.1f} tokens/doc",
+        err=True,
+    )

@@ -1,0 +1,142 @@
+"""Training configuration: YAML (``safe_load``) validated by pydantic; errors name the key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from datacraft.errors import ConfigError
+from datacraft.pipeline.config import format_validation_error, parse_value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    """Which columns to read and how documents become training examples."""
+
+    text_column: str = Field("text", description="column holding the document text")
+    id_column: str = Field("id", description="column holding the document id (split key)")
+    label_column: str | None = Field(None, description="class label column (task: classify)")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="share of documents (by id hash) held out")
+    seq_len: int = Field(128, ge=4, le=8192, description="LM: packed sequence length in tokens")
+    max_length: int = Field(256, ge=4, le=8192, description="classify: documents truncated to this many tokens")
+    shuffle_buffer: int = Field(4096, ge=1, description="examples in the seeded shuffle buffer")
+    read_batch_rows: int = Field(1024, ge=1, description="Parquet rows read (and tokenized) at a time")
+    max_docs: int | None = Field(None, ge=1, description="use only the first N documents (quick runs)")
+
+
+class TokenizerConfig(_Strict):
+    """Subword tokenizer learned from the training split (Hugging Face ``tokenizers``)."""
+
+    kind: Literal["bpe", "wordpiece", "unigram"] = Field("bpe", description="byte-level BPE has no OOV")
+    vocab_size: int = Field(8000, ge=64, le=262144)
+    min_frequency: int = Field(2, ge=1)
+    lowercase: bool = False
+
+
+class ModelConfig(_Strict):
+    """Embedding → recurrent layers → attention → head."""
+
+    embed_dim: int = Field(128, ge=4)
+    rnn: Literal["lstm", "gru"] = "lstm"
+    rnn_units: int = Field(256, ge=4)
+    rnn_layers: int = Field(1, ge=1, le=8)
+    attention_heads: int = Field(4, ge=1)
+    attention_dim: int = Field(32, ge=4, description="key/query size per head")
+    dropout: float = Field(0.1, ge=0, lt=1)
+    l2: float = Field(0.0, ge=0, description="L2 penalty on kernel weights")
+    tie_embeddings: bool = Field(False, description="LM: project to embed_dim before the softmax")
+
+
+class OptimizerConfig(_Strict):
+    """Optimizer and learning-rate schedule."""
+
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0, description="adamw only")
+    clipnorm: float | None = Field(1.0, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1, description="sgd only")
+    schedule: Literal["constant", "warmup_cosine", "step", "plateau"] = "constant"
+    warmup_steps: int = Field(100, ge=0, description="warmup_cosine: linear warmup steps")
+    min_lr_ratio: float = Field(0.05, ge=0, le=1, description="warmup_cosine: final lr / learning_rate")
+    step_epochs: int = Field(2, ge=1, description="step: decay every N epochs")
+    step_gamma: float = Field(0.5, gt=0, le=1, description="step / plateau: lr multiplier")
+    plateau_patience: int = Field(1, ge=0, description="plateau: epochs without val_loss gain before decay")
+
+
+class TrainConfig(_Strict):
+    """A whole training run."""
+
+    task: Literal["lm", "classify"] = "lm"
+    seed: int = 1234
+    epochs: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1)
+    early_stopping_patience: int | None = Field(3, ge=1, description="epochs without val_loss gain; null: off")
+    class_weight: Literal["none", "balanced"] | dict[str, float] = Field(
+        "none", description="classify: none, balanced, or {label: weight}"
+    )
+    keep_checkpoints: int = Field(2, ge=1, description="per-epoch checkpoints kept for resume")
+    data: DataConfig = Field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the trained model (a changed config cannot resume a run)."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _set_key(raw: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = raw
+    for p in parts[:-1]:
+        child = node.get(p)
+        if child is None:
+            child = node[p] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {p!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def build_train_config(raw: Any, overrides: list[str] | None = None, source: str = "config") -> TrainConfig:
+    """Validate a raw mapping (plus ``key.path=value`` overrides) into a :class:`TrainConfig`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of training settings, got {type(raw).__name__}")
+    raw = json.loads(json.dumps(raw))
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. optimizer.learning_rate=0.01")
+        key, value = item.split("=", 1)
+        _set_key(raw, key.strip(), parse_value(value))
+    try:
+        config = TrainConfig(**raw)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: {format_validation_error(e)}") from None
+    if config.task == "classify" and not config.data.label_column:
+        raise ConfigError(f"{source}: data.label_column: task classify needs the column holding class labels")
+    return config
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML training config (None: all defaults) and apply overrides."""
+    if path is None:
+        return build_train_config({}, overrides, "config")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    return build_train_config(raw, overrides, str(path))

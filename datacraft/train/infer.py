@@ -1,0 +1,171 @@
+"""Using a trained model: ``generate`` text (LM) and ``predict`` columns onto Parquet (streaming)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datacraft.errors import ConfigError
+from datacraft.train import data as D
+from datacraft.train.modeldir import LoadedModel
+
+
+def sample_next(logits: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:
+    """Sample one token id from logits with temperature (0: greedy) and top-k truncation (0: off)."""
+    logits = logits.astype(np.float64)
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    logits = logits / temperature
+    if 0 < top_k < len(logits):
+        cut = np.partition(logits, -top_k)[-top_k]
+        logits = np.where(logits >= cut, logits, -np.inf)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+
+
+def generate(
+    loaded: LoadedModel, prompt: str, *, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0, seed: int = 0
+) -> str:
+    """Continue ``prompt`` token by token (context: the last ``seq_len`` tokens); stops at ``[EOS]``."""
+    if loaded.task != "lm":
+        raise ConfigError(f"{loaded.dir}: generate needs a language model (task lm), this one is {loaded.task}")
+    tok = loaded.tokenizer
+    ids = tok.encode(prompt) if prompt else []
+    if not ids:
+        ids = [tok.eos_id]  # start of a document
+    rng = np.random.default_rng(seed)
+    new: list[int] = []
+    L = loaded.length
+    for _ in range(max_tokens):
+        # right-padded to the fixed window (one compiled graph); causal attention makes the logits
+        # at the last real position independent of the padding after it
+        ctx = (ids + new)[-L:]
+        x = np.zeros((1, L), dtype=np.int32)
+        x[0, : len(ctx)] = ctx
+        logits = np.array(loaded.model.predict_on_batch(x))[0, len(ctx) - 1]
+        logits[tok.pad_id] = -np.inf
+        nxt = sample_next(logits, temperature, top_k, rng)
+        if nxt == tok.eos_id:
+            break
+        new.append(nxt)
+    return tok.decode(new)
+
+
+def _lm_doc_scores(loaded: LoadedModel, seqs: list[list[int]], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: mean next-token NLL over its first ``seq_len + 1`` tokens, and tokens scored."""
+    import keras
+
+    L = loaded.length
+    nll = np.full(len(seqs), np.nan)
+    n_scored = np.zeros(len(seqs), dtype=np.int64)
+    eos = loaded.tokenizer.eos_id
+    for s in range(0, len(seqs), batch_size):
+        chunk = [[eos, *q][: L + 1] for q in seqs[s : s + batch_size]]
+        x = D.pad_batch([c[:-1] for c in chunk], L)
+        logits = keras.ops.convert_to_numpy(keras.ops.log_softmax(loaded.model.predict_on_batch(x), axis=-1))
+        for i, c in enumerate(chunk):
+            t = np.asarray(c[1:])
+            if len(t) == 0:
+                continue
+            lp = logits[i, np.arange(len(t)), t]
+            nll[s + i] = float(-lp.mean())
+            n_scored[s + i] = len(t)
+    return nll, n_scored
+
+
+def predict_table(loaded: LoadedModel, texts: list[str | None], batch_size: int) -> dict[str, pa.Array]:
+    """The columns ``predict`` appends for one batch of texts (null text → null predictions)."""
+    import keras
+
+    ok = [i for i, t in enumerate(texts) if t]
+    seqs = loaded.tokenizer.encode_batch([texts[i] for i in ok]) if ok else []
+    n = len(texts)
+    if loaded.task == "lm":
+        nll, _ = _lm_doc_scores(loaded, seqs, batch_size) if ok else (np.zeros(0), np.zeros(0))
+        loss = [None] * n
+        for j, i in enumerate(ok):
+            loss[i] = None if np.isnan(nll[j]) else float(nll[j])
+        return {
+            "lm_loss": pa.array(loss, pa.float64()),
+            "lm_perplexity": pa.array([None if v is None else float(np.exp(v)) for v in loss], pa.float64()),
+        }
+    labels = loaded.labels
+    probs = np.zeros((len(ok), len(labels)), dtype=np.float32)
+    for s in range(0, len(ok), batch_size):
+        part = seqs[s : s + batch_size]
+        x = D.pad_batch([q if q else [0] for q in part], loaded.length)
+        probs[s : s + len(part)] = keras.ops.convert_to_numpy(
+            keras.ops.softmax(loaded.model.predict_on_batch(x), axis=-1)
+        )
+    pred_label: list[str | None] = [None] * n
+    pred_score: list[float | None] = [None] * n
+    per_class: list[list[float | None]] = [[None] * n for _ in labels]
+    for j, i in enumerate(ok):
+        pred_label[i] = labels[int(probs[j].argmax())]
+        pred_score[i] = float(probs[j].max())
+        for c in range(len(labels)):
+            per_class[c][i] = float(probs[j, c])
+    cols = {"pred_label": pa.array(pred_label, pa.string()), "pred_score": pa.array(pred_score, pa.float64())}
+    for c, lab in enumerate(labels):
+        cols[f"prob_{lab}"] = pa.array(per_class[c], pa.float64())
+    return cols
+
+
+def predict_files(
+    loaded: LoadedModel,
+    inputs: str,
+    out_dir: str | Path,
+    *,
+    batch_size: int = 64,
+    read_rows: int = 1024,
+    text_column: str | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Stream every input Parquet shard to ``out_dir/<same name>`` with prediction columns appended.
+
+    Rows keep their order; each output is written to a temporary name and renamed when complete."""
+    text_col = text_column or loaded.config.data.text_column
+    files = D.parquet_files(inputs)
+    D.check_columns(files, [text_col])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [os.path.basename(f) for f in files]
+    if len(set(names)) != len(names):
+        names = [f"part-{i:05d}-{n}" for i, n in enumerate(names)]
+    rows = 0
+    written = []
+    for f, name in zip(files, names, strict=True):
+        final = out_dir / name
+        tmp = out_dir / f".{name}.tmp-{os.getpid()}"
+        writer = None
+        try:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=read_rows):
+                table = pa.Table.from_batches([batch])
+                cols = predict_table(loaded, table.column(text_col).to_pylist(), batch_size)
+                for k, v in cols.items():
+                    if k in table.column_names:
+                        table = table.drop_columns([k])
+                    table = table.append_column(k, v)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+                rows += table.num_rows
+                if progress is not None:
+                    progress(table.num_rows)
+            if writer is None:
+                raise ConfigError(f"{f}: no rows to predict")
+            writer.close()
+            writer = None
+            os.replace(tmp, final)
+            written.append(str(final))
+        finally:
+            if writer is not None:
+                writer.close()
+            tmp.unlink(missing_ok=True)
+    return {"files": written, "rows": rows}
