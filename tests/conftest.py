@@ -72,8 +72,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     cmd = [
         *ray_cmd, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
         "--num-cpus", "2", "--object-store-memory", str(100 * 1024 * 1024), "--include-dashboard", "false",
-        "--disable-usage-stats", "--temp-dir", str(temp_dir), "--ray-client-server-port", str(_free_port()),
-        "--dashboard-agent-listen-port", str(_free_port()),
+        "--disable-usage-stats", "--temp-dir", str(temp_dir), "--dashboard-agent-listen-port", str(_free_port()),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_ADDRESS")}
     log_path = temp_dir / "ray-start.log"

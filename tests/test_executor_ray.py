@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import operator
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,13 +13,14 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 
 from datacraft.errors import ExecutorError, InputError
 from datacraft.executors.ray import PACKAGE_DIR, RayExecutor, describe_worker
 from datacraft.pipeline.config import PipelineConfig, build_config
 from datacraft.pipeline.runner import RunResult, run_pipeline
 from datacraft.progress import report_docs
-from tests.conftest import RayCluster
+from tests.conftest import REPO, RayCluster
 from tests.helpers import make_corpus, tree_digest, write_jsonl
 
 ray = pytest.importorskip("ray")
@@ -132,27 +136,58 @@ def run_and_kill_one_worker(cluster: RayCluster, cfg: PipelineConfig) -> tuple[R
     return outcome[0], killed
 
 
-def test_killed_worker_is_retried_same_bytes_and_ledger(ray_cluster: RayCluster, tmp_path: Path) -> None:
-    make_corpus(tmp_path / "in", shards=6, docs=4000)
-    reference = run_pipeline(config(tmp_path / "in", tmp_path / "ref", workers=1))
-    cfg = config(tmp_path / "in", tmp_path / "ray", **on_ray(ray_cluster, max_retries=2))
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    """Shards that take long enough to kill a worker in mid-task, and their output with the local executor."""
+    root = tmp_path_factory.mktemp("big")
+    make_corpus(root / "in", shards=6, docs=4000)
+    reference = run_pipeline(config(root / "in", root / "ref", workers=1))
+    return root / "in", root / "ref", reference.merged["totals"]
+
+
+def test_killed_worker_is_retried_same_bytes_and_ledger(
+    ray_cluster: RayCluster, big_corpus: tuple[Path, Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    inp, ref, totals = big_corpus
+    cfg = config(inp, tmp_path / "ray", **on_ray(ray_cluster, max_retries=2))
     result, _ = run_and_kill_one_worker(ray_cluster, cfg)
     assert isinstance(result, RunResult), result
-    assert result.merged["ledger_balanced"] and result.merged["totals"] == reference.merged["totals"]
-    assert tree_digest(tmp_path / "ray") == tree_digest(tmp_path / "ref")
+    assert result.merged["ledger_balanced"] and result.merged["totals"] == totals
+    assert tree_digest(tmp_path / "ray") == tree_digest(ref)
     assert len(list((tmp_path / "ray" / "_done").glob("*.json"))) == 6
     assert not [p for p in (tmp_path / "ray").rglob(".*") if p.is_file()], "temporary files left behind"
 
 
-def test_worker_loss_without_retries_fails_clearly_then_resumes(ray_cluster: RayCluster, tmp_path: Path) -> None:
-    make_corpus(tmp_path / "in", shards=6, docs=4000)
-    reference = run_pipeline(config(tmp_path / "in", tmp_path / "ref", workers=1))
-    cfg = config(tmp_path / "in", tmp_path / "ray", **on_ray(ray_cluster, max_retries=0))
+def test_worker_loss_without_retries_fails_clearly_then_resumes(
+    ray_cluster: RayCluster, big_corpus: tuple[Path, Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    inp, ref, totals = big_corpus
+    cfg = config(inp, tmp_path / "ray", **on_ray(ray_cluster, max_retries=0))
     result, _ = run_and_kill_one_worker(ray_cluster, cfg)
     assert isinstance(result, ExecutorError), result
     assert "after 0 retries" in str(result) and "rerun to resume" in str(result)
     assert not (tmp_path / "ray" / "stats.json").exists()
-    resumed = run_pipeline(config(tmp_path / "in", tmp_path / "ray", **on_ray(ray_cluster)))
-    assert 1 <= resumed.ran < 6 and resumed.merged["ledger_balanced"]
-    assert tree_digest(tmp_path / "ray") == tree_digest(tmp_path / "ref")
-    assert resumed.merged["totals"] == reference.merged["totals"]
+    resumed = run_pipeline(config(inp, tmp_path / "ray", **on_ray(ray_cluster)))
+    assert 1 <= resumed.ran < 6 and resumed.merged["ledger_balanced"] and resumed.merged["totals"] == totals
+    assert tree_digest(tmp_path / "ray") == tree_digest(ref)
+
+
+@pytest.mark.slow  # starts a second, private Ray (tens of seconds on a busy machine); run by `make test-all`
+def test_cli_starts_a_quiet_local_ray(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in", shards=3, docs=50)
+    run_pipeline(config(tmp_path / "in", tmp_path / "ref"))
+    pipeline = tmp_path / "p.yaml"
+    raw = {
+        "input": {"paths": [str(tmp_path / "in")]},
+        "output": {"path": str(tmp_path / "out"), "row_group_rows": 50, "rows_per_file": 300},
+        "stages": [{"normalize": {}}, {"length": {"min_words": 10}}],
+        "batch_size": 100,
+    }
+    pipeline.write_text(yaml.safe_dump(raw))
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = str(REPO)
+    cmd = [sys.executable, "-m", "datacraft", "run", str(pipeline), "--executor", "ray", "--workers", "2", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "" and proc.stdout.strip() == ""  # no Ray start-up chatter with --quiet
+    assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "ref")

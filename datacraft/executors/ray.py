@@ -107,9 +107,9 @@ class RayExecutor:
     """Runs tasks as Ray core tasks (see the module docstring).
 
     ``address`` None starts a private local Ray with ``workers`` CPUs (no dashboard, worker output not
-    forwarded); ``"auto"`` or ``HOST:PORT`` joins an existing cluster, where concurrency follows the
-    cluster's CPUs. When this process is already connected to Ray (``ray.init`` called by the caller),
-    that connection is used as it is.
+    forwarded) unless ``RAY_ADDRESS`` is set; ``"auto"`` or ``HOST:PORT`` joins an existing cluster, where
+    concurrency follows the cluster's CPUs. When this process is already connected to Ray (the caller
+    ran ``ray.init``), that connection is used as it is and left open.
     """
 
     def __init__(
@@ -132,6 +132,7 @@ class RayExecutor:
         self.max_in_flight = max_in_flight
         self.object_store_memory = int(object_store_memory) if object_store_memory else None
         self._started = False
+        self._local = False
         self._remote: Any = None
 
     # -- connection -------------------------------------------------------------------------------
@@ -153,15 +154,17 @@ class RayExecutor:
         auth_log = logging.getLogger("ray._private.authentication.authentication_token_setup")
         auth_level = auth_log.level
         auth_log.setLevel(logging.ERROR)
+        # Like Ray itself, honour RAY_ADDRESS (set e.g. for the entrypoint of `ray job submit`).
+        address = self.address or os.environ.get("RAY_ADDRESS") or None
         try:
-            if self.address is None:
+            if address is None:
                 ray.init(address="local", num_cpus=self.workers, object_store_memory=self.object_store_memory, **common)
             else:
-                ray.init(address=self.address, **common)
+                ray.init(address=address, **common)
         except ValueError as e:
-            raise ConfigError(f"ray_address {self.address!r}: {e}") from None
+            raise ConfigError(f"ray_address {address!r}: {e}") from None
         except ConnectionError as e:
-            where = "no running Ray cluster was found" if self.address == "auto" else f"cannot reach {self.address}"
+            where = "no running Ray cluster was found" if address == "auto" else f"cannot reach {address}"
             raise ExecutorError(
                 f"Ray: {where} ({e}); start one with `ray start --head`, or leave out --ray-address "
                 "to start a local Ray"
@@ -169,6 +172,7 @@ class RayExecutor:
         finally:
             auth_log.setLevel(auth_level)
         self._started = True
+        self._local = address is None
 
     def close(self) -> None:
         """Disconnect from Ray if this executor connected (a local Ray it started stops too)."""
@@ -185,7 +189,7 @@ class RayExecutor:
     def slots(self) -> int:
         """Tasks that can run at once: local CPUs, or the cluster's CPUs, divided by ``num_cpus``."""
         cpus = float(self.workers)
-        if not (self._started and self.address is None):  # a cluster we joined, or the caller's Ray
+        if not (self._started and self._local):  # a cluster we joined, or the caller's Ray
             cpus = float(self.ray.cluster_resources().get("CPU", cpus))
         return max(1, int(cpus // self.num_cpus))
 

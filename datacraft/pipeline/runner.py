@@ -53,7 +53,15 @@ def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str) -> bool:
         and marker.get("size") == input_identity(shard.path)["size"]
         and marker.get("mtime_ns") == input_identity(shard.path)["mtime_ns"]
         and layout.stats_file(shard.index).is_file()
+        and all(_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
     )
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _check_output_dir(layout: OutputLayout, config: PipelineConfig, force: bool) -> None:
