@@ -61,6 +61,9 @@ def test_generic_tasks_each_yielded_once_with_progress(ray_cluster: RayCluster) 
     assert progress.counter.value == sum(tasks)  # every report_docs(n) reached the driver's counter
     assert dict(executor.run(operator.neg, [3, 1, 2])) == {3: -3, 1: -1, 2: -2}
     assert list(executor.run(operator.neg, [])) == []
+    with pytest.raises(ValueError, match="invalid literal for int") as info:  # a bug: its own type, not retried
+        list(executor.run(int, ["1", "x"]))
+    assert any("raised in Ray task int[1]" in note for note in info.value.__notes__)
 
 
 def test_package_is_shipped_to_workers(ray_cluster: RayCluster) -> None:

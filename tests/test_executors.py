@@ -73,3 +73,13 @@ def test_marker_whose_outputs_are_gone_is_not_trusted(tmp_path: Path) -> None:
     assert again.ran == 1 and tree_digest(tmp_path / "out") == digest
     (tmp_path / "out" / "rejected" / "part-00002-0000.parquet").write_bytes(b"truncated")
     assert run_pipeline(cfg).ran == 1 and tree_digest(tmp_path / "out") == digest
+
+
+def test_ray_address_on_the_command_line_implies_the_ray_executor(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in", shards=1, docs=5)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(yaml.safe_dump(raw(tmp_path / "in", tmp_path / "out")))
+    result = CliRunner().invoke(main, ["run", str(pipeline), "--ray-address", "10.0.0.5:6379", "--dry-run"])
+    assert result.exit_code == 0 and "executor ray (10.0.0.5:6379)" in result.output
+    result = CliRunner().invoke(main, ["run", str(pipeline), "--executor", "ray", "--dry-run"])
+    assert "executor ray (a local Ray)" in result.output

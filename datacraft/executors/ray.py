@@ -66,6 +66,11 @@ def describe_worker(_: Any = None) -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "datacraft": datacraft.__file__, "sys_path": sys.path}
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else ""
+
+
 class DocCounter:
     """Documents processed per task (an actor): the driver polls the total for the progress bar."""
 
@@ -245,21 +250,25 @@ class RayExecutor:
                 ray.kill(counter)
 
     def _result(self, ray: Any, ref: Any, name: str, index: int) -> Any:
-        """The value of one finished task; Ray's wrappers removed from the errors users should read."""
+        """The value of one finished task; errors raised as they would be by the local executors."""
+        exc = ray.exceptions
         try:
             return ray.get(ref)
-        except ray.exceptions.RayTaskError as e:
+        except exc.RayTaskError as e:
             cause = getattr(e, "cause", None)
-            if isinstance(cause, DatacraftError):
-                raise cause from None
-            raise
-        except ray.exceptions.RayError as e:
+            if not isinstance(cause, Exception):  # the remote exception could not be rebuilt here
+                raise
+            if not isinstance(cause, DatacraftError):  # a bug or an OS error: keep where it happened
+                cause.add_note(f"raised in Ray task {name}[{index}]:\n{e}")
+            raise cause from None
+        except (exc.WorkerCrashedError, exc.NodeDiedError, exc.LocalRayletDiedError, exc.OutOfMemoryError) as e:
             raise ExecutorError(
-                f"Ray task {name}[{index}] failed after {self.max_retries} retries: "
-                f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} "
-                "(finished tasks are kept: rerun to resume; raise ray.max_retries or ray.memory if workers "
-                "keep dying)"
+                f"Ray task {name}[{index}] failed after {self.max_retries} retries: {type(e).__name__}: "
+                f"{_first_line(e)} (finished tasks are kept: rerun to resume; raise ray.max_retries, or set "
+                "ray.memory if workers run out of memory)"
             ) from None
+        except exc.RayError as e:
+            raise ExecutorError(f"Ray task {name}[{index}] failed: {type(e).__name__}: {_first_line(e)}") from None
 
     @staticmethod
     def _cancel(ray: Any, refs: list[Any]) -> None:
