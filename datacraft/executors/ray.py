@@ -172,7 +172,8 @@ class RayExecutor:
             where = "no running Ray cluster was found" if address == "auto" else f"cannot reach {address}"
             raise ExecutorError(
                 f"Ray: {where} ({e}); start one with `ray start --head`, or leave out --ray-address "
-                "to start a local Ray"
+                "to start a local Ray. A cluster with token authentication also needs RAY_AUTH_MODE=token "
+                "and its token (RAY_AUTH_TOKEN or ~/.ray/auth_token)"
             ) from None
         finally:
             auth_log.setLevel(auth_level)
