@@ -7,7 +7,7 @@ EXTRAS ?= train,dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: install test test-all lint format demo bench clean
+.PHONY: install test test-all test-ray lint format demo bench clean
 
 install: $(STAMP)
 
@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Ray executor tests (`-m ray`) need the ray extra; `make test` runs them too once it is installed.
+test-ray:
+	$(MAKE) install EXTRAS=$(EXTRAS),ray
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m ray
 
 test-all: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m ''

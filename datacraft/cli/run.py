@@ -60,6 +60,7 @@ def run(
         updates["executor"] = executor
     if ray_address:
         updates["ray_address"] = ray_address
+        updates.setdefault("executor", "ray")  # joining a cluster means running on it
     config = load_pipeline(pipeline, list(overrides), updates)
     if dry_run:
         plan = plan_run(config, force=force)
@@ -76,6 +77,7 @@ def run(
         click.echo(
             f"output      {config.output.path} ({config.output.format}), workers {config.workers}, "
             f"executor {config.executor}"
+            + (f" ({config.ray_address or 'a local Ray'})" if config.executor == "ray" else "")
         )
         if config.dedup is not None:
             from datacraft.dedup.config import dedup_from_pipeline
