@@ -87,6 +87,32 @@ def test_pipeline_on_ray_is_byte_identical_to_local(ray_cluster: RayCluster, tmp
     assert again.ran == 0 and again.merged["totals"] == local.merged["totals"]
 
 
+def test_full_minhash_dedup_on_ray_is_byte_identical_to_local(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    from datacraft.dedup.config import build_dedup_config
+    from datacraft.dedup.runner import run_dedup
+    from tests.test_dedup import corpus
+
+    inp, family = corpus(tmp_path, shards=3, per_shard=25)
+
+    def dedup_config(out: Path, **extra: Any) -> Any:
+        raw = {
+            "input": {"paths": [str(inp)]},
+            "output": {"path": str(out)},
+            "workers": 2,
+            "dedup": {"mode": "both", "verify": "signature"},
+            **extra,
+        }
+        return build_dedup_config(raw)
+
+    local = run_dedup(dedup_config(tmp_path / "local"))
+    remote = run_dedup(dedup_config(tmp_path / "ray", executor="ray", ray_address=ray_cluster.address))
+    subdirs = ("data", "rejected", "quarantine")  # dedup markers name their own output directory
+    digest = tree_digest(tmp_path / "local", subdirs)
+    assert any(k.startswith("rejected/") for k in digest)
+    assert tree_digest(tmp_path / "ray", subdirs) == digest
+    assert remote.ran == local.ran
+
+
 def test_user_error_reaches_the_caller_as_itself(ray_cluster: RayCluster, tmp_path: Path) -> None:
     make_corpus(tmp_path / "in", shards=2, docs=10)
     write_jsonl(tmp_path / "in" / "shard-09.jsonl", [], raw_lines=[b'{"id": "a", "text": "ok"}', b"{not json"])

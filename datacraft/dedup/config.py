@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datacraft.dedup.params import PRESETS, DedupParams
 from datacraft.errors import ConfigError
-from datacraft.pipeline.config import InputConfig, OutputConfig, PipelineConfig, format_validation_error
+from datacraft.pipeline.config import (
+    InputConfig,
+    OutputConfig,
+    PipelineConfig,
+    RayConfig,
+    format_validation_error,
+)
 
 
 class DedupConfig(BaseModel):
@@ -29,13 +35,14 @@ class DedupConfig(BaseModel):
     workers: int = Field(1, ge=1)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    ray: RayConfig = Field(default_factory=RayConfig, description="Ray task resources and retries")
     on_error: Literal["quarantine", "fail"] = "quarantine"
     batch_size: int = Field(1000, gt=0, description="documents per batch in the filtering phase")
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output bytes (not workers, executor, paths or name)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "name"):
+        for key in ("workers", "executor", "ray_address", "ray", "name", "on_error"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
@@ -99,6 +106,7 @@ def dedup_from_pipeline(config: PipelineConfig) -> DedupConfig:
         workers=config.workers,
         executor=config.executor,
         ray_address=config.ray_address,
+        ray=config.ray,
         on_error=config.on_error,
         batch_size=config.batch_size,
     )

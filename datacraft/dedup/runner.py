@@ -31,7 +31,7 @@ from datacraft.dedup.phases import (
     signature_task,
 )
 from datacraft.errors import ConfigError, LedgerError, OutputConflictError
-from datacraft.executors import Executor, make_executor
+from datacraft.executors import Executor, close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
@@ -157,73 +157,79 @@ def run_dedup(
     for index in layout.shard_indexes_present():
         if index >= len(shards):
             layout.clear_shard(index)
-    executor = executor or make_executor(config.executor, config.workers, config.ray_address)
-    params = p.model_dump(mode="json")
-    ran = dict.fromkeys(PHASES, 0)
-    out_s = str(out)
+    own_executor = executor is None
+    if executor is None:
+        executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
+    try:
+        params = p.model_dump(mode="json")
+        ran = dict.fromkeys(PHASES, 0)
+        out_s = str(out)
 
-    # Phase 1: signatures per shard (ids and signals only: other fields are read again in phase 4).
-    ro = read_options(config.pipeline())
-    ro = ReadOptions(
-        text_field=ro.text_field,
-        id_field=ro.id_field,
-        keep_fields=p.keep == "signal",
-        max_record_bytes=ro.max_record_bytes,
-        parquet_batch_rows=ro.parquet_batch_rows,
-    )
-    sig_tasks = [
-        SignatureTask(s, params, ro, out_s, fp)
-        for s in shards
-        if not marker_valid(work.marker(f"sig-{s.index:05d}"), fp)
-    ]
-    stale = bool(sig_tasks)
-    _run_phase(executor, signature_task, sig_tasks, len(shards), "dedup 1/4 signatures", show_progress)
-    ran["signatures"] = len(sig_tasks)
+        # Phase 1: signatures per shard (ids and signals only: other fields are read again in phase 4).
+        ro = read_options(config.pipeline())
+        ro = ReadOptions(
+            text_field=ro.text_field,
+            id_field=ro.id_field,
+            keep_fields=p.keep == "signal",
+            max_record_bytes=ro.max_record_bytes,
+            parquet_batch_rows=ro.parquet_batch_rows,
+        )
+        sig_tasks = [
+            SignatureTask(s, params, ro, out_s, fp)
+            for s in shards
+            if not marker_valid(work.marker(f"sig-{s.index:05d}"), fp)
+        ]
+        stale = bool(sig_tasks)
+        _run_phase(executor, signature_task, sig_tasks, len(shards), "dedup 1/4 signatures", show_progress)
+        ran["signatures"] = len(sig_tasks)
 
-    # Phase 2: candidate pairs per band, and exact-duplicate pairs.
-    indexes = tuple(s.index for s in shards)
-    groups = ([GroupTask(-1, indexes, params, out_s, fp)] if p.exact else []) + (
-        [GroupTask(b, indexes, params, out_s, fp) for b in range(bands)] if p.near else []
-    )
-    group_todo = [g for g in groups if stale or not marker_valid(work.marker(g.name), fp)]
-    stale = stale or bool(group_todo)
-    _run_phase(executor, group_task, group_todo, len(groups), "dedup 2/4 pairs", show_progress, unit="groups")
-    ran["groups"] = len(group_todo)
+        # Phase 2: candidate pairs per band, and exact-duplicate pairs.
+        indexes = tuple(s.index for s in shards)
+        groups = ([GroupTask(-1, indexes, params, out_s, fp)] if p.exact else []) + (
+            [GroupTask(b, indexes, params, out_s, fp) for b in range(bands)] if p.near else []
+        )
+        group_todo = [g for g in groups if stale or not marker_valid(work.marker(g.name), fp)]
+        stale = stale or bool(group_todo)
+        _run_phase(executor, group_task, group_todo, len(groups), "dedup 2/4 pairs", show_progress, unit="groups")
+        ran["groups"] = len(group_todo)
 
-    # Phase 3: clusters and representatives.
-    cluster_todo = []
-    if stale or not marker_valid(work.marker("clusters"), fp):
-        cluster_todo = [ClusterTask(tuple(g.name for g in groups), indexes, params, out_s, fp)]
-        stale = True
-    _run_phase(executor, cluster_task, cluster_todo, 1, "dedup 3/4 clusters", show_progress, unit="tasks")
-    ran["clusters"] = len(cluster_todo)
+        # Phase 3: clusters and representatives.
+        cluster_todo = []
+        if stale or not marker_valid(work.marker("clusters"), fp):
+            cluster_todo = [ClusterTask(tuple(g.name for g in groups), indexes, params, out_s, fp)]
+            stale = True
+        _run_phase(executor, cluster_task, cluster_todo, 1, "dedup 3/4 clusters", show_progress, unit="tasks")
+        ran["clusters"] = len(cluster_todo)
 
-    # Phase 4: filter each shard.
-    docs_per_shard = {s.index: json.loads(work.marker(f"sig-{s.index:05d}").read_text())["docs"] for s in shards}
-    cfg_json = config.model_dump(mode="json")
-    filter_todo = [
-        FilterTask(cfg_json, fp, s, out_s, docs_per_shard[s.index])
-        for s in shards
-        if stale or not _filter_marker_valid(layout, s, fp)
-    ]
-    _run_phase(executor, filter_task, filter_todo, len(shards), "dedup 4/4 filter", show_progress)
-    ran["filter"] = len(filter_todo)
+        # Phase 4: filter each shard.
+        docs_per_shard = {s.index: json.loads(work.marker(f"sig-{s.index:05d}").read_text())["docs"] for s in shards}
+        cfg_json = config.model_dump(mode="json")
+        filter_todo = [
+            FilterTask(cfg_json, fp, s, out_s, docs_per_shard[s.index])
+            for s in shards
+            if stale or not _filter_marker_valid(layout, s, fp)
+        ]
+        _run_phase(executor, filter_task, filter_todo, len(shards), "dedup 4/4 filter", show_progress)
+        ran["filter"] = len(filter_todo)
 
-    shard_stats = [ShardStats.from_json(json.loads(layout.stats_file(s.index).read_text())) for s in shards]
-    merged = merge_stats(shard_stats)
-    merged.update(
-        {
-            "pipeline": config.name,
-            "fingerprint": fp,
-            "shards": len(shards),
-            "dedup": _dedup_summary(config, work, shards, groups, layout),
-            "per_shard": [s.to_json() for s in shard_stats],
-        }
-    )
-    write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
-    if not merged["ledger_balanced"]:
-        raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")
-    return DedupResult(merged, shards, ran, time.perf_counter() - t0, shard_stats)
+        shard_stats = [ShardStats.from_json(json.loads(layout.stats_file(s.index).read_text())) for s in shards]
+        merged = merge_stats(shard_stats)
+        merged.update(
+            {
+                "pipeline": config.name,
+                "fingerprint": fp,
+                "shards": len(shards),
+                "dedup": _dedup_summary(config, work, shards, groups, layout),
+                "per_shard": [s.to_json() for s in shard_stats],
+            }
+        )
+        write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
+        if not merged["ledger_balanced"]:
+            raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")
+        return DedupResult(merged, shards, ran, time.perf_counter() - t0, shard_stats)
+    finally:
+        if own_executor:
+            close_executor(executor)
 
 
 def _filter_marker_valid(layout: OutputLayout, shard: Shard, fp: str) -> bool:
