@@ -92,7 +92,7 @@ def test_full_minhash_dedup_on_ray_is_byte_identical_to_local(ray_cluster: RayCl
     from datacraft.dedup.runner import run_dedup
     from tests.test_dedup import corpus
 
-    inp, family = corpus(tmp_path, shards=3, per_shard=25)
+    inp, _ = corpus(tmp_path, shards=3, per_shard=25)
 
     def dedup_config(out: Path, **extra: Any) -> Any:
         raw = {
