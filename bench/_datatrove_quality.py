@@ -32,7 +32,8 @@ def verdict(f, doc):
 
 def main():
     corpus, out = sys.argv[1], sys.argv[2]
-    rows = [json.loads(line) for line in open(corpus, encoding="utf-8")]
+    with open(corpus, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     filters = {
         "gopher_repetition": GopherRepetitionFilter(),
         "gopher_quality": GopherQualityFilter(),

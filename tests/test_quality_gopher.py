@@ -134,8 +134,10 @@ def test_dup_paragraph_fraction() -> None:
     assert verdict(rep(max_dup_line_frac=0.3), inside.replace("\n\n", "\n")) == (True, None)
 
 
-@pytest.mark.parametrize(("sep", "param", "reason"), [("\n\n", "max_dup_para_char_frac", "dup_para_char_frac"),
-                                                       ("\n", "max_dup_line_char_frac", "dup_line_char_frac")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sep", "param", "reason"),
+    [("\n\n", "max_dup_para_char_frac", "dup_para_char_frac"), ("\n", "max_dup_line_char_frac", "dup_line_char_frac")],
+)
 def test_duplicated_character_fractions(sep: str, param: str, reason: str) -> None:
     # one piece of 20 characters repeated once in a text of exactly 100 characters: 0.2
     body = "x" * (100 - 2 * 20 - 2 * len(sep))

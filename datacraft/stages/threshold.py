@@ -4,7 +4,8 @@ A rule is ``COLUMN OP NUMBER`` with OP one of ``>= <= > < == !=``, e.g.
 ``gopher_mean_word_length >= 3``; booleans compare as 0/1. A document is kept when every rule
 holds; the drop reason is the first failing rule, written canonically (``col >= 3``). A
 document without the column, or with a non-numeric value there, is an error naming the column and
-the document: thresholds never guess. A null value fails the rule (reason ``<rule> (null)``).
+the document: thresholds never guess. A null or NaN value (a signal undefined for that document,
+e.g. on empty text) fails the rule (reason ``<rule> (null)``).
 Rules are parsed by a small regular expression; nothing is evaluated as code.
 """
 
@@ -109,13 +110,14 @@ class Threshold(Filter):
                     f"threshold: column {rule.column!r} (rule {rule.text!r}) is missing in document {doc.id!r}; "
                     f"its columns: {have}. Run the annotating stage first or fix the rule."
                 ) from None
-            if x is None:
+            if x is None or (isinstance(x, float) and math.isnan(x)):
                 return FilterResult(False, f"{rule.text} (null)")
             if isinstance(x, bool | int | float):
                 if not rule.holds(x):
                     return FilterResult(False, rule.text)
             else:
+                kind = type(x).__name__
                 raise InputError(
-                    f"threshold: column {rule.column!r} of document {doc.id!r} is not numeric ({type(x).__name__} {x!r})"
+                    f"threshold: column {rule.column!r} of document {doc.id!r} is not numeric ({kind} {x!r})"
                 )
         return FilterResult(True)

@@ -7,11 +7,12 @@ documents (see bench/RESULTS.md):
 
 - words are runs of letters, digits and combining marks; ``3.14``, ``3,000``, ``example.com``,
   ``and/or`` stay whole; hyphens split (``e-mail`` → ``e`` ``-`` ``mail``);
-- contractions split before the apostrophe (``it's`` → ``it`` ``'s``);
+- contractions split before the apostrophe (``it's`` → ``it`` ``'s``, ``don't`` → ``don`` ``'t``: same
+  count and characters as spaCy's ``do`` ``n't``); other inner apostrophes stay (``O'Brien``);
 - URLs and e-mail addresses are one token; a few abbreviations (``U.S.``, ``e.g.``, ``Mr.``) keep
   their period;
 - every other punctuation or symbol character is its own token, except runs of periods
-  (``...``) and of hyphens (``--``);
+  (``...``) and of hyphens (``--``) and the quotes ``''`` and ````` ``; ``_`` joins words;
 - **space-less scripts**: every Han, Hiragana or Katakana character is one word (the usual
   convention for CJK statistics). Thai and Lao runs are cut into syllable-like segments before
   each leading vowel (เ แ โ ใ ไ / ເ ແ ໂ ໃ ໄ): a documented approximation of dictionary word
@@ -39,7 +40,15 @@ _THAI_LEAD = "\u0e40-\u0e44"
 _LAO = "\u0e81-\u0ebf\u0ec5-\u0ece"
 _LAO_LEAD = "\u0ec0-\u0ec4"
 
-ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Jr", "Sr", "vs", "etc", "Inc", "Ltd", "Co", "Mt")
+#: Words that keep their period (as in spaCy's English tokenizer exceptions); single letters
+#: (``C.`` ``n.``) and dotted initialisms (``U.S.`` ``e.g.`` ``Ph.D.``) are handled by pattern.
+_CONTRACTION = "(?:[sSdDmMtT]|[rR][eE]|[vV][eE]|[lL][lL])"
+
+ABBREVIATIONS = (
+    "Adm", "Apr", "Aug", "Bros", "Co", "Corp", "Dec", "Dr", "Feb", "Gen", "Gov", "Inc", "Jan", "Jr", "Jul", "Jun",
+    "Ltd", "Mar", "Messrs", "Mr", "Mrs", "Ms", "Mt", "Nov", "Oct", "Prof", "Rep", "Rev", "Sen", "Sep", "Sept",
+    "St", "co", "vs", "Calif", "Conn", "Mass", "Mich", "Minn", "Wash", "Ariz", "Colo", "Okla", "Tenn",
+)  # fmt: skip
 
 
 def _ranges(chars: list[int]) -> str:
@@ -57,11 +66,12 @@ def _ranges(chars: list[int]) -> str:
 
 @lru_cache(maxsize=1)
 def punct_class() -> str:
-    """Character-class body of punctuation and symbols (Unicode P*, S*, and non-space controls)."""
+    """Character-class body of punctuation and symbols (Unicode P*, S*, non-space controls; not ``_``)."""
     chars = [
         c
         for c in range(min(sys.maxunicode, 0x2FFFF) + 1)
-        if unicodedata.category(chr(c))[0] in "PS" or (unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace())
+        if c != 0x5F  # "_" joins words (snake_case), as in \w
+        and (unicodedata.category(chr(c))[0] in "PS" or (unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()))
     ]
     return _ranges(chars)
 
@@ -82,14 +92,15 @@ def token_regex() -> re.Pattern[str]:
         [
             r"(?:https?|ftp)://[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?]",  # URL
             rf"{w}+(?:\.{w}+)*@{w}+(?:\.{w}+)+",  # e-mail
-            r"(?<!\w)(?:[A-Za-z]\.){2,}",  # U.S. e.g.
-            rf"(?<!\w)(?:{abbrev})\.",  # Mr. Dr. etc.
+            r"(?<!\w)(?:[A-Za-z]{1,2}\.){2,}|(?<![\w.])[A-Za-z]\.(?![\w.])",  # U.S. e.g. Ph.D. C. n.
+            rf"(?<![\w.])(?:{abbrev})\.(?![\w.])",  # Mr. Dr. Jan.
             f"[{_CJK}]",
             f"[{_THAI_LEAD}]?[{_THAI}]+|[{_THAI_LEAD}]",
             f"[{_LAO_LEAD}]?[{_LAO}]+|[{_LAO_LEAD}]",
-            rf"{w}+(?:\.(?![A-Z]){w}+|/{w}+|,\d+)*",  # word, 3.14, 3,000, example.com, and/or (not end.Next)
-            rf"['’]{w}+",  # contraction suffix: 's n't-style pieces
-            r"\.{2,}|-{2,}",
+            # word, 3.14, 3,000, example.com, and/or, O'Brien (not end.Next, not a contraction)
+            rf"{w}+(?:\.(?![A-Z]){w}+|/{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
+            rf"(?<=\w)['’]{w}+",  # contraction suffix after a word: 's 't (not an opening quote)
+            r"\.{2,}|-{2,}|''|``",
             rf"[{p}]",
         ]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field
 
 from datacraft.document import Document
@@ -56,7 +58,7 @@ class FineWebQuality(Filter):
         lines = f.nonblank_lines
         if not lines:
             for col in self.output_columns():
-                s[col] = 0.0
+                s[col] = math.nan  # undefined: fails any threshold rule, as the filter drops it
             v.fail("empty")
             return v.result()
         n = len(lines)

@@ -7,6 +7,8 @@ parameter and ``None`` disables a rule. Words come from the shared tokenizer
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field
 
 from datacraft.document import Document
@@ -178,7 +180,7 @@ class GopherRepetition(Filter):
         text = f.text
         if not text:
             for col in self.output_columns():
-                s[col] = 0.0
+                s[col] = math.nan  # undefined: fails any threshold rule, as the filter drops it
             v.fail("empty")
             return v.result()
         size = len(text)
