@@ -39,7 +39,7 @@ from datacraft.document import Document  # noqa: E402
 from datacraft.stages.quality.c4 import C4  # noqa: E402
 from datacraft.stages.quality.fineweb import FineWebQuality  # noqa: E402
 from datacraft.stages.quality.gopher import GopherQuality, GopherRepetition  # noqa: E402
-from datacraft.text import features as features_mod  # noqa: E402
+from datacraft.text import cache as features_mod  # noqa: E402
 
 FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb_quality")
 
@@ -311,6 +311,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "quality"))
     ap.add_argument("--rss", default="100000,300000", help="document counts for the peak-RSS runs")
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--rss-only", action="store_true", help="only the peak-RSS runs")
     ap.add_argument("--skip-agreement", action="store_true", help="only time the chained filters")
     ap.add_argument("--reuse-datatrove", action="store_true", help="reuse datatrove's output for an unchanged corpus")
     args = ap.parse_args()
@@ -322,6 +323,11 @@ def main() -> None:
     chars = sum(len(d["text"]) for d in docs)
     print(f"corpus: {len(docs)} documents, {chars / 1e6:.1f} M characters -> {corpus_path}", flush=True)
 
+    if args.rss_only:
+        rss = {n: rss_run(docs, int(n), out) for n in args.rss.split(",")}
+        print(json.dumps(rss, indent=1))
+        (out / "rss.json").write_text(json.dumps(rss, indent=1))
+        return
     dt_verdicts, dt_timing = run_datatrove(
         corpus_path, out / "datatrove.jsonl", not args.skip_agreement, args.reuse_datatrove
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datacraft.text import count_sentences, features, lines, nonblank_lines, paragraphs, split_words
-from datacraft.text.features import set_cache_enabled
+from datacraft.text.cache import set_cache_enabled
 from datacraft.text.words import is_punct_token, punct_set
 
 

@@ -26,7 +26,6 @@ separates tokens and never belongs to one.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from functools import lru_cache
 
@@ -69,17 +68,19 @@ def punct_class() -> str:
     """Character-class body of punctuation and symbols (Unicode P*, S*, non-space controls; not ``_``)."""
     chars = [
         c
-        for c in range(min(sys.maxunicode, 0x2FFFF) + 1)
+        for c in range(0x10000)
         if c != 0x5F  # "_" joins words (snake_case), as in \w
         and (unicodedata.category(chr(c))[0] in "PS" or (unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()))
     ]
-    return _ranges(chars)
+    # Beyond the BMP only the emoji/symbol blocks, as one range: a long list of astral ranges would be
+    # tested one by one for every character and triple the tokenizer's cost.
+    return _ranges(chars) + "\U0001f000-\U0001faff"
 
 
 @lru_cache(maxsize=1)
 def punct_set() -> frozenset[str]:
     """The punctuation and symbol characters as a set (for per-token tests)."""
-    return frozenset(re.findall(f"[{punct_class()}]", "".join(map(chr, range(min(sys.maxunicode, 0x2FFFF) + 1)))))
+    return frozenset(re.findall(f"[{punct_class()}]", "".join(map(chr, range(0x20000)))))
 
 
 @lru_cache(maxsize=1)
@@ -91,14 +92,13 @@ def token_regex() -> re.Pattern[str]:
     pattern = "|".join(
         [
             r"(?:https?|ftp)://[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?]",  # URL
-            rf"{w}+(?:\.{w}+)*@{w}+(?:\.{w}+)+",  # e-mail
             r"(?<!\w)(?:[A-Za-z]{1,2}\.){2,}|(?<![\w.])[A-Za-z]\.(?![\w.])",  # U.S. e.g. Ph.D. C. n.
             rf"(?<![\w.])(?:{abbrev})\.(?![\w.])",  # Mr. Dr. Jan.
             f"[{_CJK}]",
             f"[{_THAI_LEAD}]?[{_THAI}]+|[{_THAI_LEAD}]",
             f"[{_LAO_LEAD}]?[{_LAO}]+|[{_LAO_LEAD}]",
-            # word, 3.14, 3,000, example.com, and/or, O'Brien (not end.Next, not a contraction)
-            rf"{w}+(?:\.(?![A-Z]){w}+|/{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
+            # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com (not end.Next, not a contraction)
+            rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
             rf"(?<=\w)['’]{w}+",  # contraction suffix after a word: 's 't (not an opening quote)
             r"\.{2,}|-{2,}|''|``",
             rf"[{p}]",

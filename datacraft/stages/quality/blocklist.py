@@ -18,7 +18,7 @@ from datacraft.errors import ConfigError
 from datacraft.stages.base import Filter, FilterParams, FilterResult
 from datacraft.stages.quality.verdict import Verdict
 from datacraft.stages.registry import register
-from datacraft.text.features import features
+from datacraft.text.cache import features
 from datacraft.text.words import split_words
 
 
@@ -90,9 +90,10 @@ class Blocklist(Filter):
         self.ensure_setup()
         if not self._single and not self._multi:
             return 0
-        words = features(text).words
-        lower = [w.lower() for w in words] if self._multi or not self._single.isdisjoint(map(str.lower, words)) else []
+        lower = [w.lower() for w in features(text).words]
         hits = sum(1 for w in lower if w in self._single)
+        if not self._multi:
+            return hits
         for i, w in enumerate(lower):
             for phrase in self._multi.get(w, ()):
                 if tuple(lower[i : i + len(phrase)]) == phrase:

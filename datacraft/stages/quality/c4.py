@@ -95,7 +95,8 @@ class C4(Filter):
         for raw in lines:
             line = raw.strip()
             words = line.split()
-            if p.max_word_length is not None and any(len(w) > p.max_word_length for w in words):
+            too_long = p.max_word_length is not None and len(line) > p.max_word_length
+            if too_long and any(len(w) > p.max_word_length for w in words):
                 removed["too_long_word"] += 1
                 continue
             if p.remove_citations and "[" in line:

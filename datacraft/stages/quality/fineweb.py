@@ -10,7 +10,7 @@ from datacraft.document import Document
 from datacraft.stages.base import Filter, FilterParams, FilterResult
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
-from datacraft.text.features import features
+from datacraft.text.cache import features
 from datacraft.text.segment import TERMINAL_TUPLE
 
 

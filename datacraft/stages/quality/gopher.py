@@ -16,7 +16,7 @@ from datacraft.stages.base import Filter, FilterParams, FilterResult
 from datacraft.stages.quality.ngrams import NgramIndex
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
-from datacraft.text.features import features
+from datacraft.text.cache import features
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
@@ -118,7 +118,7 @@ class GopherQuality(Filter):
         ):
             return v.result()
 
-        alpha = ratio(sum(1 for w in tokens if w.isalpha() or any(map(str.isalpha, w))), n_tokens)
+        alpha = ratio(f.alpha_tokens, n_tokens)
         s["gopher_alpha_word_ratio"] = alpha
         if p.min_alpha_words_ratio is not None and alpha < p.min_alpha_words_ratio and v.fail("too_few_alpha_words"):
             return v.result()

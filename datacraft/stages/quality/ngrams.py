@@ -17,13 +17,14 @@ class NgramIndex:
     """Token ids, prefix sums of token lengths, and n-gram hashes built incrementally in ``n``."""
 
     def __init__(self, words: list[str]) -> None:
-        vocab: dict[str, int] = {}
-        ids = [vocab.setdefault(w, len(vocab) + 1) for w in words]
+        # id of a token = 1 + position of its first occurrence (equal tokens, equal ids), in C via map
+        first: dict[str, int] = {}
         self.n_words = len(words)
-        self.ids = np.array(ids, dtype=np.uint64)
+        self.ids = np.fromiter(map(first.setdefault, words, range(1, len(words) + 1)), np.uint64, len(words))
         lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self.cum = np.concatenate(([0], np.cumsum(lens)))
         self._hashes: dict[int, np.ndarray] = {1: self.ids}
+        self._no_repeats_from: int | None = None  # every n-gram this long or longer is unique
 
     def hashes(self, n: int) -> np.ndarray:
         """Hash of the n-gram starting at each position (length ``n_words - n + 1``, maybe empty)."""
@@ -54,12 +55,15 @@ class NgramIndex:
 
     def duplicated_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and skipping past each repeat."""
+        if self._no_repeats_from is not None and n >= self._no_repeats_from:
+            return 0  # a repeated n-gram contains a repeated shorter one
         h = self.hashes(n)
         if len(h) < 2:
             return 0
         _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
         multi = np.flatnonzero(counts[inverse] > 1)
         if len(multi) == 0:
+            self._no_repeats_from = n
             return 0
         # Only positions whose n-gram occurs more than once can change the scan; the others are
         # always visited and added, so stepping over them changes nothing.

@@ -10,6 +10,7 @@ bounded (FIFO) so memory stays flat however long the stream; a miss only costs r
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import filterfalse
 
 from datacraft.text.segment import lines, newline_runs, nonblank_lines, paragraphs
 from datacraft.text.words import punct_set, split_words
@@ -32,11 +33,22 @@ class TextFeatures:
         return split_words(self.text)
 
     @cached_property
+    def non_alpha_tokens(self) -> list[str]:
+        """Tokens that are not purely letters (punctuation, numbers, mixed); usually a small minority."""
+        return list(filterfalse(str.isalpha, self.words))
+
+    @cached_property
     def punct_tokens(self) -> tuple[int, int]:
         """(how many tokens are punctuation/symbols only, their characters)."""
         p = punct_set()
-        sym = [len(w) for w in self.words if w[-1] in p]
+        sym = [len(w) for w in self.non_alpha_tokens if w[-1] in p]
         return len(sym), sum(sym)
+
+    @cached_property
+    def alpha_tokens(self) -> int:
+        """How many tokens contain at least one letter."""
+        rest = self.non_alpha_tokens
+        return len(self.words) - len(rest) + sum(1 for w in rest if any(map(str.isalpha, w)))
 
     @cached_property
     def word_chars(self) -> int:
