@@ -69,5 +69,5 @@ def test_missing_list_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
         build_config(raw)
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe bad")
-    with pytest.raises(ConfigError, match="bad.txt is not UTF-8"):
+    with pytest.raises(ConfigError, match=r"bad\.txt is not UTF-8"):
         read_list(bad)
