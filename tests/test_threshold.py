@@ -164,3 +164,15 @@ def test_annotate_then_threshold_equals_filtering(sample_dir: Path, tmp_path: Pa
     assert "c4_lorem_ipsum == 0" in reasons and "c4_curly_bracket == 0" in reasons
     assert "gopher_rep_dup_para_frac <= 0.3 (null)" in reasons  # the empty document
     assert set(res_direct.merged["dropped"]["c4"]) >= {"lorem_ipsum", "curly_bracket", "too_few_sentences"}
+
+
+@pytest.mark.parametrize("name", ["quality.yaml", "quality-annotate.yaml", "quality-threshold.yaml"])
+def test_shipped_quality_pipelines_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datacraft.pipeline.config import load_pipeline
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)  # list files are relative to the repository root
+    config = load_pipeline(repo / "pipelines" / name)
+    assert config.stages
+    if name == "quality-threshold.yaml":
+        assert config.stages[0].params["rules"] == RULES  # the documented defaults, kept in sync
