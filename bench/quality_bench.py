@@ -278,7 +278,8 @@ cfg = build_config({"name": "rss", "input": {"paths": [sys.argv[1]]},
     "stages": ["gopher_repetition", "gopher_quality", "c4", "fineweb_quality"]})
 t0 = time.process_time()
 res = run_pipeline(cfg, force=True)
-print(json.dumps({"kept": res.merged["kept"], "docs_in": res.merged["docs_in"], "cpu": time.process_time() - t0,
+t = res.merged["totals"]
+print(json.dumps({"kept": t["kept"], "docs_in": t["docs_in"], "cpu": time.process_time() - t0,
     "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
@@ -293,11 +294,12 @@ def rss_run(docs: list[dict[str, str]], n: int, work: Path) -> dict[str, Any]:
     size = src.stat().st_size
     proc = subprocess.run(
         [sys.executable, "-c", RSS_CHILD, str(src), str(work / f"rss-out-{n}"), str(REPO)],
-        check=True,
         capture_output=True,
         text=True,
     )
     src.unlink()
+    if proc.returncode:
+        sys.exit(f"the run over {n} documents failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["input_mib"] = round(size / 2**20, 1)
     result["peak_rss_mib"] = round(result.pop("maxrss_kib") / 1024, 1)

@@ -8,6 +8,8 @@ of non-overlapping repeated n-grams found by a left-to-right scan.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 _P = np.uint64(0x9E3779B97F4A7C15)
@@ -17,6 +19,13 @@ class NgramIndex:
     """Token ids, prefix sums of token lengths, and n-gram hashes built incrementally in ``n``."""
 
     def __init__(self, words: list[str]) -> None:
+        self.words = words
+        # Common case for short texts: no word pair repeats, so no longer n-gram repeats either and
+        # every n-gram occurs once; answered without numpy.
+        self.unique_bigrams = len(set(pairwise(words))) == max(len(words) - 1, 0)
+        if self.unique_bigrams:
+            self.n_words = len(words)
+            return
         # id of a token = 1 + position of its first occurrence (equal tokens, equal ids), in C via map
         first: dict[str, int] = {}
         self.n_words = len(words)
@@ -45,6 +54,8 @@ class NgramIndex:
 
         Ties go to the n-gram seen first, as ``Counter.most_common`` does.
         """
+        if self.unique_bigrams and n >= 2:
+            return sum(map(len, self.words[:n])) + n - 1 if self.n_words >= n else 0
         h = self.hashes(n)
         if len(h) == 0:
             return 0
@@ -55,7 +66,7 @@ class NgramIndex:
 
     def duplicated_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and skipping past each repeat."""
-        if self._no_repeats_from is not None and n >= self._no_repeats_from:
+        if self.unique_bigrams or (self._no_repeats_from is not None and n >= self._no_repeats_from):
             return 0  # a repeated n-gram contains a repeated shorter one
         h = self.hashes(n)
         if len(h) < 2:
