@@ -92,16 +92,18 @@ def token_regex() -> re.Pattern[str]:
     pattern = "|".join(
         [
             r"(?:https?|ftp)://[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?]",  # URL
-            r"(?<!\w)(?:[A-Za-z]{1,2}\.){2,}|(?<![\w.])[A-Za-z]\.(?![\w.])",  # U.S. e.g. Ph.D. C. n.
-            rf"(?<![\w.])(?:{abbrev})\.(?![\w.])",  # Mr. Dr. Jan.
-            f"[{_CJK}]",
-            f"[{_THAI_LEAD}]?[{_THAI}]+|[{_THAI_LEAD}]",
-            f"[{_LAO_LEAD}]?[{_LAO}]+|[{_LAO_LEAD}]",
+            # U.S. e.g. Ph.D. C. n. / Mr. Dr. Jan.; the lookahead rejects most positions at once
+            rf"(?=[A-Za-z]{{1,7}}\.)(?:(?<!\w)(?:[A-Za-z]{{1,2}}\.){{2,}}|(?<![\w.])[A-Za-z]\.(?![\w.])"
+            rf"|(?<![\w.])(?:{abbrev})\.(?![\w.]))",
             # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com (not end.Next, not a contraction)
             rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
             rf"(?<=\w)['’]{w}+",  # contraction suffix after a word: 's 't (not an opening quote)
             r"\.{2,}|-{2,}|''|``",
             rf"[{p}]",
+            # space-less scripts (first characters disjoint from the alternatives above)
+            f"[{_CJK}]",
+            f"[{_THAI_LEAD}]?[{_THAI}]+|[{_THAI_LEAD}]",
+            f"[{_LAO_LEAD}]?[{_LAO}]+|[{_LAO_LEAD}]",
         ]
     )
     return re.compile(pattern)
