@@ -182,3 +182,16 @@ def test_repetition_defaults_and_reason_order() -> None:
     assert verdict(stage, chanted)[1] == "top_2_gram"
     cols = GopherRepetition.output_columns()
     assert set(signals(prose)) == set(cols) and all(isinstance(v, float) for v in signals(prose).values())
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 7, 8, 9, 10])
+def test_every_ngram_rule_flips_exactly_at_its_signal(n: int) -> None:
+    # a repeated 12-word phrase inside unique words: every n-gram measure is positive
+    phrase = " ".join(unique_words(12, 5))
+    text = " ".join(unique_words(60, 9)) + " " + phrase + " " + " ".join(unique_words(20, 4)) + " " + phrase
+    kind, reason = ("top", f"top_{n}_gram") if n <= 4 else ("dup", f"duplicated_{n}_grams")
+    value = signals(text)[f"gopher_rep_{kind}_{n}_gram_char_frac"]
+    assert value > 0
+    param = "max_top_ngram_char_frac" if kind == "top" else "max_dup_ngram_char_frac"
+    assert verdict(rep(**{param: {n: value}}), text) == (True, None)
+    assert verdict(rep(**{param: {n: value - 1e-9}}), text) == (False, reason)
