@@ -16,7 +16,7 @@ from langdetect.detector_factory import DetectorFactory
 from datacraft.document import Document
 from datacraft.errors import ConfigError
 from datacraft.langid import UND, language_codes, make_engine
-from datacraft.langid.fast import FastEngine
+from datacraft.langid.fast import FastEngine, sample_windows
 from datacraft.langid.profiles import profile_texts
 from datacraft.pipeline.config import build_config, validate_stage_params
 from datacraft.pipeline.layout import OutputLayout
@@ -144,7 +144,8 @@ def test_fast_engine_extracts_exactly_langdetects_ngrams(fast: FastEngine, facto
     detector = factory.create()
     detector.append(text)
     detector.cleaning_text()
-    assert Counter(fast.ngrams(text)) == Counter(detector._extract_ngrams())
+    whole = FastEngine(sample_chars=0)  # shares the fixture's tables; never samples, whatever the text's length
+    assert Counter(whole.ngrams(text)) == Counter(detector._extract_ngrams())
 
 
 def test_truncation_limits_the_scored_text(fast: FastEngine) -> None:
@@ -153,6 +154,36 @@ def test_truncation_limits_the_scored_text(fast: FastEngine) -> None:
     assert short.detect([text])[0].lang == "en"
     assert fast.detect([text])[0].lang == "de"
     assert len(short.ngrams(text)) < len(fast.ngrams(text))
+
+
+def test_long_text_is_sampled_in_windows_from_start_to_end() -> None:
+    words = [f"w{i:04d}" for i in range(600)]  # 3,000 characters, every word unique
+    text = " ".join(words)
+    assert sample_windows(text, 0) == text and sample_windows(text[:500], 600) == text[:500]
+    sampled = sample_windows(text, 600, window=200)
+    assert sampled == sample_windows(text, 600, window=200)  # deterministic
+    pieces = sampled.split(" ")
+    assert len(sampled) <= 600 + 2 and pieces[0] == "w0000" and "w0599" in pieces
+    assert any(w in pieces for w in words[280:320])  # the middle too
+    windows = [sampled[i : i + 200] for i in range(0, len(sampled), 201)]  # joined by one space
+    assert len(windows) == 3 and all(w.split(" ")[0] in words for w in windows)  # each starts at a word
+
+
+def test_sampling_keeps_the_language_and_bounds_the_ngrams(fast: FastEngine) -> None:
+    text = " ".join([r["text"] for r in SCRIPTS if r["lang"] == "de"] * 16)
+    whole = FastEngine(sample_chars=0)
+    assert len(text) > 2_000
+    assert fast.detect([text])[0].lang == whole.detect([text])[0].lang == "de"
+    assert len(fast.ngrams(text)) < 3 * 610 < len(whole.ngrams(text))
+
+
+def test_reference_engine_n_trial(reference) -> None:
+    text = "Nihče ne sme biti samovoljno zaprt, pridržan ali izgnan."
+    many = make_engine("langdetect", n_trial=21)
+    assert many.detect([text])[0].lang in ("sl", "hr")
+    assert many.detect([text])[0].score != reference.detect([text])[0].score
+    with pytest.raises(ValueError, match="n_trial"):
+        make_engine("langdetect", n_trial=0)
 
 
 # --- stage ---------------------------------------------------------------------------------------
