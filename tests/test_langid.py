@@ -230,6 +230,16 @@ def test_reference_engine_through_the_stage() -> None:
     kept, _ = run_stage(stage(engine="langdetect", topk=1), [EN, DE])
     assert [d.meta["lang"] for d in kept] == ["en", "de"]
     assert kept[0].meta["lang_topk"][0]["lang"] == "en"
+    s = stage(engine="langdetect", n_trial=3, seed=5)
+    s.ensure_setup()
+    assert (s._engine.n_trial, s._engine.seed) == (3, 5)
+
+
+def test_sample_chars_reaches_the_fast_engine() -> None:
+    s = stage(sample_chars=0)
+    s.ensure_setup()
+    assert s._engine.sample_chars == 0
+    assert stage()._engine is None and LangIdParams().sample_chars == 600
 
 
 @pytest.mark.parametrize(
@@ -240,6 +250,8 @@ def test_reference_engine_through_the_stage() -> None:
         ({"allowed": []}, "keeps nothing"),
         ({"min_score": 1.5}, "min_score"),
         ({"engine": "cld3"}, "engine"),
+        ({"n_trial": 0}, "n_trial"),
+        ({"sample_chars": -1}, "sample_chars"),
     ],
 )
 def test_bad_parameters_are_config_errors(params: dict, message: str) -> None:
