@@ -177,6 +177,25 @@ def test_sampling_keeps_the_language_and_bounds_the_ngrams(fast: FastEngine) -> 
     assert len(fast.ngrams(text)) < 3 * 610 < len(whole.ngrams(text))
 
 
+def test_latin_rule_is_decided_on_the_whole_text_when_sampling(fast: FastEngine) -> None:
+    zh = "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。" * 8
+    en = "All human beings are born free and equal in dignity and rights. " * 30
+    text = zh[:300] + en + zh[:300]  # the windows see mostly Chinese, the whole text is mostly English
+    assert len(text) > 2 * fast.sample_chars
+    assert any(ch.isascii() and ch.isalpha() for g in fast.ngrams(text) for ch in g)  # Latin kept, as langdetect
+
+
+def test_latin_extended_additional_counts_as_non_latin_as_in_langdetect(
+    fast: FastEngine, factory: DetectorFactory
+) -> None:
+    text = "ạếỹạếỹạếỹạếỹ ab cd"  # langdetect's exemption of U+1Exx never applies (block number vs name)
+    detector = factory.create()
+    detector.append(text)
+    detector.cleaning_text()
+    assert Counter(fast.ngrams(text)) == Counter(detector._extract_ngrams())
+    assert "a" not in fast.ngrams(text)
+
+
 def test_reference_engine_n_trial(reference) -> None:
     text = "Nihče ne sme biti samovoljno zaprt, pridržan ali izgnan."
     many = make_engine("langdetect", n_trial=21)

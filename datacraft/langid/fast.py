@@ -146,20 +146,35 @@ def sample_windows(text: str, sample_chars: int, window: int = SAMPLE_WINDOW) ->
     return " ".join(pieces)
 
 
-def prepare(text: str, max_chars: int, sample_chars: int = 0) -> str:
-    """langdetect's ``Detector.append`` (remove URLs and e-mail addresses, normalize Vietnamese, truncate
-    to ``max_chars``); a text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
-    first ``max_chars`` characters before the (slow) Vietnamese normalization, which then runs on those only."""
+_NO_LATIN = dict.fromkeys(range(0x41, 0x7B))  # str.translate table dropping 'A'..'z'
+
+
+def non_latin_count(cp: np.ndarray) -> np.ndarray:
+    """Per code point, whether langdetect's ``cleaning_text`` counts it as non-Latin: every one from U+0300
+    on. (It means to exempt Latin Extended Additional, but compares a block number with a block name.)"""
+    return cp >= 0x300
+
+
+def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool]:
+    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate
+    to ``max_chars``. A text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
+    first ``max_chars`` characters, after langdetect's Latin-letter rule was applied to all of them, and
+    before the (slow) Vietnamese normalization, which then runs on the windows only. Returns the text
+    and whether the Latin-letter rule was already applied."""
     if "http" in text:
         text = _URL_RE.sub(" ", text)
     if "@" in text:
         text = _MAIL_RE.sub(" ", text)
     if 0 < sample_chars < min(len(text), max_chars):
-        text = sample_windows(text[:max_chars], sample_chars)
-        return NGram.normalize_vi(text) if _VI_MARKS.search(text) else text
+        text = text[:max_chars]
+        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if np.count_nonzero((cp >= 0x41) & (cp <= 0x7A)) * 2 < np.count_nonzero(non_latin_count(cp)):
+            text = text.translate(_NO_LATIN)
+        text = sample_windows(text, sample_chars)
+        return (NGram.normalize_vi(text) if _VI_MARKS.search(text) else text), True
     if _VI_MARKS.search(text):
         text = NGram.normalize_vi(text)
-    return text[:max_chars]
+    return text[:max_chars], False
 
 
 class FastEngine:
@@ -225,7 +240,9 @@ class FastEngine:
 
     def features_by_n(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order."""
-        prepared = [prepare(t, self.max_chars, self.sample_chars) for t in texts]
+        pairs = [prepare(t, self.max_chars, self.sample_chars) for t in texts]
+        prepared = [text for text, _ in pairs]
+        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=len(pairs))
         n_docs = len(prepared)
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
         joined = "\x00" + "\x00".join(prepared)  # each document starts with a \x00 (a boundary)
@@ -238,8 +255,8 @@ class FastEngine:
         # Detector.cleaning_text: mostly non-Latin text loses its Latin letters ('A'..'z').
         latin = (cp >= 0x41) & (cp <= 0x7A)
         n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
-        n_other = np.add.reduceat((cp >= 0x300).view(np.uint8), starts, dtype=np.int64)
-        strip = n_latin * 2 < n_other
+        n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
+        strip = (n_latin * 2 < n_other) & ~cleaned  # sampled texts: decided on the whole text
         if strip.any():
             keep = ~(latin & strip[doc])
             cp, bnd, doc = cp[keep], bnd[keep], doc[keep]
