@@ -1,0 +1,1 @@
+"""Text utilities shared by stages: the word tokenizer, punctuation classes, sentence counting."""
