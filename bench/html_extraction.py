@@ -40,8 +40,12 @@ def main() -> None:
     for key in sorted(truth):
         pages[key] = gzip.open(args.data / "html" / f"{key}.html.gz").read().decode("utf-8", "replace")
     configs = {
-        "trafilatura (favor=balanced)": HtmlToTextParams(extractor="trafilatura", favor="balanced", title_in_text=False),
-        "trafilatura (favor=precision)": HtmlToTextParams(extractor="trafilatura", favor="precision", title_in_text=False),
+        "trafilatura (favor=balanced)": HtmlToTextParams(
+            extractor="trafilatura", favor="balanced", title_in_text=False
+        ),
+        "trafilatura (favor=precision)": HtmlToTextParams(
+            extractor="trafilatura", favor="precision", title_in_text=False
+        ),
         "trafilatura (favor=recall)": HtmlToTextParams(extractor="trafilatura", favor="recall", title_in_text=False),
         "resiliparse": HtmlToTextParams(extractor="resiliparse", title_in_text=False),
     }

@@ -18,6 +18,9 @@ POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cooki
 
 
 class C4Params(FilterParams):
+    split_spaceless: bool = Field(
+        True, description="count each Han/kana character and Thai-script letter as a word (False: runs, as spaCy)"
+    )
     remove_citations: bool = Field(True, description="delete [1], [edit], [citation needed] markers")
     drop_no_terminal_punct_lines: bool = Field(True, description="drop lines not ending in . ? ! \" ' (or in ...)")
     min_words_per_line: int | None = Field(3, ge=0, description="drop lines with fewer whitespace-separated words")
@@ -50,6 +53,8 @@ class C4(Filter):
         kept: list[str] = []
         sentences = 0
         reason: str | None = None
+        # In filter mode counting can stop once there are enough sentences.
+        enough = None if full or p.min_sentences is None else p.min_sentences
         count = p.min_sentences is not None
         for line in lines:
             line = line.strip()
@@ -76,8 +81,11 @@ class C4(Filter):
             if p.drop_policy_lines and any(ph in low for ph in p.policy_phrases):
                 continue
             if count:
-                sentences += count_sentences(words(line))
+                sentences += count_sentences(words(line, p.split_spaceless))
+                if enough is not None and sentences >= enough:
+                    count = False
             kept.append(line)
+        # c4_sentences is exact in annotate mode; in filter mode it stops counting at min_sentences.
         s = {"c4_lines": len(lines), "c4_lines_removed": len(lines) - len(kept), "c4_sentences": sentences}
         if reason is None and p.min_sentences is not None and sentences < p.min_sentences:
             reason = "too_few_sentences"

@@ -13,6 +13,9 @@ from datacraft.text.words import words
 
 
 class FineWebQualityParams(FilterParams):
+    split_spaceless: bool = Field(
+        True, description="count each Han/kana character and Thai-script letter as a word (False: runs, as spaCy)"
+    )
     min_line_punct_ratio: float | None = Field(0.12, ge=0, description="fewest lines ending in terminal punctuation")
     line_punct_exclude_zero: bool = Field(False, description="keep documents where no line ends in punctuation")
     max_short_line_ratio: float | None = Field(0.67, ge=0, description="most lines of at most short_line_length chars")
@@ -66,7 +69,7 @@ class FineWebQuality(Filter):
             reason = "char_dup_ratio"
             if not full:
                 return FilterResult(False, reason, s)
-        ratio = text.count("\n") / max(1, len(words(text)))
+        ratio = text.count("\n") / max(1, len(words(text, p.split_spaceless)))
         s["fineweb_newline_word_ratio"] = ratio
         if reason is None and p.max_newline_word_ratio is not None and ratio > p.max_newline_word_ratio:
             reason = "list_ratio"

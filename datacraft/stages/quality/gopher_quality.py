@@ -13,6 +13,9 @@ STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
 class GopherQualityParams(FilterParams):
+    split_spaceless: bool = Field(
+        True, description="count each Han/kana character and Thai-script letter as a word (False: runs, as spaCy)"
+    )
     min_words: int | None = Field(50, ge=0, description="fewest words (punctuation-only tokens not counted)")
     max_words: int | None = Field(100_000, ge=0, description="most words")
     min_mean_word_length: float | None = Field(3, ge=0, description="lowest mean word length, in characters")
@@ -54,10 +57,13 @@ class GopherQuality(Filter):
         p: GopherQualityParams = self.params  # type: ignore[assignment]
         full = p.mode == "annotate"
         text = doc.text
-        toks = words(text)
+        toks = words(text, p.split_spaceless)
         n_tokens = len(toks) or 1
-        word_lengths = [len(w) for w in toks if not is_symbol(w)]
-        n_words = len(word_lengths)
+        # Most tokens are plain words: only the others need a closer look.
+        odd = [w for w in toks if not w.isalpha()]
+        symbols = [w for w in odd if is_symbol(w)]
+        n_words = len(toks) - len(symbols)
+        chars_words = sum(map(len, toks)) - sum(map(len, symbols))
         s: dict[str, float | int] = {"gopher_words": n_words}
         reason = None
         if p.min_words is not None and n_words < p.min_words:
@@ -67,7 +73,7 @@ class GopherQuality(Filter):
         if reason and not full:
             return FilterResult(False, reason, s)
 
-        mean = sum(word_lengths) / n_words if n_words else 0.0
+        mean = chars_words / n_words if n_words else 0.0
         s["gopher_mean_word_length"] = mean
         if reason is None and p.min_mean_word_length is not None and mean < p.min_mean_word_length:
             reason = "mean_word_length_too_low"
@@ -103,7 +109,7 @@ class GopherQuality(Filter):
         if reason and not full:
             return FilterResult(False, reason, s)
 
-        alpha_ratio = sum(1 for w in toks if has_alpha(w)) / n_tokens
+        alpha_ratio = (len(toks) - len(odd) + sum(1 for w in odd if has_alpha(w))) / n_tokens
         s["gopher_alpha_words_ratio"] = alpha_ratio
         if reason is None and p.min_alpha_words_ratio is not None and alpha_ratio < p.min_alpha_words_ratio:
             reason = "too_few_alpha_words"
