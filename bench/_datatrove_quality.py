@@ -27,7 +27,8 @@ def verdict(result: bool | tuple[bool, str]) -> tuple[bool, str | None]:
 
 def main() -> None:
     path, mode = sys.argv[1], sys.argv[2]
-    rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    with open(path, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     filters = {
         "gopher_repetition": GopherRepetitionFilter(),
         "gopher_quality": GopherQualityFilter(),

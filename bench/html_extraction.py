@@ -38,7 +38,7 @@ def main() -> None:
     truth = json.loads((args.data / "ground-truth.json").read_text())
     pages = {}
     for key in sorted(truth):
-        pages[key] = gzip.open(args.data / "html" / f"{key}.html.gz").read().decode("utf-8", "replace")
+        pages[key] = gzip.decompress((args.data / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
     configs = {
         "trafilatura (favor=balanced)": HtmlToTextParams(
             extractor="trafilatura", favor="balanced", title_in_text=False

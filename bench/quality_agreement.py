@@ -105,7 +105,8 @@ def main() -> None:
         from quality_corpus import SHARED, build  # type: ignore[import-not-found]
 
         build(SHARED, corpus)
-    rows = [json.loads(line) for line in open(corpus, encoding="utf-8")]
+    with open(corpus, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     if args.limit:
         rows = rows[: args.limit]
         corpus = HERE / "out" / f"quality_corpus_{args.limit}.jsonl"
