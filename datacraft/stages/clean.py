@@ -22,7 +22,7 @@ GUTENBERG_START = re.compile(
 )
 GUTENBERG_END = re.compile(
     r"^\s*(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?(?:BOOK|TEXT)"
-    r"|End of (?:the )?Project Gutenberg'?s? ).*\Z",
+    r"|End of (?:the )?Project Gutenberg(?:['’]s)? ).*\Z",
     re.I | re.M | re.S,
 )
 

@@ -79,6 +79,8 @@ def _card(m: re.Match[str]) -> bool:
 
 
 def _ipv6(m: re.Match[str]) -> bool:
+    if not any(c.isdigit() for c in m.group()):  # "a::b", "dead::beef": more likely code than addresses
+        return False
     try:
         ipaddress.IPv6Address(m.group())
     except ValueError:
@@ -101,7 +103,8 @@ def _phone(m: re.Match[str]) -> bool:
         return False
     if s.startswith("+") or "(" in s:
         return 7 <= digits <= 15
-    return 10 <= digits <= 15 or (digits == 7 and re.fullmatch(r"\d{3}[ .-]\d{4}", s) is not None)
+    # Without a country code or area-code parentheses: national numbers of 10–11 digits, or NNN-NNNN.
+    return 10 <= digits <= 11 or (digits == 7 and re.fullmatch(r"\d{3}[ .-]\d{4}", s) is not None)
 
 
 _RULES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], bool] | None]] = {
