@@ -31,7 +31,8 @@ from datacraft.io.records import BadRecord
 CONTENT_RECORDS = ("response", "resource")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _RECORD_START = re.compile(rb"^WARC/1\.[01]\r?\n$")
-_ERRORS = (ArchiveLoadFailed, ValueError, OSError, EOFError, IndexError, KeyError, TypeError)
+#: warcio reports malformed input with many exception types (ArchiveLoadFailed, ValueError, AttributeError…).
+_ERRORS = (ArchiveLoadFailed, Exception)
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -131,7 +132,7 @@ def _resync(shard: Shard, opts: ReadOptions, skip: int) -> Iterator[Item]:
                 items.append(record_to_item(record, shard.name, position, opts))
                 break
         except _ERRORS as e:
-            message = f"malformed WARC record: {str(e).strip()[:300]}"
+            message = f"malformed WARC record ({type(e).__name__}): {str(e).strip()[:300]}"
             yield BadRecord(shard.name, position, message, raw[:500].decode("utf-8", "replace"))
             continue
         for item in items:
