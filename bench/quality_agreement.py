@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -47,12 +48,26 @@ class NullContext:
 
 
 def datatrove(python: str, corpus: Path, mode: str) -> dict[str, Any]:
+    """Run the helper in the datatrove environment; verdicts are cached beside the corpus."""
+    cache = corpus.with_name(f"{corpus.stem}.datatrove-{mode}.json")
+    if mode == "verdicts" and cache.exists() and cache.stat().st_mtime > corpus.stat().st_mtime:
+        return json.loads(cache.read_text())
     out = subprocess.run(
         [python, str(HERE / "_datatrove_quality.py"), str(corpus), mode], capture_output=True, text=True, check=False
     )
     if out.returncode:
         raise SystemExit(f"datatrove helper failed:\n{out.stderr[-3000:]}")
+    if mode == "verdicts":
+        cache.write_text(out.stdout)
     return json.loads(out.stdout)
+
+
+_SPACELESS = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+
+def spaceless(text: str) -> bool:
+    """A document mostly in a script written without spaces (Chinese, Japanese, Thai, …)."""
+    return len(_SPACELESS.findall(text)) >= 0.1 * max(1, len(text))
 
 
 def our_chain(rows: list[dict[str, str]], batch: int = 1000) -> tuple[float, int]:
@@ -84,9 +99,13 @@ def compare(name: str, f: Filter, rows: list[dict[str, str]], theirs: dict[str, 
             key = (f"datatrove:{'keep' if keep_t else reason_t}", f"datacraft:{'keep' if ours.keep else ours.reason}")
             dis[key].append(r["id"])
     n = len(rows)
+    spaced = [r["id"] for r in rows if not spaceless(r["text"])]
+    missed = {i for ids in dis.values() for i in ids}
+    agree_spaced = sum(1 for i in spaced if i not in missed)
     print(
         f"{name}: agreement {agree / n:.2%} ({agree}/{n}); kept by both {both[True, True]}, "
-        f"dropped by both {both[False, False]}"
+        f"dropped by both {both[False, False]}; without space-less scripts {agree_spaced / len(spaced):.2%} "
+        f"({agree_spaced}/{len(spaced)})"
     )
     for (t, o), ids in sorted(dis.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(ids):5d}  {t:32} {o:34} e.g. {', '.join(ids[:examples])}")

@@ -9,5 +9,5 @@ if [ ! -x "$ENV/bin/python" ]; then
   "$PYTHON" -m venv "$ENV"
 fi
 "$ENV/bin/python" -m pip install --quiet --upgrade pip
-"$ENV/bin/python" -m pip install --quiet 'datatrove[processing]' xxhash orjson
+"$ENV/bin/python" -m pip install --quiet 'datatrove[processing]' spacy xxhash orjson  # spaCy: datatrove's English word tokenizer
 echo "$ENV/bin/python"
