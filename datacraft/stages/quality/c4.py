@@ -59,7 +59,11 @@ class C4(Filter):
         for line in lines:
             line = line.strip()
             ws = line.split()
-            if p.max_word_length is not None and any(len(w) > p.max_word_length for w in ws):
+            if (
+                p.max_word_length is not None
+                and len(line) > p.max_word_length
+                and any(len(w) > p.max_word_length for w in ws)
+            ):
                 continue
             if p.remove_citations and "[" in line:
                 line = CITATION.sub("", line)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import filterfalse
+
 from pydantic import Field
 
 from datacraft.document import Document
@@ -60,7 +62,7 @@ class GopherQuality(Filter):
         toks = words(text, p.split_spaceless)
         n_tokens = len(toks) or 1
         # Most tokens are plain words: only the others need a closer look.
-        odd = [w for w in toks if not w.isalpha()]
+        odd = list(filterfalse(str.isalpha, toks))
         symbols = [w for w in odd if is_symbol(w)]
         n_words = len(toks) - len(symbols)
         chars_words = sum(map(len, toks)) - sum(map(len, symbols))

@@ -19,15 +19,8 @@ _LINES = re.compile(r"\n+")
 
 def duplicates(items: list[str]) -> tuple[int, int]:
     """(number of items that repeat an earlier one, their total characters)."""
-    seen: set[str] = set()
-    n = chars = 0
-    for x in items:
-        if x in seen:
-            n += 1
-            chars += len(x)
-        else:
-            seen.add(x)
-    return n, chars
+    unique = set(items)
+    return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
 
 
 def ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
