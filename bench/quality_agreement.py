@@ -117,7 +117,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="first N documents only (0: all)")
     ap.add_argument("--datatrove-python", default=str(HERE / ".venv-datatrove" / "bin" / "python"))
     ap.add_argument("--examples", type=int, default=2, help="example ids per disagreement class")
-    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="agreement only")
+    ap.add_argument("--skip-agreement", action="store_true", help="speed only")
     args = ap.parse_args()
     corpus = args.corpus
     if not corpus.exists():
@@ -132,8 +133,8 @@ def main() -> None:
         corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"corpus: {len(rows)} documents, {sum(len(r['text']) for r in rows) / 1e6:.1f} M characters")
 
-    theirs = datatrove(args.datatrove_python, corpus, "verdicts")
-    for split_spaceless in (True, False):
+    theirs = {} if args.skip_agreement else datatrove(args.datatrove_python, corpus, "verdicts")
+    for split_spaceless in () if args.skip_agreement else (True, False):
         print(f"\n=== datacraft with split_spaceless={split_spaceless} ===")
         for name, cls in FILTERS.items():
             compare(name, cls(cls.Params(split_spaceless=split_spaceless)), rows, theirs[name], args.examples)
