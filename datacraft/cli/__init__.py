@@ -15,6 +15,11 @@ COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
     "stages": "datacraft.cli.stages:stages",
+    "mix": "datacraft.cli.mix:mix",
+    "report": "datacraft.cli.report:report",
+    "stats": "datacraft.cli.report:stats",
+    "inspect": "datacraft.cli.inspect:inspect",
+    "explain": "datacraft.cli.inspect:explain",
 }
 
 
@@ -43,4 +48,5 @@ def main() -> None:
       datacraft run pipelines/demo.yaml          run a YAML pipeline
       datacraft apply normalize,length -i - -o - filter JSONL on stdin/stdout
       datacraft stages                           list stages and their parameters
+      datacraft report out/demo                  HTML report of a run (stats, inspect, explain: details)
     """

@@ -5,9 +5,11 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from datacraft import progress as progress_mod
+from datacraft.errors import DatacraftError
 
 T = TypeVar("T")
 
@@ -46,6 +48,7 @@ class LocalExecutor:
             max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker, initargs=(counter,)
         )
         futures: dict[Future[Any], T] = {}
+        order = {id(task): i for i, task in enumerate(tasks)}
         try:
             pending = iter(tasks)
             # Keep a bounded number of tasks in flight so results stream back in order of completion.
@@ -55,9 +58,15 @@ class LocalExecutor:
                     break
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: tasks.index(futures[f])):
+                for fut in sorted(done, key=lambda f: order[id(futures[f])]):
                     task = futures.pop(fut)
-                    yield task, fut.result()
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        raise DatacraftError(
+                            "a worker process died (killed, or out of memory?); rerun the same command to resume"
+                        ) from None
+                    yield task, result
                     nxt = next(pending, None)
                     if nxt is not None:
                         futures[pool.submit(fn, nxt)] = nxt

@@ -107,13 +107,26 @@ def _diagnose_json(line: bytes, err: Exception) -> str:
     return f"invalid JSON: {err}"
 
 
-def iter_lines(fh: IO[bytes], path: str) -> Iterator[tuple[int, bytes]]:
-    """Yield (1-based line number, line bytes), raising InputError if the stream breaks."""
+def iter_lines(fh: IO[bytes], path: str, chunk_size: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
+    """Yield (1-based line number, line bytes without the newline), reading in large chunks.
+
+    Raises InputError naming the file if the stream breaks (truncated or corrupt compression).
+    """
     lineno = 0
+    rest = b""
     try:
-        for line in fh:
+        while True:
+            chunk = fh.read(chunk_size)
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                lineno += 1
+                yield lineno, line
+        if rest:
             lineno += 1
-            yield lineno, line
+            yield lineno, rest
     except _STREAM_ERRORS as e:
         raise InputError(f"{path}: cannot read past line {lineno}: {e} (truncated or corrupt file?)") from None
     finally:

@@ -10,8 +10,10 @@ import gzip
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 import orjson
 import pyarrow as pa
@@ -256,3 +258,50 @@ def make_writer(
             directory, stem, compress=fmt == "jsonl.gz", rows_per_file=rows_per_file, bytes_per_file=bytes_per_file
         )
     raise ValueError(f"unknown output format {fmt!r}")
+
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def partition_dir(column: str, value: Any) -> str:
+    """Hive-style folder name of one partition: ``lang=en`` (URI-escaped; nulls as Hive's default)."""
+    text = HIVE_NULL if value is None or value == "" else quote(str(value), safe="")
+    return f"{column}={text}"
+
+
+class PartitionedWriter(ShardWriter):
+    """Routes rows to one writer per value of ``column``: ``directory/column=value/stem-KKKK…``.
+
+    The column itself is left out of the files, as Hive partitioning expects (pyarrow, DuckDB,
+    Spark and ``datasets`` read it back from the folder names). Writers are created in order of
+    first appearance and commit together; each partition rotates its files on its own.
+    """
+
+    def __init__(self, directory: str | Path, stem: str, column: str, make: Callable[[Path], ShardWriter]) -> None:
+        super().__init__(directory, stem)
+        self.column = column
+        self._make = make
+        self._writers: dict[str, ShardWriter] = {}
+
+    def write(self, rows: list[Row]) -> None:
+        groups: dict[str, list[Row]] = {}
+        for row in rows:
+            row = dict(row)
+            groups.setdefault(partition_dir(self.column, row.pop(self.column, None)), []).append(row)
+        for name, part in groups.items():
+            writer = self._writers.get(name)
+            if writer is None:
+                writer = self._writers[name] = self._make(self.directory / name)
+            writer.write(part)
+            self.rows_written += len(part)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+
+    def commit(self) -> list[str]:
+        return [path for writer in self._writers.values() for path in writer.commit()]
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            writer.abort()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from datacraft.errors import ConfigError
 from datacraft.stages.base import StageParams
@@ -44,6 +44,18 @@ class OutputConfig(_Strict):
     bytes_per_file: int = Field(512 * 1024 * 1024, gt=0)
     row_group_rows: int = Field(10_000, gt=0)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    partition_by: str | None = Field(
+        None,
+        pattern=r"^[^/\\=.][^/\\=]*$",
+        description="column whose values split data/ into Hive folders, e.g. lang → data/lang=en/",
+    )
+
+    @field_validator("partition_by")
+    @classmethod
+    def _not_id_or_text(cls, value: str | None) -> str | None:
+        if value in ("id", "text"):
+            raise ValueError(f"cannot partition by {value!r} (it is a column of every file); use e.g. lang")
+        return value
 
 
 class StageSpec(_Strict):
@@ -68,9 +80,9 @@ class PipelineConfig(_Strict):
     batch_size: int = Field(1000, gt=0, description="documents per batch passed between stages")
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the output bytes (not workers, executor or paths)."""
+        """Hash of everything that decides the output bytes (not workers, executor, paths or on_error)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "name"):
+        for key in ("workers", "executor", "ray_address", "name", "on_error"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)

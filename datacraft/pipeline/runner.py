@@ -142,7 +142,7 @@ def run_pipeline(
             "per_shard": [s.to_json() for s in shard_stats],
         }
     )
-    write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
+    write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1))
     if not merged["ledger_balanced"]:
         raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")
     return RunResult(plan, merged, len(tasks), time.perf_counter() - t0, shard_stats)

@@ -21,7 +21,7 @@ from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.records import BadRecord
-from datacraft.io.writers import JsonlShardWriter, ShardWriter, StdoutWriter, make_writer
+from datacraft.io.writers import JsonlShardWriter, PartitionedWriter, ShardWriter, StdoutWriter, make_writer
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
 from datacraft.pipeline.ledger import ShardStats, StageStats
@@ -195,17 +195,21 @@ class ShardRun:
 
 
 def make_data_writer(config: PipelineConfig, directory: Path, stem: str) -> ShardWriter:
-    """The writer for kept documents of one shard."""
+    """The writer for kept documents of one shard (one per value of ``output.partition_by``, if set)."""
     o = config.output
-    return make_writer(
-        o.format,
-        directory,
-        stem,
-        rows_per_file=o.rows_per_file,
-        bytes_per_file=o.bytes_per_file,
-        row_group_rows=o.row_group_rows,
-        compression=o.compression,
-    )
+
+    def make(where: Path) -> ShardWriter:
+        return make_writer(
+            o.format,
+            where,
+            stem,
+            rows_per_file=o.rows_per_file,
+            bytes_per_file=o.bytes_per_file,
+            row_group_rows=o.row_group_rows,
+            compression=o.compression,
+        )
+
+    return PartitionedWriter(directory, stem, o.partition_by, make) if o.partition_by else make(directory)
 
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:

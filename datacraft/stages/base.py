@@ -104,12 +104,19 @@ class Filter(Stage):
         """Decide about one document; must not modify it."""
         raise NotImplementedError
 
+    def check_batch(self, docs: list[Document]) -> list[FilterResult]:
+        """Decide about a batch (override to vectorize); by default :meth:`check` per document."""
+        return [self.check(d) for d in docs]
+
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        return self.route(docs, self.check_batch(docs), ctx)
+
+    def route(self, docs: list[Document], results: list[FilterResult], ctx: StageContext) -> list[Document]:
+        """Apply verdicts: keep, drop to the ledger, or (``mode: annotate``) keep all with signals."""
         annotate = getattr(self.params, "mode", "filter") == "annotate"
         kept: list[Document] = []
         label = self.label
-        for doc in docs:
-            result = self.check(doc)
+        for doc, result in zip(docs, results, strict=True):
             if annotate:
                 doc.meta.update(result.signals)
                 doc.meta[f"{label}_drop_reason"] = None if result.keep else result.reason

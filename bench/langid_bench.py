@@ -1,0 +1,179 @@
+"""Language identification: the fast engine against the langdetect reference, side by side.
+
+Both engines score the same documents in the same run, alternating batch by batch so that a
+noisy machine slows both alike; speed is documents per CPU-second of this process. Accuracy is
+per language against the labels (labels langdetect has no profile for, eo and ga in the fortunes,
+are left out of accuracy but kept in agreement). Prints a Markdown report.
+
+    python bench/langid_bench.py                      # UDHR 55 + 5,000 sampled fortunes + 300-word docs
+    python bench/langid_bench.py --fortunes 0         # every fortune (slow: the reference is ~200 docs/s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from datacraft.langid import Detection, language_codes, make_engine
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid"
+
+
+def load(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def long_docs(udhr: list[dict], chars: int = 1800) -> list[dict]:
+    """~300-word documents: each language's UDHR articles joined and cut into windows of ``chars``."""
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for row in udhr:
+        by_lang[row["lang"]].append(row["text"])
+    out = []
+    for lang, texts in sorted(by_lang.items()):
+        joined = "\n".join(texts)
+        for k in range(0, len(joined) - chars + 1, chars):
+            out.append({"id": f"long:{lang}:{k}", "lang": lang, "text": joined[k : k + chars]})
+    return out
+
+
+def run_side_by_side(
+    engines: dict, texts: list[str], batch: int
+) -> tuple[dict[str, list[Detection]], dict[str, float]]:
+    results: dict[str, list[Detection]] = {name: [] for name in engines}
+    cpu = dict.fromkeys(engines, 0.0)
+    for start in range(0, len(texts), batch):
+        chunk = texts[start : start + batch]
+        for name, engine in engines.items():
+            t0 = time.process_time()
+            results[name] += engine.detect(chunk)
+            cpu[name] += time.process_time() - t0
+    return results, cpu
+
+
+def report(name: str, rows: list[dict], results: dict[str, list[Detection]], cpu: dict[str, float]) -> dict:
+    known = set(language_codes())
+    fast, ref = results["fast"], results["langdetect"]
+    n = len(rows)
+    agree = sum(a.lang == b.lang for a, b in zip(fast, ref, strict=True))
+    labelled = [i for i, r in enumerate(rows) if r["lang"] in known]
+    print(f"\n### {name}: {n:,} documents ({len(labelled):,} with a label langdetect knows)\n")
+    print("| engine | docs per CPU-second | CPU seconds | accuracy | und |")
+    print("|---|---:|---:|---:|---:|")
+    summary: dict = {"docs": n, "agreement": agree / n}
+    for eng, dets in results.items():
+        acc = sum(dets[i].lang == rows[i]["lang"] for i in labelled) / max(len(labelled), 1)
+        und = sum(d.lang == "und" for d in dets)
+        print(f"| {eng} | {n / cpu[eng]:,.0f} | {cpu[eng]:.2f} | {acc:.2%} | {und} |")
+        summary[eng] = {"docs_per_cpu_s": n / cpu[eng], "accuracy": acc}
+    ratio = cpu["langdetect"] / cpu["fast"]
+    summary["speedup"] = ratio
+    unsure = [i for i in range(n) if fast[i].lang != ref[i].lang and ref[i].score < 0.9]
+    unknown = [i for i in range(n) if fast[i].lang != ref[i].lang and rows[i]["lang"] not in known]
+    print(
+        f"\nSpeed-up {ratio:.1f}x. Top-language agreement {agree / n:.2%} ({n - agree} differ: "
+        f"{len(unsure)} where the reference's own score is < 0.9, {len(unknown)} with a label outside the 55 "
+        f"languages). Agreement on documents labelled with one of the 55 languages: "
+        f"{_agreement(fast, ref, set(labelled)):.2%}; on documents the reference scores >= 0.9: "
+        f"{_agreement(fast, ref, {i for i, d in enumerate(ref) if d.score >= 0.9}):.2%}."
+    )
+    summary["agreement_known_labels"] = _agreement(fast, ref, set(labelled))
+    both = [(a.score, b.score) for a, b in zip(fast, ref, strict=True) if a.lang == b.lang and a.lang != "und"]
+    if both:
+        fs, rs = np.array(both).T
+        print(f"Score where both agree: mean |fast - reference| = {np.abs(fs - rs).mean():.3f}.")
+    for eng, dets in results.items():
+        conf = Counter((rows[i]["lang"], dets[i].lang) for i in labelled if dets[i].lang != rows[i]["lang"])
+        text = ", ".join(f"{a}→{b} {c}" for (a, b), c in conf.most_common(8)) or "none"
+        print(f"\nMain confusions ({eng}, label→prediction): {text}.")
+    summary["per_lang"] = per_language(rows, results, labelled)
+    return summary
+
+
+def _agreement(fast: list[Detection], ref: list[Detection], idx: set[int]) -> float:
+    return sum(fast[i].lang == ref[i].lang for i in idx) / max(len(idx), 1)
+
+
+def per_language(rows: list[dict], results: dict[str, list[Detection]], labelled: list[int]) -> dict:
+    table: dict[str, dict[str, float]] = {}
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i in labelled:
+        by_lang[rows[i]["lang"]].append(i)
+    for lang, idx in sorted(by_lang.items()):
+        table[lang] = {"n": len(idx)} | {
+            eng: sum(dets[i].lang == lang for i in idx) / len(idx) for eng, dets in results.items()
+        }
+    return table
+
+
+def print_per_language(title: str, table: dict) -> None:
+    print(f"\n#### Accuracy per language: {title}\n")
+    print("| lang | docs | fast | langdetect |")
+    print("|---|---:|---:|---:|")
+    for lang, r in table.items():
+        print(f"| {lang} | {r['n']} | {r['fast']:.0%} | {r['langdetect']:.0%} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with udhr_55.jsonl, fortunes_multilingual")
+    ap.add_argument("--fortunes", type=int, default=5000, help="seeded sample of fortunes (0 = all 25,641)")
+    ap.add_argument("--batch", type=int, default=1000, help="documents per engine call")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the fortune sample and of the langdetect engine")
+    ap.add_argument("--max-chars", type=int, default=10_000, help="truncation of both engines")
+    ap.add_argument("--per-language", action="store_true", help="print per-language accuracy tables")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = ap.parse_args()
+
+    udhr = load(args.data / "udhr_55.jsonl")
+    fortunes = load(args.data / "fortunes_multilingual.jsonl")
+    if args.fortunes:
+        fortunes = random.Random(args.seed).sample(fortunes, min(args.fortunes, len(fortunes)))
+    sets = {
+        "UDHR, 55 languages": udhr,
+        "fortunes (multilingual)": fortunes,
+        "300-word documents (UDHR)": long_docs(udhr),
+    }
+
+    t0 = time.process_time()
+    engines = {
+        "fast": make_engine("fast", max_chars=args.max_chars),
+        "langdetect": make_engine("langdetect", max_chars=args.max_chars, seed=args.seed),
+    }
+    setup = time.process_time() - t0
+    for engine in engines.values():
+        engine.detect(["warm up"])
+    print(f"## Language identification (engines set up in {setup:.1f} CPU-s, not counted below)")
+    summaries = {}
+    for name, rows in sets.items():
+        results, cpu = run_side_by_side(engines, [r["text"] for r in rows], args.batch)
+        summaries[name] = report(name, rows, results, cpu)
+    total_cpu = {
+        e: sum(len(r) / s[e]["docs_per_cpu_s"] for r, s in zip(sets.values(), summaries.values(), strict=True))
+        for e in engines
+    }
+    n_all = sum(len(r) for r in sets.values())
+    agree_all = sum(s["agreement"] * s["docs"] for s in summaries.values()) / n_all
+    print(
+        f"\n### All {n_all:,} documents\n\nfast {n_all / total_cpu['fast']:,.0f} docs/CPU-s, langdetect "
+        f"{n_all / total_cpu['langdetect']:,.0f} docs/CPU-s: {total_cpu['langdetect'] / total_cpu['fast']:.1f}x; "
+        f"agreement {agree_all:.2%}."
+    )
+    if args.per_language:
+        for name, s in summaries.items():
+            print_per_language(name, s["per_lang"])
+    if args.json:
+        args.json.write_text(json.dumps(summaries, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Deterministic weighted mixing of sources or languages to target proportions."""
