@@ -59,8 +59,9 @@ def test_gutenberg_header_and_footer_stripped(sample_dir: Path) -> None:
 
 
 def test_clean_counts_in_context() -> None:
+    from stage_context import Ctx
+
     from datacraft.document import Document
-    from tests.test_quality import Ctx
 
     ctx = Ctx()
     doc = Document("d", "a\u200bb", {})
@@ -116,8 +117,9 @@ def test_pii_types_and_placeholders_configurable() -> None:
 
 
 def test_pii_counts_per_type_in_context() -> None:
+    from stage_context import Ctx
+
     from datacraft.document import Document
-    from tests.test_quality import Ctx
 
     ctx = Ctx()
     doc = Document("d", "x@y.com and z@w.com at 10.0.0.1", {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from stage_context import Ctx
 
 from datacraft.document import Document
 from datacraft.stages.base import Filter
@@ -12,20 +13,6 @@ from datacraft.stages.quality.c4 import C4
 from datacraft.stages.quality.fineweb_quality import FineWebQuality
 from datacraft.stages.quality.gopher_quality import GopherQuality
 from datacraft.stages.quality.gopher_repetition import GopherRepetition
-
-
-class Ctx:
-    """A StageContext recording drops and counters."""
-
-    def __init__(self) -> None:
-        self.drops: list[tuple[str, str, str]] = []
-        self.counts: dict[tuple[str, str], int] = {}
-
-    def drop(self, doc: Document, stage: str, reason: str, signals: dict[str, Any] | None = None) -> None:
-        self.drops.append((doc.id, stage, reason))
-
-    def count(self, stage: str, key: str, n: int = 1) -> None:
-        self.counts[stage, key] = self.counts.get((stage, key), 0) + n
 
 
 def verdict(cls: type[Filter], text: str, **params: Any) -> tuple[bool, str | None]:

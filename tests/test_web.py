@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from stage_context import Ctx
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -23,7 +24,6 @@ from datacraft.pipeline.runner import run_pipeline
 from datacraft.stages.html import HtmlToText
 from datacraft.stages.quality.blocklist import Blocklist
 from datacraft.stages.quality.threshold import Threshold
-from tests.test_quality import Ctx
 
 ARTICLE = """<html><head><title>Rivers of the North</title></head><body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/about">About us</a></li><li><a href="/shop">Shop</a></li></ul></nav>
