@@ -1,3 +1,3 @@
 """Built-in stages. Importing this package registers every one of them."""
 
-from datacraft.stages import langid, length, normalize, quality, threshold  # noqa: F401
+from datacraft.stages import clean, html, langid, length, normalize, pii, quality, threshold  # noqa: F401
