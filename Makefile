@@ -38,7 +38,8 @@ format: install
 
 demo: install
 	$(BIN)/datacraft run pipelines/demo.yaml
-	@echo "curated Parquet in out/demo/data, dropped documents in out/demo/rejected, stats in out/demo/stats.json"
+	@echo "curated Parquet: out/demo/data (after dedup: out/demo-dedup/data); dropped documents with stage and"
+	@echo "reason: out/demo/rejected and out/demo-dedup/rejected; counts: out/demo/stats.json. Next: make report-demo"
 
 bench: install
 	$(BIN)/python bench/run_all.py
@@ -62,7 +63,7 @@ clean:
 #   make report-screenshot                             PNG of a report in headless Chromium
 WORKFLOWS ?= demo books
 WORKFLOW_INPUTS ?= $(wildcard data/sample/*)
-TRAIN_CONFIG ?= configs/train-lm.yaml
+TRAIN_CONFIG ?= configs/train-demo.yaml
 DATACRAFT := $(BIN)/datacraft
 
 define WORKFLOW_TARGETS
