@@ -7,7 +7,7 @@ EXTRAS ?= train,dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: install test test-all lint format demo bench clean
+.PHONY: install test test-all test-ray lint format demo bench clean
 
 install: $(STAMP)
 
@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Ray executor tests (`-m ray`) need the ray extra; `make test` runs them too once it is installed.
+test-ray:
+	$(MAKE) install EXTRAS=$(EXTRAS),ray
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m ray
 
 test-all: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m ''
@@ -33,7 +38,8 @@ format: install
 
 demo: install
 	$(BIN)/datacraft run pipelines/demo.yaml
-	@echo "curated Parquet in out/demo/data, dropped documents in out/demo/rejected, stats in out/demo/stats.json"
+	@echo "curated Parquet: out/demo/data (after dedup: out/demo-dedup/data); dropped documents with stage and"
+	@echo "reason: out/demo/rejected and out/demo-dedup/rejected; counts: out/demo/stats.json. Next: make report-demo"
 
 bench: install
 	$(BIN)/python bench/run_all.py
@@ -57,7 +63,7 @@ clean:
 #   make report-screenshot                             PNG of a report in headless Chromium
 WORKFLOWS ?= demo books
 WORKFLOW_INPUTS ?= $(wildcard data/sample/*)
-TRAIN_CONFIG ?= configs/train-lm.yaml
+TRAIN_CONFIG ?= configs/train-demo.yaml
 DATACRAFT := $(BIN)/datacraft
 
 define WORKFLOW_TARGETS

@@ -10,4 +10,6 @@ if [ ! -x "$ENV/bin/python" ]; then
 fi
 "$ENV/bin/python" -m pip install --quiet --upgrade pip
 "$ENV/bin/python" -m pip install --quiet 'datatrove[processing]' xxhash orjson
+# datatrove's English word tokenizer is spaCy's rule-based blank('en') (no model download needed)
+"$ENV/bin/python" -m pip install --quiet 'spacy>=3.7,<4'
 echo "$ENV/bin/python"

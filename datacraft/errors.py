@@ -31,3 +31,9 @@ class OutputConflictError(DatacraftError):
     """The output directory holds a different run (exit 2)."""
 
     exit_code = 2
+
+
+class ExecutorError(DatacraftError):
+    """The execution engine failed (e.g. a Ray worker died more often than retries allow) (exit 1)."""
+
+    exit_code = 1

@@ -39,6 +39,7 @@ class RunProgress:
 
     def __init__(self, total_shards: int, enabled: bool, unit: str = "docs", desc: str = "") -> None:
         self.total_shards = total_shards
+        self.enabled = enabled
         self.shards_done = 0
         self.bar = tqdm(
             total=None,

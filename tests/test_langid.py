@@ -16,7 +16,7 @@ from langdetect.detector_factory import DetectorFactory
 from datacraft.document import Document
 from datacraft.errors import ConfigError
 from datacraft.langid import UND, language_codes, make_engine
-from datacraft.langid.fast import FastEngine
+from datacraft.langid.fast import FastEngine, sample_windows
 from datacraft.langid.profiles import profile_texts
 from datacraft.pipeline.config import build_config, validate_stage_params
 from datacraft.pipeline.layout import OutputLayout
@@ -144,7 +144,8 @@ def test_fast_engine_extracts_exactly_langdetects_ngrams(fast: FastEngine, facto
     detector = factory.create()
     detector.append(text)
     detector.cleaning_text()
-    assert Counter(fast.ngrams(text)) == Counter(detector._extract_ngrams())
+    whole = FastEngine(sample_chars=0)  # shares the fixture's tables; never samples, whatever the text's length
+    assert Counter(whole.ngrams(text)) == Counter(detector._extract_ngrams())
 
 
 def test_truncation_limits_the_scored_text(fast: FastEngine) -> None:
@@ -153,6 +154,55 @@ def test_truncation_limits_the_scored_text(fast: FastEngine) -> None:
     assert short.detect([text])[0].lang == "en"
     assert fast.detect([text])[0].lang == "de"
     assert len(short.ngrams(text)) < len(fast.ngrams(text))
+
+
+def test_long_text_is_sampled_in_windows_from_start_to_end() -> None:
+    words = [f"w{i:04d}" for i in range(600)]  # 3,000 characters, every word unique
+    text = " ".join(words)
+    assert sample_windows(text, 0) == text and sample_windows(text[:500], 600) == text[:500]
+    sampled = sample_windows(text, 600, window=200)
+    assert sampled == sample_windows(text, 600, window=200)  # deterministic
+    pieces = sampled.split(" ")
+    assert len(sampled) <= 600 + 2 and pieces[0] == "w0000" and "w0599" in pieces
+    assert any(w in pieces for w in words[280:320])  # the middle too
+    windows = [sampled[i : i + 200] for i in range(0, len(sampled), 201)]  # joined by one space
+    assert len(windows) == 3 and all(w.split(" ")[0] in words for w in windows)  # each starts at a word
+
+
+def test_sampling_keeps_the_language_and_bounds_the_ngrams(fast: FastEngine) -> None:
+    text = " ".join([r["text"] for r in SCRIPTS if r["lang"] == "de"] * 16)
+    whole = FastEngine(sample_chars=0)
+    assert len(text) > 2_000
+    assert fast.detect([text])[0].lang == whole.detect([text])[0].lang == "de"
+    assert len(fast.ngrams(text)) < 3 * 610 < len(whole.ngrams(text))
+
+
+def test_latin_rule_is_decided_on_the_whole_text_when_sampling(fast: FastEngine) -> None:
+    zh = "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。" * 8
+    en = "All human beings are born free and equal in dignity and rights. " * 30
+    text = zh[:300] + en + zh[:300]  # the windows see mostly Chinese, the whole text is mostly English
+    assert len(text) > 2 * fast.sample_chars
+    assert any(ch.isascii() and ch.isalpha() for g in fast.ngrams(text) for ch in g)  # Latin kept, as langdetect
+
+
+def test_latin_extended_additional_counts_as_non_latin_as_in_langdetect(
+    fast: FastEngine, factory: DetectorFactory
+) -> None:
+    text = "ạếỹạếỹạếỹạếỹ ab cd"  # langdetect's exemption of U+1Exx never applies (block number vs name)
+    detector = factory.create()
+    detector.append(text)
+    detector.cleaning_text()
+    assert Counter(fast.ngrams(text)) == Counter(detector._extract_ngrams())
+    assert "a" not in fast.ngrams(text)
+
+
+def test_reference_engine_n_trial(reference) -> None:
+    text = "Nihče ne sme biti samovoljno zaprt, pridržan ali izgnan."
+    many = make_engine("langdetect", n_trial=21)
+    assert many.detect([text])[0].lang in ("sl", "hr")
+    assert many.detect([text])[0].score != reference.detect([text])[0].score
+    with pytest.raises(ValueError, match="n_trial"):
+        make_engine("langdetect", n_trial=0)
 
 
 # --- stage ---------------------------------------------------------------------------------------
@@ -199,6 +249,16 @@ def test_reference_engine_through_the_stage() -> None:
     kept, _ = run_stage(stage(engine="langdetect", topk=1), [EN, DE])
     assert [d.meta["lang"] for d in kept] == ["en", "de"]
     assert kept[0].meta["lang_topk"][0]["lang"] == "en"
+    s = stage(engine="langdetect", n_trial=3, seed=5)
+    s.ensure_setup()
+    assert (s._engine.n_trial, s._engine.seed) == (3, 5)
+
+
+def test_sample_chars_reaches_the_fast_engine() -> None:
+    s = stage(sample_chars=0)
+    s.ensure_setup()
+    assert s._engine.sample_chars == 0
+    assert stage()._engine is None and LangIdParams().sample_chars == 600
 
 
 @pytest.mark.parametrize(
@@ -209,6 +269,8 @@ def test_reference_engine_through_the_stage() -> None:
         ({"allowed": []}, "keeps nothing"),
         ({"min_score": 1.5}, "min_score"),
         ({"engine": "cld3"}, "engine"),
+        ({"n_trial": 0}, "n_trial"),
+        ({"sample_chars": -1}, "sample_chars"),
     ],
 )
 def test_bad_parameters_are_config_errors(params: dict, message: str) -> None:

@@ -14,6 +14,7 @@ from datacraft.cli.errors import DatacraftGroup
 COMMANDS: dict[str, str] = {
     "run": "datacraft.cli.run:run",
     "apply": "datacraft.cli.apply:apply",
+    "dedup": "datacraft.cli.dedup:dedup",
     "stages": "datacraft.cli.stages:stages",
     "mix": "datacraft.cli.mix:mix",
     "report": "datacraft.cli.report:report",
@@ -51,8 +52,12 @@ def main() -> None:
 
     \b
     Typical use:
-      datacraft run pipelines/demo.yaml          run a YAML pipeline
-      datacraft apply normalize,length -i - -o - filter JSONL on stdin/stdout
+      datacraft run pipelines/demo.yaml          run a YAML pipeline (stages, then dedup)
+      datacraft apply clean,pii -i - -o -        stages as a Unix filter on JSONL
       datacraft stages                           list stages and their parameters
+      datacraft dedup out/demo out/demo-dedup    exact + MinHash near-dedup across shards
       datacraft report out/demo                  HTML report of a run (stats, inspect, explain: details)
+      datacraft train out/demo-dedup -c configs/train-lm.yaml -o models/lm
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
     """

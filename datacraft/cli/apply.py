@@ -74,7 +74,7 @@ def apply(
     force: bool,
     quiet: bool,
 ) -> None:
-    """Apply stages to documents, e.g. ``apply normalize,length -i - -o - --set length.min_words=50``.
+    """Apply stages without a YAML file: ``apply normalize,length -i - -o - --set length.min_words=50``.
 
     With ``-i -`` JSONL is read from stdin and with ``-o -`` kept documents are written as JSONL
     to stdout; drops are counted in the summary on stderr.

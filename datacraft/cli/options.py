@@ -50,7 +50,10 @@ def on_error_option(f: F) -> F:
 def executor_options(f: F) -> F:
     """``--executor`` and ``--ray-address``."""
     f = click.option(
-        "--ray-address", default=None, metavar="auto|HOST:PORT", help="Ray cluster to join with --executor ray."
+        "--ray-address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="Ray cluster to join (implies --executor ray); without it, --executor ray starts a local Ray.",
     )(f)
     return click.option(
         "--executor",

@@ -60,6 +60,7 @@ def run(
         updates["executor"] = executor
     if ray_address:
         updates["ray_address"] = ray_address
+        updates.setdefault("executor", "ray")  # joining a cluster means running on it
     config = load_pipeline(pipeline, list(overrides), updates)
     if dry_run:
         plan = plan_run(config, force=force)
@@ -76,7 +77,15 @@ def run(
         click.echo(
             f"output      {config.output.path} ({config.output.format}), workers {config.workers}, "
             f"executor {config.executor}"
+            + (f" ({config.ray_address or 'a local Ray'})" if config.executor == "ray" else "")
         )
+        if config.dedup is not None:
+            from datacraft.dedup.config import dedup_from_pipeline
+
+            d = dedup_from_pipeline(config)
+            click.echo(
+                f"then dedup  {d.output.path} ({', '.join(f'{k}={v}' for k, v in d.dedup.model_dump().items())})"
+            )
         return
     result = run_pipeline(config, force=force, show_progress=not quiet)
     if not quiet:
@@ -89,3 +98,8 @@ def run(
                 seconds=result.seconds,
             )
         )
+    if config.dedup is not None:
+        from datacraft.cli.dedup import run_and_report
+        from datacraft.dedup.config import dedup_from_pipeline
+
+        run_and_report(dedup_from_pipeline(config), force=force, quiet=quiet)

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+MAX_COUNTERS = 10
+
 
 def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, seconds: float) -> str:
     """Render merged run stats as a short text table."""
@@ -28,7 +30,10 @@ def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, 
         for stage, s in merged["stages"].items():
             lines.append(f"  {stage:<20} {int(s['docs_in']):>10,} → {int(s['docs_out']):<10,} {s['seconds']:8.2f}s")
     for stage, counters in merged.get("counters", {}).items():
-        lines.append(f"  {stage} counters: " + ", ".join(f"{k}={v:,}" for k, v in sorted(counters.items())))
+        top = sorted(counters.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{k}={v:,}" for k, v in top[:MAX_COUNTERS])
+        more = f", … {len(top) - MAX_COUNTERS} more in stats.json" if len(top) > MAX_COUNTERS else ""
+        lines.append(f"  {stage} counters: {shown}{more}")
     rate = t["docs_in"] / seconds if seconds > 0 else 0.0
     ledger = "balanced" if merged["ledger_balanced"] else "NOT BALANCED"
     lines.append(f"ledger      {ledger}: in = kept + dropped + quarantined")

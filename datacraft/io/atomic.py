@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+
+#: Host and process of this writer: two attempts of a task on different hosts of a cluster sharing a
+#: filesystem (a Ray retry beside a still-running zombie) never write to the same temporary file.
+_HOST = socket.gethostname().split(".")[0] or "host"
 
 
 def tmp_path_for(final: str | Path) -> Path:
     """The temporary name a file is written under before it is renamed to ``final``."""
     final = Path(final)
-    return final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    return final.with_name(f".{final.name}.tmp-{_HOST}-{os.getpid()}")
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

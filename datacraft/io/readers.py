@@ -245,3 +245,6 @@ def read_parquet(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
             row += len(texts)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{shard.path}: corrupt Parquet after row {row}: {e}") from None
+
+
+import datacraft.io.warc  # noqa: E402, F401  (registers the "warc" reader)

@@ -5,7 +5,9 @@ truncation, dropping Latin letters from mostly non-Latin text, per-character nor
 word-padded n-grams, skipping n-grams that end inside all-capital words) and its smoothed
 per-gram probabilities ``alpha / 10000 + p(gram | lang)``. Instead of multiplying the
 probabilities of randomly sampled n-grams until one language passes 0.99999 (seven times, then
-averaging), it sums the log-probabilities of *all* n-grams of the text.
+averaging), it sums the log-probabilities of *all* n-grams of the text, or, for a text longer
+than ``sample_chars`` (600 by default), of windows of it spread from its start to its end: langdetect
+itself draws a few hundred n-grams at most, and the cost stays flat with text length.
 
 Probabilities are calibrated to what langdetect reports: its sampling is a random walk of the
 log-odds between the two leading languages that stops at ±ln(0.99999/0.00001). With per-gram
@@ -17,6 +19,7 @@ the per-gram mean log-likelihoods scaled by ``2 b / σ²``, which gives exactly 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,7 +27,7 @@ from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
 from scipy.sparse import csr_matrix
 
-from datacraft.langid.engines import UNDETERMINED, Detection
+from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
 from datacraft.langid.profiles import load_profiles
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
@@ -34,7 +37,7 @@ _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
 _URL_RE = Detector.URL_RE
 _MAIL_RE = Detector.MAIL_RE
-_VI_MARKS = NGram.DMARK_CLASS  # combining marks that normalize_vi folds into precomposed letters
+_VI_MARKS = re.compile(f"[{NGram.DMARK_CLASS}]")  # combining marks that normalize_vi folds into letters
 
 
 def gram_key(gram: str) -> int:
@@ -120,15 +123,58 @@ def _upper_table() -> np.ndarray:
     return table
 
 
-def prepare(text: str, max_chars: int) -> str:
-    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate."""
+SAMPLE_WINDOW = 200  # characters per window of a sampled long text
+
+
+def sample_windows(text: str, sample_chars: int, window: int = SAMPLE_WINDOW) -> str:
+    """At most about ``sample_chars`` characters of ``text``: whole when short enough, otherwise
+    ``ceil(sample_chars / window)`` windows of ``window`` characters spread evenly from its start to
+    its end, each moved forward to begin at a word (after a space, when one is near), joined by spaces."""
+    if sample_chars <= 0 or len(text) <= sample_chars:
+        return text
+    k = max(1, -(-sample_chars // window))
+    width = min(window, sample_chars)
+    span = len(text) - width
+    pieces = []
+    for j in range(k):
+        start = span * j // max(k - 1, 1)
+        if start:
+            space = text.find(" ", start - 1, start + width // 4)
+            if space >= 0:
+                start = space + 1
+        pieces.append(text[start : start + width])
+    return " ".join(pieces)
+
+
+_NO_LATIN = dict.fromkeys(range(0x41, 0x7B))  # str.translate table dropping 'A'..'z'
+
+
+def non_latin_count(cp: np.ndarray) -> np.ndarray:
+    """Per code point, whether langdetect's ``cleaning_text`` counts it as non-Latin: every one from U+0300
+    on. (It means to exempt Latin Extended Additional, but compares a block number with a block name.)"""
+    return cp >= 0x300
+
+
+def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool]:
+    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate
+    to ``max_chars``. A text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
+    first ``max_chars`` characters, after langdetect's Latin-letter rule was applied to all of them, and
+    before the (slow) Vietnamese normalization, which then runs on the windows only. Returns the text
+    and whether the Latin-letter rule was already applied."""
     if "http" in text:
         text = _URL_RE.sub(" ", text)
     if "@" in text:
         text = _MAIL_RE.sub(" ", text)
-    if any(mark in text for mark in _VI_MARKS):
+    if 0 < sample_chars < min(len(text), max_chars):
+        text = text[:max_chars]
+        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if np.count_nonzero((cp >= 0x41) & (cp <= 0x7A)) * 2 < np.count_nonzero(non_latin_count(cp)):
+            text = text.translate(_NO_LATIN)
+        text = sample_windows(text, sample_chars)
+        return (NGram.normalize_vi(text) if _VI_MARKS.search(text) else text), True
+    if _VI_MARKS.search(text):
         text = NGram.normalize_vi(text)
-    return text[:max_chars]
+    return text[:max_chars], False
 
 
 class FastEngine:
@@ -136,12 +182,16 @@ class FastEngine:
 
     _built: ClassVar[dict[float, dict[str, Any]]] = {}  # read-only tables, shared by engines of one alpha
 
-    def __init__(self, *, max_chars: int = 10_000, alpha: float = 0.5) -> None:
+    def __init__(
+        self, *, max_chars: int = 10_000, alpha: float = 0.5, sample_chars: int = DEFAULT_SAMPLE_CHARS
+    ) -> None:
         self.max_chars = max_chars
+        self.sample_chars = sample_chars
         tables = self._built.get(alpha)
         if tables is None:
             self._build(alpha)
-            tables = self._built[alpha] = {k: v for k, v in vars(self).items() if k != "max_chars"}
+            own = ("max_chars", "sample_chars")
+            tables = self._built[alpha] = {k: v for k, v in vars(self).items() if k not in own}
         vars(self).update(tables)
 
     def _build(self, alpha: float) -> None:
@@ -190,7 +240,9 @@ class FastEngine:
 
     def features_by_n(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order."""
-        prepared = [prepare(t, self.max_chars) for t in texts]
+        pairs = [prepare(t, self.max_chars, self.sample_chars) for t in texts]
+        prepared = [text for text, _ in pairs]
+        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=len(pairs))
         n_docs = len(prepared)
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
         joined = "\x00" + "\x00".join(prepared)  # each document starts with a \x00 (a boundary)
@@ -203,8 +255,8 @@ class FastEngine:
         # Detector.cleaning_text: mostly non-Latin text loses its Latin letters ('A'..'z').
         latin = (cp >= 0x41) & (cp <= 0x7A)
         n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
-        n_other = np.add.reduceat((cp >= 0x300).view(np.uint8), starts, dtype=np.int64)
-        strip = n_latin * 2 < n_other
+        n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
+        strip = (n_latin * 2 < n_other) & ~cleaned  # sampled texts: decided on the whole text
         if strip.any():
             keep = ~(latin & strip[doc])
             cp, bnd, doc = cp[keep], bnd[keep], doc[keep]

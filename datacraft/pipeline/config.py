@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datacraft.errors import ConfigError
 from datacraft.stages.base import StageParams
@@ -66,6 +66,24 @@ class StageSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class RayConfig(_Strict):
+    """How tasks run with ``executor: ray``. None of it changes the output bytes."""
+
+    num_cpus: float = Field(1.0, gt=0, description="CPUs each task requests from Ray")
+    memory: ByteSize | None = Field(
+        None, description="memory each task requests (e.g. 2GiB); Ray runs no more tasks on a node than fit"
+    )
+    max_retries: int = Field(
+        3, ge=0, description="reruns of a task whose worker process or node died; errors a task raises are not retried"
+    )
+    max_in_flight: int | None = Field(
+        None, gt=0, description="tasks submitted to Ray at once (default: twice the CPU slots)"
+    )
+    object_store_memory: ByteSize | None = Field(
+        None, description="object store size of the local Ray that datacraft starts (default: Ray's own)"
+    )
+
+
 class PipelineConfig(_Strict):
     """A whole pipeline: reader, stages, writer and how to run it."""
 
@@ -75,14 +93,30 @@ class PipelineConfig(_Strict):
     stages: list[StageSpec] = Field(default_factory=list)
     workers: int = Field(1, ge=1)
     executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = None
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (auto or HOST:PORT); None starts a local Ray"
+    )
+    ray: RayConfig = Field(default_factory=RayConfig, description="Ray task resources and retries")
     on_error: Literal["quarantine", "fail"] = "quarantine"
     batch_size: int = Field(1000, gt=0, description="documents per batch passed between stages")
+    dedup: dict[str, Any] | None = Field(
+        None,
+        description="global dedup of the output after the stages: dedup parameters (preset, mode, threshold, …) "
+        "and `output` (default: <output.path>-dedup)",
+    )
+
+    @model_validator(mode="after")
+    def _check_dedup(self) -> PipelineConfig:
+        if self.dedup is not None:
+            from datacraft.dedup.config import dedup_from_pipeline  # the dedup package imports this module
+
+            dedup_from_pipeline(self)
+        return self
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output bytes (not workers, executor, paths or on_error)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "name", "on_error"):
+        for key in ("workers", "executor", "ray_address", "ray", "name", "on_error", "dedup"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)

@@ -10,7 +10,7 @@ from typing import Any
 
 from datacraft import __version__
 from datacraft.errors import LedgerError, OutputConflictError
-from datacraft.executors import Executor, make_executor
+from datacraft.executors import Executor, close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
 from datacraft.pipeline.config import PipelineConfig
@@ -53,7 +53,15 @@ def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str) -> bool:
         and marker.get("size") == input_identity(shard.path)["size"]
         and marker.get("mtime_ns") == input_identity(shard.path)["mtime_ns"]
         and layout.stats_file(shard.index).is_file()
+        and all(_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
     )
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _check_output_dir(layout: OutputLayout, config: PipelineConfig, force: bool) -> None:
@@ -95,6 +103,9 @@ def run_pipeline(
 ) -> RunResult:
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
     t0 = time.perf_counter()
+    own_executor = executor is None
+    if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
+        executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
     layout = OutputLayout(Path(config.output.path))
     _check_output_dir(layout, config, force)
     plan = plan_run(config, force=force)
@@ -118,7 +129,6 @@ def run_pipeline(
             layout.clear_shard(index)
     cfg_json = config.model_dump(mode="json")
     tasks = [ShardTask(cfg_json, fp, shard, str(layout.root)) for shard in plan.todo]
-    executor = executor or make_executor(config.executor, config.workers, config.ray_address)
     progress = RunProgress(len(plan.shards), enabled=show_progress, desc=config.name)
     for _ in plan.skipped:
         progress.shard_done()
@@ -127,6 +137,8 @@ def run_pipeline(
             progress.shard_done()
     finally:
         progress.close()
+        if own_executor:
+            close_executor(executor)
     shard_stats = [ShardStats.from_json(json.loads(layout.stats_file(s.index).read_text())) for s in plan.shards]
     merged = merge_stats(shard_stats)
     order = [spec.label for spec in config.stages]

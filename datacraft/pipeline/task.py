@@ -259,6 +259,9 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         "name": shard.name,
         "fingerprint": task.fingerprint,
         **input_identity(shard.path),
+        # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
+        # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
+        "outputs": {p: os.path.getsize(os.path.join(task.out_dir, p)) for ps in stats.outputs.values() for p in ps},
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
     return result

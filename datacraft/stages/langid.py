@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
+from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
 from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
 from datacraft.stages.registry import register
 
@@ -39,7 +40,13 @@ class LangIdParams(FilterParams):
     und: Literal["drop", "keep"] = Field("drop", description="what mode: filter does with undetermined documents")
     topk: int = Field(0, ge=0, le=55, description="also write the k most probable languages as <column>_topk")
     max_chars: int = Field(10_000, gt=0, description="score only the first N characters (langdetect's default)")
+    sample_chars: int = Field(
+        DEFAULT_SAMPLE_CHARS,
+        ge=0,
+        description="fast engine: score ~N characters of longer texts, in windows spread over them (0: all)",
+    )
     seed: int = Field(0, description="random seed of the langdetect engine (the fast engine draws nothing)")
+    n_trial: int = Field(7, ge=1, description="langdetect engine: random trials averaged per text (more: stabler)")
     column: str = Field("lang", min_length=1, description="output column; the score goes to <column>_score")
 
     @field_validator("allowed")
@@ -82,7 +89,9 @@ class LangId(Filter):
 
     def setup(self) -> None:
         p: LangIdParams = self.params  # type: ignore[assignment]
-        self._engine = make_engine(p.engine, max_chars=p.max_chars, seed=p.seed)
+        self._engine = make_engine(
+            p.engine, max_chars=p.max_chars, sample_chars=p.sample_chars, seed=p.seed, n_trial=p.n_trial
+        )
 
     def detect(self, texts: list[str]) -> list[Detection]:
         """Detect a batch: ``und`` for too few letters, otherwise the engine's result."""

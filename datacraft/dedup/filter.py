@@ -1,0 +1,148 @@
+"""Phase 4: per shard, keep representatives and unique documents, route the others to ``rejected/``.
+
+It reuses the pipeline's shard machinery (reader, batches, writers, ledger, quarantine), with one
+stage that applies the decisions of phase 3 by the document's position in the shard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datacraft.dedup.config import DedupConfig
+from datacraft.dedup.layout import WorkLayout
+from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
+from datacraft.document import Document
+from datacraft.errors import InputError
+from datacraft.io.atomic import write_text_atomic
+from datacraft.io.paths import Shard
+from datacraft.io.readers import read_shard
+from datacraft.io.writers import JsonlShardWriter, ShardWriter, make_writer
+from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
+from datacraft.pipeline.ledger import ShardStats
+from datacraft.pipeline.task import ShardContext, ShardRun, input_identity, make_data_writer, read_options
+from datacraft.stages.base import Stage, StageContext
+
+#: ``dup_cluster`` of a document that has no duplicate.
+NO_CLUSTER = -1
+
+
+class DedupContext(ShardContext):
+    """A shard context whose rejected rows also carry a ``duplicate_of`` column."""
+
+    def drop(self, doc: Document, stage: str, reason: str, signals: dict[str, Any] | None = None) -> None:
+        super().drop(doc, stage, reason, signals)
+        if self.rejected is not None:
+            self._rejected_rows[-1]["duplicate_of"] = (signals or {}).get("duplicate_of")
+
+
+class ApplyDecisions(Stage):
+    """Keeps or drops each document by its position in the shard, as phase 3 decided."""
+
+    name = STAGE
+    kind = "filter"
+
+    def __init__(self, decisions: dict[int, tuple[int, int, bool, str | None, str | None]]) -> None:
+        super().__init__(label=STAGE)
+        self.decisions = decisions
+        self.position = 0
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        return {"dup_cluster": "int64", "dup_count": "int64"}
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        kept = []
+        for doc in docs:
+            decision = self.decisions.get(self.position)
+            self.position += 1
+            if decision is None:
+                doc.meta["dup_cluster"] = NO_CLUSTER
+                doc.meta["dup_count"] = 1
+                kept.append(doc)
+                continue
+            cluster, count, keep, duplicate_of, reason = decision
+            if keep:
+                doc.meta["dup_cluster"] = cluster
+                doc.meta["dup_count"] = count
+                kept.append(doc)
+            else:
+                signals = {"duplicate_of": duplicate_of, "dup_cluster": cluster, "dup_count": count}
+                ctx.drop(doc, STAGE, reason or "near_dup", signals)
+        return kept
+
+
+@dataclass(frozen=True)
+class FilterTask:
+    """Phase 4 for one shard (picklable)."""
+
+    config: dict[str, Any]
+    fingerprint: str
+    shard: Shard
+    out: str
+    expected_docs: int
+
+
+def filter_task(task: FilterTask) -> dict[str, Any]:
+    """Write one shard's kept documents, rejected duplicates, quarantine, stats and marker."""
+    t0 = time.perf_counter()
+    t_cpu = start_task()
+    config = DedupConfig(**task.config)
+    pconf = config.pipeline()
+    layout = OutputLayout(Path(task.out))
+    shard = task.shard
+    layout.clear_shard(shard.index)
+    stem = shard_stem(shard.index)
+    stage = ApplyDecisions(read_decisions(WorkLayout(Path(task.out)), shard.index))
+    stats = ShardStats(shard=shard.index, input=shard.path)
+    o = pconf.output
+    data = make_data_writer(pconf, layout.dir(DATA), stem)
+    rejected: ShardWriter | None = None
+    if o.rejected:
+        rejected = make_writer(
+            "parquet",
+            layout.dir(REJECTED),
+            stem,
+            rows_per_file=o.rows_per_file,
+            bytes_per_file=o.bytes_per_file,
+            row_group_rows=o.row_group_rows,
+            compression=o.compression,
+        )
+    quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
+    writers = [w for w in (data, rejected, quarantine) if w is not None]
+    try:
+        run = ShardRun(pconf, [stage], stats, data, rejected, quarantine)
+        run.ctx = DedupContext(stats, rejected)
+        run.run(read_shard(shard, read_options(pconf)))
+        if stage.position != task.expected_docs:
+            raise InputError(
+                f"{shard.path} now holds {stage.position} documents, {task.expected_docs} when its signatures "
+                "were computed: the input changed during the run; rerun to start over"
+            )
+        stats.check()
+        stats.outputs = {
+            DATA: [os.path.relpath(p, task.out) for p in data.commit()],
+            REJECTED: [os.path.relpath(p, task.out) for p in rejected.commit()] if rejected else [],
+            QUARANTINE: [os.path.relpath(p, task.out) for p in quarantine.commit()],
+        }
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    stats.seconds = time.perf_counter() - t0
+    result = stats.to_json()
+    write_text_atomic(layout.stats_file(shard.index), json.dumps(result, indent=1, sort_keys=True))
+    marker = {
+        "shard": shard.index,
+        "input": shard.path,
+        "name": shard.name,
+        "fingerprint": task.fingerprint,
+        **input_identity(shard.path),
+        **task_resources(t_cpu),
+    }
+    write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
+    return result

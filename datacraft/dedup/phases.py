@@ -1,0 +1,446 @@
+"""The four dedup phases as module-level task functions over picklable task records.
+
+1. :func:`signature_task` (per shard): exact hashes, MinHash signatures, LSH band hashes.
+2. :func:`group_task` (per band, plus one for exact hashes): equal hashes → candidate pairs,
+   optionally verified by estimated Jaccard.
+3. :func:`cluster_task` (one task): connected components of all pairs, a representative per
+   cluster, per-shard decisions.
+4. :func:`filter_task` (per shard): kept documents get ``dup_cluster``/``dup_count``; the others
+   go to ``rejected/`` with ``exact_dup``/``near_dup`` and ``duplicate_of``.
+
+Every task writes its files atomically and then a completion marker; memory is bounded by one
+shard (1, 4), one band (2) or the documents that have duplicates (3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from datacraft.dedup.layout import WorkLayout
+from datacraft.dedup.minhash import band_hashes, signatures
+from datacraft.dedup.params import DedupParams
+from datacraft.dedup.shingles import exact_key, shingle_hashes
+from datacraft.document import Document
+from datacraft.io.atomic import tmp_path_for, write_text_atomic
+from datacraft.io.paths import Shard
+from datacraft.io.readers import ReadOptions, read_shard
+from datacraft.progress import report_docs
+
+STAGE = "dedup"
+ROW_BITS = np.uint64(32)
+ROW_MASK = np.uint64(0xFFFFFFFF)
+
+
+def doc_keys(shard: int, rows: np.ndarray) -> np.ndarray:
+    """Global document keys: shard index in the high 32 bits, row within the shard in the low 32."""
+    return (np.uint64(shard) << ROW_BITS) | rows.astype(np.uint64)
+
+
+def start_task() -> float:
+    """Reset this process's peak-RSS counter (Linux ``clear_refs``) and return the CPU clock."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+    return time.process_time()
+
+
+def peak_rss_mib() -> float:
+    """Peak RSS since :func:`start_task` (Linux ``VmHWM``), else the process's lifetime peak."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def task_resources(t_cpu: float) -> dict[str, float]:
+    """CPU seconds since ``t_cpu`` and the task's peak RSS (MiB)."""
+    return {"cpu_seconds": time.process_time() - t_cpu, "peak_rss_mib": peak_rss_mib()}
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write a .npy file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    with open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+    os.replace(tmp, path)
+
+
+def save_parquet(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def write_marker(path: Path, fingerprint: str, info: dict[str, Any]) -> None:
+    """The completion marker of a phase task (written last)."""
+    write_text_atomic(path, json.dumps({"fingerprint": fingerprint, **info}, sort_keys=True))
+
+
+def marker_valid(path: Path, fingerprint: str) -> bool:
+    """Whether a phase task finished for this fingerprint."""
+    try:
+        return json.loads(path.read_text()).get("fingerprint") == fingerprint
+    except (OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- phase 1
+
+
+@dataclass(frozen=True)
+class SignatureTask:
+    """Phase 1 for one shard."""
+
+    shard: Shard
+    params: dict[str, Any]
+    read: ReadOptions
+    out: str
+    fingerprint: str
+
+
+def _signal(value: Any) -> float:
+    """A signal value as a float; missing or non-numeric values are NaN (ranked lowest)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def signature_task(task: SignatureTask) -> dict[str, Any]:
+    """Read one shard; write its doc table, exact hashes, signatures and band hashes."""
+    t_cpu = start_task()
+    p = DedupParams(**task.params)
+    layout = WorkLayout(Path(task.out))
+    idx = task.shard.index
+    layout.marker(f"sig-{idx:05d}").unlink(missing_ok=True)
+    ids: list[str] = []
+    lengths: list[int] = []
+    signal: list[float] = []
+    exact: list[bytes] = []
+    sig_parts: list[np.ndarray] = []
+    shingled: list[np.ndarray] = []
+    batch: list[Document] = []
+    bands, rows = p.lsh()
+
+    def flush() -> None:
+        texts = [d.text for d in batch]
+        if p.exact:
+            exact.extend(xxhash.xxh3_128_digest(exact_key(t).encode("utf-8", "surrogatepass")) for t in texts)
+        if p.near:
+            hashes, per_doc = shingle_hashes(texts, p.shingle, p.ngram)
+            sig_parts.append(signatures(hashes, per_doc, p.num_perm, p.seed))
+            shingled.append(per_doc > 0)
+        report_docs(len(batch))
+        batch.clear()
+
+    for item in read_shard(task.shard, task.read):
+        if type(item) is not Document:
+            continue  # bad records are quarantined (and counted) by the filtering phase
+        ids.append(item.id)
+        lengths.append(len(item.text))
+        if p.signal_column:
+            signal.append(_signal(item.meta.get(p.signal_column)))
+        batch.append(item)
+        if len(batch) >= p.batch_size:
+            flush()
+    if batch:
+        flush()
+    n = len(ids)
+    columns: dict[str, Any] = {"id": pa.array(ids, pa.string()), "length": pa.array(lengths, pa.int64())}
+    if p.signal_column:
+        columns["signal"] = pa.array(signal, pa.float64())
+    save_parquet(layout.shard_file(idx, "docs.parquet"), pa.table(columns))
+    if p.exact:
+        ex = np.frombuffer(b"".join(exact), np.uint64).reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
+        save_npy(layout.shard_file(idx, "exact.npy"), ex)
+    if p.near:
+        sigs = np.concatenate(sig_parts) if sig_parts else np.zeros((0, p.num_perm), np.uint32)
+        # Documents without a single shingle (no word characters) take no part in near-dup search.
+        valid = np.flatnonzero(np.concatenate(shingled)) if shingled else np.zeros(0, np.int64)
+        save_npy(layout.shard_file(idx, "sig.npy"), sigs)
+        save_npy(layout.shard_file(idx, "keys.npy"), valid.astype(np.uint32))
+        save_npy(layout.shard_file(idx, "bands.npy"), band_hashes(sigs[valid], bands, rows))
+    info = {"shard": idx, "input": task.shard.path, "docs": n, **task_resources(t_cpu)}
+    write_marker(layout.marker(f"sig-{idx:05d}"), task.fingerprint, info)
+    return info
+
+
+# --------------------------------------------------------------------------- phase 2
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """Phase 2 for one band (``band >= 0``) or for the exact hashes (``band == -1``)."""
+
+    band: int
+    shards: tuple[int, ...]
+    params: dict[str, Any]
+    out: str
+    fingerprint: str
+
+    @property
+    def name(self) -> str:
+        return "exact" if self.band < 0 else f"band-{self.band:03d}"
+
+
+class SignatureStore:
+    """Random access to the signatures of any shard, through memory maps (only touched rows are read)."""
+
+    def __init__(self, layout: WorkLayout) -> None:
+        self.layout = layout
+        self._maps: dict[int, np.ndarray] = {}
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """Signatures of the documents ``keys`` (in that order)."""
+        shards = (keys >> ROW_BITS).astype(np.int64)
+        rows = (keys & ROW_MASK).astype(np.int64)
+        out: np.ndarray | None = None
+        for s in np.unique(shards):
+            m = self._maps.get(int(s))
+            if m is None:
+                m = self._maps[int(s)] = np.load(self.layout.shard_file(int(s), "sig.npy"), mmap_mode="r")
+            sel = np.flatnonzero(shards == s)
+            if out is None:
+                out = np.empty((len(keys), m.shape[1]), np.uint32)
+            out[sel] = m[rows[sel]]
+        return out if out is not None else np.zeros((0, 0), np.uint32)
+
+
+def _load_group_inputs(task: GroupTask, layout: WorkLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, hash columns) of every document of every shard for this band."""
+    keys, cols = [], []
+    for s in task.shards:
+        if task.band < 0:
+            ex = np.load(layout.shard_file(s, "exact.npy"))
+            keys.append(doc_keys(s, np.arange(len(ex))))
+            cols.append(ex)
+        else:
+            valid = np.load(layout.shard_file(s, "keys.npy"))
+            bands = np.load(layout.shard_file(s, "bands.npy"), mmap_mode="r")
+            keys.append(doc_keys(s, valid))
+            cols.append(np.array(bands[task.band])[:, None])
+    if not keys:
+        return np.zeros(0, np.uint64), np.zeros((0, 1), np.uint64)
+    return np.concatenate(keys), np.concatenate(cols)
+
+
+def star_edges(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group equal hash rows: edges from each bucket's first key (smallest) to each other member.
+
+    Returns (edges (m × 2, uint64), bucket start positions in sorted order, sorted keys).
+    """
+    order = np.lexsort((keys, *[hashes[:, c] for c in range(hashes.shape[1] - 1, -1, -1)]))
+    k, h = keys[order], hashes[order]
+    if len(k) == 0:
+        return np.zeros((0, 2), np.uint64), np.zeros(0, np.int64), k
+    new = np.ones(len(k), bool)
+    new[1:] = (h[1:] != h[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    first = np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
+    member = ~new
+    edges = np.stack([k[first[member]], k[member]], axis=1)
+    return edges, starts, k
+
+
+def _verify(edges: np.ndarray, starts: np.ndarray, skeys: np.ndarray, store: SignatureStore, cut: float) -> np.ndarray:
+    """Keep star edges whose estimated Jaccard reaches ``cut``.
+
+    A member that fails against its bucket's first document is tried against the other members
+    of its bucket (the first 64), so a true pair is not lost because the first one differs.
+    """
+    if not len(edges):
+        return edges
+    ok = (store.get(edges[:, 0]) == store.get(edges[:, 1])).mean(axis=1) >= cut
+    kept = [edges[ok]]
+    failed = edges[~ok, 1]
+    if len(failed):
+        bounds = np.append(starts, len(skeys))
+        sorter = np.argsort(skeys, kind="stable")
+        pos = sorter[np.searchsorted(skeys, failed, sorter=sorter)]
+        bucket = np.searchsorted(starts, pos, side="right") - 1
+        retry = (bounds[bucket + 1] - bounds[bucket]) > 2  # in a pair bucket the only other member already failed
+        extra: set[tuple[int, int]] = set()
+        for key, b in zip(failed[retry].tolist(), bucket[retry].tolist(), strict=True):
+            members = skeys[bounds[b] + 1 : min(bounds[b + 1], bounds[b] + 64)]
+            others = members[members != key]
+            sims = (store.get(others) == store.get(np.array([key], np.uint64))).mean(axis=1)
+            hit = np.flatnonzero(sims >= cut)
+            if len(hit):
+                a, c = sorted((int(others[hit[0]]), key))
+                extra.add((a, c))
+        if extra:
+            kept.append(np.array(sorted(extra), np.uint64))
+    return np.concatenate(kept)
+
+
+def group_task(task: GroupTask) -> dict[str, Any]:
+    """Write the candidate (verified) pairs of one band, or the exact-duplicate pairs."""
+    t_cpu = start_task()
+    p = DedupParams(**task.params)
+    layout = WorkLayout(Path(task.out))
+    layout.marker(task.name).unlink(missing_ok=True)
+    keys, hashes = _load_group_inputs(task, layout)
+    edges, starts, skeys = star_edges(keys, hashes)
+    candidates = len(edges)
+    if task.band >= 0 and p.verify == "signature":
+        edges = _verify(edges, starts, skeys, SignatureStore(layout), p.effective_verify_threshold())
+    if len(edges):
+        edges = np.unique(edges, axis=0)
+    save_npy(layout.pairs(task.name), edges.astype(np.uint64))
+    info = {"group": task.name, "docs": len(keys), "candidates": candidates, "pairs": len(edges)}
+    info.update(task_resources(t_cpu))
+    write_marker(layout.marker(task.name), task.fingerprint, info)
+    return info
+
+
+# --------------------------------------------------------------------------- phase 3
+
+
+@dataclass(frozen=True)
+class ClusterTask:
+    """Phase 3: one task over every pair file."""
+
+    groups: tuple[str, ...]
+    shards: tuple[int, ...]
+    params: dict[str, Any]
+    out: str
+    fingerprint: str
+
+
+_DECISION_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("cluster", pa.int64()),
+        ("count", pa.int64()),
+        ("keep", pa.bool_()),
+        ("duplicate_of", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def cluster_task(task: ClusterTask) -> dict[str, Any]:
+    """Union all pairs into clusters, choose representatives, write per-shard decisions."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    t_cpu = start_task()
+    p = DedupParams(**task.params)
+    layout = WorkLayout(Path(task.out))
+    layout.marker("clusters").unlink(missing_ok=True)
+    parts = [np.load(layout.pairs(g)) for g in task.groups]
+    edges = np.concatenate(parts) if parts else np.zeros((0, 2), np.uint64)
+    del parts
+    nodes, inverse = np.unique(edges, return_inverse=True)
+    inverse = inverse.reshape(-1, 2)
+    ncomp, labels = connected_components(
+        coo_matrix((np.ones(len(inverse), np.int8), (inverse[:, 0], inverse[:, 1])), shape=(len(nodes), len(nodes))),
+        directed=False,
+    )
+    del edges, inverse
+    # Attributes of the clustered documents only, shard by shard.
+    node_shard = (nodes >> ROW_BITS).astype(np.int64)
+    node_row = (nodes & ROW_MASK).astype(np.int64)
+    ids = np.empty(len(nodes), object)
+    length = np.zeros(len(nodes), np.int64)
+    signal = np.full(len(nodes), -np.inf)
+    ex = np.zeros((len(nodes), 2), np.uint64)
+    for s in np.unique(node_shard).tolist():
+        sel = np.flatnonzero(node_shard == s)
+        docs = pq.read_table(layout.shard_file(s, "docs.parquet"))
+        rows = pa.array(node_row[sel])
+        ids[sel] = docs.column("id").take(rows).to_numpy(zero_copy_only=False)
+        length[sel] = docs.column("length").take(rows).to_numpy()
+        if p.keep == "signal":
+            sig = docs.column("signal").take(rows).to_numpy(zero_copy_only=False).astype(float)
+            signal[sel] = np.where(np.isnan(sig), -np.inf, sig)
+        if p.exact:
+            ex[sel] = np.load(layout.shard_file(s, "exact.npy"), mmap_mode="r")[node_row[sel]]
+    # Representative: the best by policy, ties broken by id then by (shard, row).
+    table = pa.table(
+        {
+            "comp": pa.array(labels, pa.int64()),
+            "length": pa.array(length),
+            "signal": pa.array(signal),
+            "id": pa.array(ids.tolist(), pa.string()),
+            "key": pa.array(nodes),
+        }
+    )
+    primary = {"first": [], "longest": [("length", "descending")], "signal": [("signal", "descending")]}[p.keep]
+    order = pc.sort_indices(
+        table, sort_keys=[("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
+    ).to_numpy()
+    sorted_comp = labels[order]
+    first_pos = np.flatnonzero(np.diff(sorted_comp, prepend=-1) != 0)
+    rep_of_comp = np.empty(ncomp, np.int64)
+    rep_of_comp[sorted_comp[first_pos]] = order[first_pos]
+    rep = rep_of_comp[labels]
+    size = np.bincount(labels, minlength=ncomp)
+    # Cluster numbers follow the representatives' position in the corpus (shard, row).
+    comp_rank = np.empty(ncomp, np.int64)
+    comp_rank[np.argsort(nodes[rep_of_comp], kind="stable")] = np.arange(ncomp)
+    is_rep = rep == np.arange(len(nodes))
+    same_text = (ex == ex[rep]).all(axis=1) if p.exact else np.zeros(len(nodes), bool)
+    reason = np.where(is_rep, None, np.where(same_text, "exact_dup", "near_dup"))
+    dup_of = np.where(is_rep, None, ids[rep])
+    shard_counts = {}
+    for s in task.shards:
+        sel = np.flatnonzero(node_shard == s)
+        sel = sel[np.argsort(node_row[sel], kind="stable")]
+        shard_counts[s] = len(sel)
+        save_parquet(
+            layout.decisions(s),
+            pa.table(
+                {
+                    "row": pa.array(node_row[sel], pa.int64()),
+                    "cluster": pa.array(comp_rank[labels[sel]], pa.int64()),
+                    "count": pa.array(size[labels[sel]], pa.int64()),
+                    "keep": pa.array(is_rep[sel]),
+                    "duplicate_of": pa.array(dup_of[sel].tolist(), pa.string()),
+                    "reason": pa.array(reason[sel].tolist(), pa.string()),
+                },
+                schema=_DECISION_SCHEMA,
+            ),
+        )
+    info = {
+        "clusters": int(ncomp),
+        "clustered_docs": len(nodes),
+        "removed": int(len(nodes) - ncomp),
+        "largest_cluster": int(size.max()) if ncomp else 0,
+        **task_resources(t_cpu),
+    }
+    write_text_atomic(layout.cluster_summary, json.dumps(info, indent=1, sort_keys=True))
+    write_marker(layout.marker("clusters"), task.fingerprint, info)
+    return info
+
+
+def read_decisions(layout: WorkLayout, shard: int) -> dict[int, tuple[int, int, bool, str | None, str | None]]:
+    """Decisions of one shard: row → (cluster, count, keep, duplicate_of, reason)."""
+    t = pq.read_table(layout.decisions(shard)).to_pydict()
+    return {
+        r: (c, n, k, d, why)
+        for r, c, n, k, d, why in zip(
+            t["row"], t["cluster"], t["count"], t["keep"], t["duplicate_of"], t["reason"], strict=True
+        )
+    }

@@ -1,0 +1,165 @@
+"""``pii``: redact e-mail addresses, phone numbers, IP addresses, card numbers and IBANs with typed placeholders.
+
+Candidates are found by regular expressions and then validated: IP addresses with :mod:`ipaddress`,
+card numbers with the Luhn checksum, IBANs with the ISO 13616 mod-97 checksum and their country's
+length, phone numbers by digit count and shape, so that years, prices and version numbers stay.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import Field
+
+from datacraft.document import Document
+from datacraft.stages.base import Mapper, StageContext, StageParams
+from datacraft.stages.registry import register
+
+PiiType = Literal["email", "phone", "ipv4", "ipv6", "credit_card", "iban"]
+ALL_TYPES: list[PiiType] = ["email", "iban", "credit_card", "ipv6", "ipv4", "phone"]
+PLACEHOLDERS: dict[str, str] = {
+    "email": "<EMAIL>",
+    "phone": "<PHONE>",
+    "ipv4": "<IPV4>",
+    "ipv6": "<IPV6>",
+    "credit_card": "<CREDIT_CARD>",
+    "iban": "<IBAN>",
+}
+
+#: IBAN length by country (ISO 13616 registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
+    "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
+)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:])")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}(?![\w])")
+_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn checksum of a digit string."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    """Country length and mod-97 checksum of an IBAN (spaces ignored)."""
+    s = candidate.replace(" ", "")
+    if IBAN_LENGTHS.get(s[:2]) != len(s):
+        return False
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _card(m: re.Match[str]) -> bool:
+    digits = re.sub(r"\D", "", m.group())
+    return 13 <= len(digits) <= 19 and digits[0] in "2345689" and luhn_ok(digits)
+
+
+def _ipv6(m: re.Match[str]) -> bool:
+    if not any(c.isdigit() for c in m.group()):  # "a::b", "dead::beef": more likely code than addresses
+        return False
+    try:
+        ipaddress.IPv6Address(m.group())
+    except ValueError:
+        return False
+    return True
+
+
+def _ipv4(m: re.Match[str]) -> bool:
+    try:
+        ipaddress.IPv4Address(m.group())
+    except ValueError:
+        return False
+    return True
+
+
+def _phone(m: re.Match[str]) -> bool:
+    s = m.group()
+    digits = sum(c.isdigit() for c in s)
+    if _DATE_LIKE.match(s):
+        return False
+    if s.startswith("+") or "(" in s:
+        return 7 <= digits <= 15
+    # Without a country code or area-code parentheses: national numbers of 10–11 digits, or NNN-NNNN.
+    return 10 <= digits <= 11 or (digits == 7 and re.fullmatch(r"\d{3}[ .-]\d{4}", s) is not None)
+
+
+_RULES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], bool] | None]] = {
+    "email": (_EMAIL, None),
+    "iban": (_IBAN, lambda m: iban_ok(m.group())),
+    "credit_card": (_CARD, _card),
+    "ipv6": (_IPV6, _ipv6),
+    "ipv4": (_IPV4, _ipv4),
+    "phone": (_PHONE, _phone),
+}
+
+
+class PiiParams(StageParams):
+    types: list[PiiType] = Field(list(ALL_TYPES), description="kinds of PII to redact")
+    placeholders: dict[str, str] = Field(PLACEHOLDERS, description="replacement text per kind")
+
+
+@register("pii")
+class Pii(Mapper):
+    """Redact e-mails, phones, IPv4/IPv6, Luhn-valid card numbers and IBANs with <TYPE> placeholders."""
+
+    Params = PiiParams
+
+    def __init__(self, params: PiiParams | None = None, label: str | None = None) -> None:
+        super().__init__(params, label)
+        p: PiiParams = self.params  # type: ignore[assignment]
+        wanted = set(p.types)
+        placeholders = {**PLACEHOLDERS, **p.placeholders}
+        # Fixed order: e-mails before IPs and phones, IBANs and cards before phones.
+        self._rules = [(t, *_RULES[t], placeholders[t]) for t in ALL_TYPES if t in wanted]
+
+    def redact(self, text: str) -> tuple[str, dict[str, int]]:
+        """The redacted text and the number of redactions per type."""
+        counts: dict[str, int] = {}
+        for kind, pattern, valid, placeholder in self._rules:
+            if kind == "email" and "@" not in text:
+                continue
+            n = 0
+
+            def repl(m: re.Match[str], valid=valid, placeholder=placeholder) -> str:
+                nonlocal n
+                if valid is None or valid(m):
+                    n += 1
+                    return placeholder
+                return m.group()
+
+            text = pattern.sub(repl, text)
+            if n:
+                counts[kind] = n
+        return text, counts
+
+    def map(self, doc: Document, ctx: StageContext) -> Document:
+        text, counts = self.redact(doc.text)
+        for kind, n in counts.items():
+            ctx.count(self.label, kind, n)
+        if counts:
+            doc.text = text
+        return doc

@@ -1,0 +1,182 @@
+"""``c4``: the C4 line and document rules (Raffel et al. 2020; TFDS ``c4_utils``), each switchable.
+
+Unlike the other filters it changes text: lines that fail a line rule are removed, the kept
+lines are stripped and joined with ``\\n``. Removed lines are counted per rule with
+``ctx.count`` (``lines_total``, ``lines_kept``, ``lines_removed_<rule>``, ``citations_removed``,
+``docs_modified``) for the documents that are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from datacraft.document import Document
+from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
+from datacraft.stages.registry import register
+from datacraft.text.segment import count_sentences
+from datacraft.text.words import punct_set, split_words
+
+CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
+END_PUNCTUATION = (".", "?", "!", '"', "'")
+POLICY_SUBSTRINGS = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
+LINE_RULES = ("too_long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")
+
+
+class C4Params(FilterParams):
+    remove_citations: bool = Field(True, description="delete citation markers such as [1], [edit], [citation needed]")
+    filter_no_terminal_punct: bool = Field(True, description="remove lines not ending in . ? ! \" ' (or ending in ...)")
+    min_words_per_line: int = Field(3, ge=0, description="remove lines with fewer whitespace-separated words (0: off)")
+    max_word_length: int | None = Field(1000, ge=1, description="remove lines with a longer word (None: off)")
+    filter_javascript: bool = Field(True, description="remove lines mentioning 'javascript'")
+    filter_policy: bool = Field(True, description="remove terms-of-use / privacy / cookie notice lines")
+    policy_substrings: list[str] = Field(list(POLICY_SUBSTRINGS), description="lower-case phrases of policy lines")
+    filter_lorem_ipsum: bool = Field(True, description="drop documents containing 'lorem ipsum'")
+    filter_curly_bracket: bool = Field(True, description="drop documents containing '{'")
+    min_num_sentences: int = Field(5, ge=0, description="drop documents with fewer sentences in kept lines (0: off)")
+    min_lines: int = Field(0, ge=0, description="drop documents with fewer kept lines (0: off)")
+
+
+@dataclass(slots=True)
+class C4Outcome:
+    """What the C4 rules make of one text."""
+
+    text: str
+    reason: str | None
+    signals: dict[str, Any]
+    removed: dict[str, int] = field(default_factory=dict)
+    citations: int = 0
+
+
+@register("c4")
+class C4(Filter):
+    """C4 rules: remove bad lines, then drop documents with lorem ipsum, '{' or too few sentences.
+
+    Line rules (the line is removed, counted in stats): ``too_long_word``, ``no_terminal_punct``,
+    ``too_few_words``, ``javascript``, ``policy``; citation markers are deleted first when enabled.
+    Drop reasons: ``lorem_ipsum``, ``curly_bracket`` (checked on lines that survived the earlier line
+    rules, as C4 does), ``too_few_sentences``, ``too_few_lines``. In annotate mode kept documents get
+    the cleaned text too, so annotating and thresholding later equals filtering now.
+    """
+
+    Params = C4Params
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        return {
+            "c4_lines": "int64",
+            "c4_lines_kept": "int64",
+            "c4_sentences": "int64",
+            "c4_lorem_ipsum": "bool",
+            "c4_curly_bracket": "bool",
+        }
+
+    def evaluate(self, text: str) -> C4Outcome:
+        """Apply every rule to ``text`` (pure)."""
+        p: C4Params = self.params  # type: ignore[assignment]
+        annotate = p.mode == "annotate"
+        punct = punct_set()
+        removed = dict.fromkeys(LINE_RULES, 0)
+        kept: list[str] = []
+        sentences = 0
+        citations = 0
+        lorem = curly = False
+        lines = text.splitlines()
+        for raw in lines:
+            line = raw.strip()
+            words = line.split()
+            too_long = p.max_word_length is not None and len(line) > p.max_word_length
+            if too_long and any(len(w) > p.max_word_length for w in words):
+                removed["too_long_word"] += 1
+                continue
+            if p.remove_citations and "[" in line:
+                line, k = CITATION.subn("", line)
+                citations += k
+            if p.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
+                removed["no_terminal_punct"] += 1
+                continue
+            if len(words) < p.min_words_per_line:
+                removed["too_few_words"] += 1
+                continue
+            lower = line.lower()
+            if p.filter_lorem_ipsum and "lorem ipsum" in lower:
+                lorem = True
+                if not annotate:
+                    break
+            if p.filter_javascript and "javascript" in lower:
+                removed["javascript"] += 1
+                continue
+            if p.filter_curly_bracket and "{" in line:
+                curly = True
+                if not annotate:
+                    break
+            if p.filter_policy and any(s in lower for s in p.policy_substrings):
+                removed["policy"] += 1
+                continue
+            if p.min_num_sentences and (annotate or sentences < p.min_num_sentences):
+                sentences += count_sentences(split_words(line), punct)
+            kept.append(line)
+        signals: dict[str, Any] = {
+            "c4_lines": len(lines),
+            "c4_lines_kept": len(kept),
+            "c4_sentences": sentences,
+            "c4_lorem_ipsum": lorem,
+            "c4_curly_bracket": curly,
+        }
+        reason = None
+        if lorem:
+            reason = "lorem_ipsum"
+        elif curly:
+            reason = "curly_bracket"
+        elif sentences < p.min_num_sentences:
+            reason = "too_few_sentences"
+        elif len(kept) < p.min_lines:
+            reason = "too_few_lines"
+        return C4Outcome("\n".join(kept).strip(), reason, signals, removed, citations)
+
+    def check(self, doc: Document) -> FilterResult:
+        out = self.evaluate(doc.text)
+        return FilterResult(out.reason is None, out.reason, out.signals)
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        annotate = getattr(self.params, "mode", "filter") == "annotate"
+        label = self.label
+        kept: list[Document] = []
+        totals = dict.fromkeys(("lines_total", "lines_kept", "citations_removed", "docs_modified"), 0)
+        removed = dict.fromkeys(LINE_RULES, 0)
+        for doc in docs:
+            out = self.evaluate(doc.text)
+            if out.reason is None:
+                totals["lines_total"] += out.signals["c4_lines"]
+                totals["lines_kept"] += out.signals["c4_lines_kept"]
+                totals["citations_removed"] += out.citations
+                for k, n in out.removed.items():
+                    removed[k] += n
+                if out.text != doc.text:
+                    totals["docs_modified"] += 1
+                    doc.text = out.text
+            if annotate:
+                doc.meta.update(out.signals)
+                doc.meta[f"{label}_drop_reason"] = out.reason
+                kept.append(doc)
+            elif out.reason is None:
+                kept.append(doc)
+            else:
+                ctx.drop(doc, label, out.reason, out.signals)
+        for k, n in totals.items():
+            if n:
+                ctx.count(label, k, n)
+        for k, n in removed.items():
+            if n:
+                ctx.count(label, f"lines_removed_{k}", n)
+        return kept

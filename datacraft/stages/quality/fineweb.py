@@ -1,0 +1,85 @@
+"""``fineweb_quality``: the line-level rules FineWeb added on top of Gopher and C4 (Penedo et al. 2024)."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from datacraft.document import Document
+from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
+from datacraft.stages.registry import register
+from datacraft.text.cache import features
+from datacraft.text.segment import TERMINAL_TUPLE
+
+
+class FineWebParams(FilterParams):
+    min_line_punct_ratio: float = Field(0.12, ge=0, le=1, description="fewest lines ending in terminal punctuation")
+    line_punct_exclude_zero: bool = Field(False, description="do not drop documents where no line ends in punctuation")
+    stop_chars: list[str] | None = Field(None, description="line endings that count (None: Unicode sentence terminals)")
+    max_short_line_ratio: float = Field(0.67, ge=0, le=1, description="most short lines")
+    short_line_length: int = Field(30, ge=0, description="a line of at most this many characters is short")
+    max_char_dup_ratio: float = Field(0.01, ge=0, le=1, description="most characters in duplicated lines")
+    max_list_ratio: float = Field(0.3, ge=0, description="most newlines per word (list-like pages)")
+
+
+@register("fineweb_quality")
+class FineWebQuality(Filter):
+    """FineWeb rules over non-blank lines: punctuation endings, short lines, duplicated lines, lists.
+
+    Drop reasons: ``empty`` (no non-blank line), ``line_punct_ratio``, ``short_line_ratio``,
+    ``char_dup_ratio`` (characters of repeated lines over characters without newlines),
+    ``list_ratio`` (newlines per token).
+    """
+
+    Params = FineWebParams
+
+    def __init__(self, params: FineWebParams | None = None, label: str | None = None) -> None:
+        super().__init__(params, label)
+        p: FineWebParams = self.params  # type: ignore[assignment]
+        self._stop = tuple(p.stop_chars) if p.stop_chars is not None else TERMINAL_TUPLE
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        return {
+            "fineweb_line_punct_ratio": "double",
+            "fineweb_short_line_ratio": "double",
+            "fineweb_char_dup_ratio": "double",
+            "fineweb_list_ratio": "double",
+        }
+
+    def check(self, doc: Document) -> FilterResult:
+        p: FineWebParams = self.params  # type: ignore[assignment]
+        v = Verdict(p.mode == "annotate")
+        s = v.signals
+        f = features(doc.text)
+        text = f.text
+        lines = f.nonblank_lines
+        if not lines:
+            for col in self.output_columns():
+                s[col] = math.nan  # undefined: fails any threshold rule, as the filter drops it
+            v.fail("empty")
+            return v.result()
+        n = len(lines)
+        punct = ratio(sum(1 for line in lines if line.endswith(self._stop)), n)
+        s["fineweb_line_punct_ratio"] = punct
+        if (
+            punct < p.min_line_punct_ratio
+            and not (punct == 0 and p.line_punct_exclude_zero)
+            and v.fail("line_punct_ratio")
+        ):
+            return v.result()
+        short = ratio(sum(1 for line in lines if len(line) <= p.short_line_length), n)
+        s["fineweb_short_line_ratio"] = short
+        if short > p.max_short_line_ratio and v.fail("short_line_ratio"):
+            return v.result()
+        dup = ratio(duplicates(lines)[1], len(text) - text.count("\n"))
+        s["fineweb_char_dup_ratio"] = dup
+        if dup > p.max_char_dup_ratio and v.fail("char_dup_ratio"):
+            return v.result()
+        lists = ratio(text.count("\n"), len(f.words))
+        s["fineweb_list_ratio"] = lists
+        if lists > p.max_list_ratio:
+            v.fail("list_ratio")
+        return v.result()

@@ -1,0 +1,221 @@
+"""``gopher_quality`` and ``gopher_repetition``: the heuristics of Gopher (Rae et al. 2021, table A1).
+
+Defaults are the published thresholds as implemented by datatrove; every threshold is a
+parameter and ``None`` disables a rule. Words come from the shared tokenizer
+(:mod:`datacraft.text.words`), computed once per document for all filters of a batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from datacraft.document import Document
+from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.quality.ngrams import NgramIndex
+from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
+from datacraft.stages.registry import register
+from datacraft.text.cache import features
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+
+
+class GopherQualityParams(FilterParams):
+    min_words: int | None = Field(50, ge=0, description="fewest non-punctuation words")
+    max_words: int | None = Field(100_000, ge=0, description="most non-punctuation words")
+    min_mean_word_length: float | None = Field(3, ge=0, description="shortest mean word length (characters)")
+    max_mean_word_length: float | None = Field(10, ge=0, description="longest mean word length (characters)")
+    max_symbol_word_ratio: float | None = Field(0.1, ge=0, description="most '#' or ellipses per token")
+    max_bullet_lines_ratio: float | None = Field(0.9, ge=0, le=1, description="most lines starting with a bullet")
+    max_ellipsis_lines_ratio: float | None = Field(0.3, ge=0, le=1, description="most lines ending with an ellipsis")
+    min_alpha_words_ratio: float | None = Field(0.8, ge=0, le=1, description="fewest tokens with a letter")
+    min_stop_words: int | None = Field(2, ge=0, description="fewest distinct stop words present")
+    stop_words: list[str] = Field(list(STOP_WORDS), description="the stop words")
+    stop_words_ignore_case: bool = Field(False, description="match stop words case-insensitively (Gopher: exact)")
+    bullets: list[str] = Field(["•", "-"], description="line prefixes (after leading spaces) that count as bullets")
+
+
+@register("gopher_quality")
+class GopherQuality(Filter):
+    """Gopher quality rules: length, mean word length, symbols, bullets, ellipses, letters, stop words.
+
+    Drop reasons: ``too_few_words``, ``too_many_words``, ``short_mean_word_length``,
+    ``long_mean_word_length``, ``too_many_hashes``, ``too_many_ellipses``, ``too_many_bullet_lines``,
+    ``too_many_ellipsis_lines``, ``too_few_alpha_words``, ``too_few_stop_words``.
+    Words exclude punctuation tokens; the symbol and letter ratios divide by all tokens.
+    """
+
+    Params = GopherQualityParams
+
+    def __init__(self, params: GopherQualityParams | None = None, label: str | None = None) -> None:
+        super().__init__(params, label)
+        p: GopherQualityParams = self.params  # type: ignore[assignment]
+        words = [w.lower() for w in p.stop_words] if p.stop_words_ignore_case else p.stop_words
+        self._stop = frozenset(words)
+        self._bullets = tuple(p.bullets)
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        return {
+            "gopher_word_count": "int64",
+            "gopher_mean_word_length": "double",
+            "gopher_hash_ratio": "double",
+            "gopher_ellipsis_ratio": "double",
+            "gopher_bullet_line_ratio": "double",
+            "gopher_ellipsis_line_ratio": "double",
+            "gopher_alpha_word_ratio": "double",
+            "gopher_stop_word_count": "int64",
+        }
+
+    def check(self, doc: Document) -> FilterResult:
+        p: GopherQualityParams = self.params  # type: ignore[assignment]
+        v = Verdict(p.mode == "annotate")
+        s = v.signals
+        f = features(doc.text)
+        text, tokens = f.text, f.words
+        n_tokens = len(tokens)
+        n_punct, punct_chars = f.punct_tokens
+        n_words = n_tokens - n_punct
+        s["gopher_word_count"] = n_words
+        if p.min_words is not None and n_words < p.min_words and v.fail("too_few_words"):
+            return v.result()
+        if p.max_words is not None and n_words > p.max_words and v.fail("too_many_words"):
+            return v.result()
+
+        mean = ratio(f.word_chars - punct_chars, n_words)
+        s["gopher_mean_word_length"] = mean
+        if p.min_mean_word_length is not None and mean < p.min_mean_word_length and v.fail("short_mean_word_length"):
+            return v.result()
+        if p.max_mean_word_length is not None and mean > p.max_mean_word_length and v.fail("long_mean_word_length"):
+            return v.result()
+
+        hashes = ratio(text.count("#"), n_tokens)
+        ellipses = ratio(text.count("...") + text.count("…"), n_tokens)
+        s["gopher_hash_ratio"] = hashes
+        s["gopher_ellipsis_ratio"] = ellipses
+        if p.max_symbol_word_ratio is not None:
+            if hashes > p.max_symbol_word_ratio and v.fail("too_many_hashes"):
+                return v.result()
+            if ellipses > p.max_symbol_word_ratio and v.fail("too_many_ellipses"):
+                return v.result()
+
+        lines = f.lines
+        bullets = ratio(sum(1 for line in lines if line.lstrip().startswith(self._bullets)), len(lines))
+        s["gopher_bullet_line_ratio"] = bullets
+        if (
+            p.max_bullet_lines_ratio is not None
+            and bullets > p.max_bullet_lines_ratio
+            and v.fail("too_many_bullet_lines")
+        ):
+            return v.result()
+        end_ellipsis = ratio(sum(1 for line in lines if line.rstrip().endswith(("...", "…"))), len(lines))
+        s["gopher_ellipsis_line_ratio"] = end_ellipsis
+        if (
+            p.max_ellipsis_lines_ratio is not None
+            and end_ellipsis > p.max_ellipsis_lines_ratio
+            and v.fail("too_many_ellipsis_lines")
+        ):
+            return v.result()
+
+        alpha = ratio(f.alpha_tokens, n_tokens)
+        s["gopher_alpha_word_ratio"] = alpha
+        if p.min_alpha_words_ratio is not None and alpha < p.min_alpha_words_ratio and v.fail("too_few_alpha_words"):
+            return v.result()
+
+        present = f.word_set if not p.stop_words_ignore_case else frozenset(w.lower() for w in f.word_set)
+        stop = len(self._stop & present)
+        s["gopher_stop_word_count"] = stop
+        if p.min_stop_words is not None and stop < p.min_stop_words:
+            v.fail("too_few_stop_words")
+        return v.result()
+
+
+class GopherRepetitionParams(FilterParams):
+    max_dup_line_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated lines (fraction of lines)")
+    max_dup_line_char_frac: float | None = Field(0.2, ge=0, le=1, description="most characters in duplicated lines")
+    max_dup_para_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated paragraphs")
+    max_dup_para_char_frac: float | None = Field(
+        0.2, ge=0, le=1, description="most characters in duplicated paragraphs"
+    )
+    max_top_ngram_char_frac: dict[int, float] = Field(
+        {2: 0.20, 3: 0.18, 4: 0.16}, description="n → most characters in the most frequent n-gram"
+    )
+    max_dup_ngram_char_frac: dict[int, float] = Field(
+        {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        description="n → most characters in repeated n-grams",
+    )
+
+
+@register("gopher_repetition")
+class GopherRepetition(Filter):
+    """Gopher repetition rules: duplicated paragraphs and lines, top n-grams, repeated n-grams.
+
+    Drop reasons, checked in this order: ``empty``, ``dup_para_frac``, ``dup_para_char_frac``,
+    ``dup_line_frac``, ``dup_line_char_frac``, ``top_{n}_gram`` (n = 2, 3, 4), ``duplicated_{n}_grams``
+    (n = 5 … 10). Character fractions divide by the length of the whole text; paragraphs are
+    separated by blank lines, lines by runs of newlines.
+    """
+
+    Params = GopherRepetitionParams
+
+    @classmethod
+    def output_columns(cls) -> dict[str, str]:
+        p = GopherRepetitionParams()
+        cols = {
+            "gopher_rep_dup_para_frac": "double",
+            "gopher_rep_dup_para_char_frac": "double",
+            "gopher_rep_dup_line_frac": "double",
+            "gopher_rep_dup_line_char_frac": "double",
+        }
+        cols |= {f"gopher_rep_top_{n}_gram_char_frac": "double" for n in p.max_top_ngram_char_frac}
+        cols |= {f"gopher_rep_dup_{n}_gram_char_frac": "double" for n in p.max_dup_ngram_char_frac}
+        return cols
+
+    def check(self, doc: Document) -> FilterResult:
+        p: GopherRepetitionParams = self.params  # type: ignore[assignment]
+        v = Verdict(p.mode == "annotate")
+        s = v.signals
+        f = features(doc.text)
+        text = f.text
+        if not text:
+            for col in self.output_columns():
+                s[col] = math.nan  # undefined: fails any threshold rule, as the filter drops it
+            v.fail("empty")
+            return v.result()
+        size = len(text)
+
+        paras = f.paragraphs
+        n, chars = duplicates(paras)
+        s["gopher_rep_dup_para_frac"] = ratio(n, len(paras))
+        s["gopher_rep_dup_para_char_frac"] = ratio(chars, size)
+        if _over(s["gopher_rep_dup_para_frac"], p.max_dup_para_frac) and v.fail("dup_para_frac"):
+            return v.result()
+        if _over(s["gopher_rep_dup_para_char_frac"], p.max_dup_para_char_frac) and v.fail("dup_para_char_frac"):
+            return v.result()
+
+        lines = f.newline_runs
+        n, chars = duplicates(lines)
+        s["gopher_rep_dup_line_frac"] = ratio(n, len(lines))
+        s["gopher_rep_dup_line_char_frac"] = ratio(chars, size)
+        if _over(s["gopher_rep_dup_line_frac"], p.max_dup_line_frac) and v.fail("dup_line_frac"):
+            return v.result()
+        if _over(s["gopher_rep_dup_line_char_frac"], p.max_dup_line_char_frac) and v.fail("dup_line_char_frac"):
+            return v.result()
+
+        index = NgramIndex(f.words)
+        for n, limit in sorted(p.max_top_ngram_char_frac.items()):
+            value = ratio(index.top_ngram_chars(n), size)
+            s[f"gopher_rep_top_{n}_gram_char_frac"] = value
+            if value > limit and v.fail(f"top_{n}_gram"):
+                return v.result()
+        for n, limit in sorted(p.max_dup_ngram_char_frac.items()):
+            value = ratio(index.duplicated_ngram_chars(n), size)
+            s[f"gopher_rep_dup_{n}_gram_char_frac"] = value
+            if value > limit and v.fail(f"duplicated_{n}_grams"):
+                return v.result()
+        return v.result()
+
+
+def _over(value: float, limit: float | None) -> bool:
+    return limit is not None and value > limit

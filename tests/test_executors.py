@@ -1,0 +1,85 @@
+"""Choosing an executor and its options; guarantees every executor relies on (no Ray needed here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from datacraft.cli import main
+from datacraft.errors import ConfigError
+from datacraft.executors import InProcessExecutor, LocalExecutor, close_executor, make_executor
+from datacraft.pipeline.config import build_config, load_pipeline
+from datacraft.pipeline.runner import run_pipeline
+from tests.helpers import make_corpus, tree_digest
+
+
+def raw(inp: Path, out: Path) -> dict[str, object]:
+    return {
+        "input": {"paths": [str(inp)]},
+        "output": {"path": str(out), "rows_per_file": 20},
+        "stages": [{"normalize": {}}, {"length": {"min_words": 10}}],
+    }
+
+
+def test_local_executors_by_worker_count() -> None:
+    assert isinstance(make_executor("local", 1), InProcessExecutor)
+    assert isinstance(make_executor("local", 3), LocalExecutor)
+    close_executor(make_executor("local", 3))  # nothing to release, and no error
+
+
+def test_missing_ray_is_a_config_error_before_anything_is_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where the extra is not installed
+    with pytest.raises(ConfigError, match=r"pip install 'datacraft\[ray\]'"):
+        make_executor("ray", 2)
+    make_corpus(tmp_path / "in", shards=1, docs=5)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(yaml.safe_dump(raw(tmp_path / "in", tmp_path / "out")))
+    result = CliRunner().invoke(main, ["run", str(pipeline), "--executor", "ray", "--quiet"])
+    assert result.exit_code == 2 and "datacraft[ray]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_options_validated_overridable_and_outside_the_fingerprint(tmp_path: Path) -> None:
+    base = raw(tmp_path / "in", tmp_path / "out")
+    plain = build_config(base)
+    assert plain.ray.num_cpus == 1 and plain.ray.max_retries == 3 and plain.ray.memory is None
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(yaml.safe_dump({**base, "executor": "ray", "ray": {"memory": "2GiB"}}))
+    cfg = load_pipeline(pipeline, ["ray.num_cpus=0.5", "ray.max_in_flight=8", "ray_address=auto"])
+    assert (cfg.ray.num_cpus, cfg.ray.memory, cfg.ray.max_in_flight) == (0.5, 2 * 1024**3, 8)
+    assert cfg.ray_address == "auto" and cfg.fingerprint() == plain.fingerprint()
+    with pytest.raises(ConfigError, match=r"ray\.max_retries: Input should be greater than or equal to 0"):
+        build_config({**base, "ray": {"max_retries": -1}})
+    with pytest.raises(ConfigError, match=r"ray\.num_gpus: unknown key"):
+        build_config({**base, "ray": {"num_gpus": 1}})
+
+
+def test_marker_whose_outputs_are_gone_is_not_trusted(tmp_path: Path) -> None:
+    # What a late duplicate attempt (a retried task's zombie) or lost shared storage can leave: a marker
+    # without its files. The shard is redone, not skipped.
+    make_corpus(tmp_path / "in", shards=3, docs=40)
+    cfg = build_config(raw(tmp_path / "in", tmp_path / "out"))
+    run_pipeline(cfg)
+    digest = tree_digest(tmp_path / "out")
+    victim = sorted((tmp_path / "out" / "data").glob("part-00001-*.parquet"))[-1]
+    victim.unlink()
+    again = run_pipeline(cfg)
+    assert again.ran == 1 and tree_digest(tmp_path / "out") == digest
+    (tmp_path / "out" / "rejected" / "part-00002-0000.parquet").write_bytes(b"truncated")
+    assert run_pipeline(cfg).ran == 1 and tree_digest(tmp_path / "out") == digest
+
+
+def test_ray_address_on_the_command_line_implies_the_ray_executor(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in", shards=1, docs=5)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(yaml.safe_dump(raw(tmp_path / "in", tmp_path / "out")))
+    result = CliRunner().invoke(main, ["run", str(pipeline), "--ray-address", "10.0.0.5:6379", "--dry-run"])
+    assert result.exit_code == 0 and "executor ray (10.0.0.5:6379)" in result.output
+    result = CliRunner().invoke(main, ["run", str(pipeline), "--executor", "ray", "--dry-run"])
+    assert "executor ray (a local Ray)" in result.output

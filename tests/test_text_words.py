@@ -1,0 +1,68 @@
+"""The shared tokenizer, line/paragraph/sentence helpers and the per-document feature cache."""
+
+from __future__ import annotations
+
+from datacraft.text import count_sentences, features, lines, nonblank_lines, paragraphs, split_words
+from datacraft.text.cache import set_cache_enabled
+from datacraft.text.words import is_punct_token, punct_set
+
+
+def test_english_conventions() -> None:
+    text = "It's an e-mail: john@x.com, see https://ex.com/a?b=1. U.S. Army... 3,000 and 3.14 -- ok #tag (yes) $5"
+    assert split_words(text) == [
+        "It", "'s", "an", "e", "-", "mail", ":", "john@x.com", ",", "see", "https://ex.com/a?b=1", ".",
+        "U.S.", "Army", "...", "3,000", "and", "3.14", "--", "ok", "#", "tag", "(", "yes", ")", "$", "5",
+    ]  # fmt: skip
+
+
+def test_period_between_words_splits_only_before_capitals() -> None:
+    assert split_words("see example.com now.Then go") == ["see", "example.com", "now", ".", "Then", "go"]
+
+
+def test_cjk_characters_are_words() -> None:
+    assert split_words("我爱北京 天安门。") == ["我", "爱", "北", "京", "天", "安", "门", "。"]
+    assert split_words("ひらがなカタカナ") == list("ひらがなカタカナ")
+
+
+def test_thai_segments_before_leading_vowels() -> None:
+    # เ and ไ are leading vowels: "ไปเที่ยว" (go travel) → ไป | เที่ยว
+    assert split_words("ไปเที่ยว") == ["ไป", "เที่ยว"]
+
+
+def test_combining_marks_stay_inside_words() -> None:
+    assert split_words("नमस्ते दुनिया") == ["नमस्ते", "दुनिया"]
+    assert split_words("Ελληνικά русский") == ["Ελληνικά", "русский"]
+
+
+def test_punct_token_classification() -> None:
+    assert is_punct_token("...") and is_punct_token("$") and is_punct_token("—")
+    assert not is_punct_token("'s") and not is_punct_token("3.14") and not is_punct_token("https://a.b/c")
+    assert "#" in punct_set() and "a" not in punct_set()
+
+
+def test_sentences_like_spacy_sentencizer() -> None:
+    p = punct_set()
+    assert count_sentences(split_words("Mr. Smith went home. He slept! Did he? Yes."), p) == 4
+    assert count_sentences(split_words('Wait... what?! "Really." Yes'), p) == 3
+    assert count_sentences(split_words("3.14 is pi"), p) == 1
+    assert count_sentences([], p) == 0
+
+
+def test_line_helpers() -> None:
+    text = "a\n\n\nb\r\nc\n  \nd"
+    assert lines(text) == ["a", "", "", "b", "c", "  ", "d"]
+    assert nonblank_lines(text) == ["a", "b\r", "c", "d"]
+    assert paragraphs("\n x\n\ny\n\n\nz \n") == ["x", "y", "z"]
+
+
+def test_feature_cache_is_keyed_by_the_text_object() -> None:
+    text = "one two three"
+    f = features(text)
+    assert features(text) is f
+    other = "".join(["one two ", "three"])  # equal but a different object: recomputed
+    assert features(other) is not f and features(other).words == f.words
+    set_cache_enabled(False)
+    try:
+        assert features(text) is not features(text)
+    finally:
+        set_cache_enabled(True)
