@@ -1,7 +1,8 @@
 """Ablation on the bundled data: the same LM, token budget, tokenizer and seed trained on the raw mix
 (fortunes + raw Gutenberg books with their boilerplate + KJV) and on its curated output
-(pipelines/ablate-curated.yaml), both scored on held-out Gutenberg chapters of books that are in
-neither (Pride and Prejudice, Tom Sawyer; one edition per chapter).
+(pipelines/ablate-curated.yaml), both scored on one clean held-out set: Gutenberg chapters of books
+in neither (Pride and Prejudice, Tom Sawyer; one edition per chapter) and every Nth KJV chapter
+(removed from the training input of both).
 
     python bench/ablate_bench.py --tokens 300000 --out bench/out/ablate
 """
@@ -19,11 +20,24 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 SAMPLE = REPO / "data" / "sample"
-RAW_FILES = ["fortunes-00.jsonl.gz", "fortunes-01.jsonl.gz", "gutenberg-books-raw.jsonl.gz", "kjv-chapters.jsonl.zst"]
+RAW_FILES = ["fortunes-00.jsonl.gz", "fortunes-01.jsonl.gz", "gutenberg-books-raw.jsonl.gz"]
 HELDOUT_BOOKS = ("pride-and-prejudice", "tom-sawyer")
 
 
-def heldout_jsonl(path: Path, per_book: int) -> int:
+def split_kjv(train_path: Path, heldout_rows: list[dict], every: int) -> None:
+    """KJV chapters: every ``every``-th to the held-out rows, the others to ``train_path``."""
+    from datacraft.io.paths import list_shards
+    from datacraft.io.readers import ReadOptions, read_shard
+
+    train = []
+    for i, doc in enumerate(read_shard(list_shards([str(SAMPLE / "kjv-chapters.jsonl.zst")])[0], ReadOptions())):
+        row = {"id": doc.id, "text": doc.text}
+        (heldout_rows if i % every == 0 else train).append(row)
+    train_path.parent.mkdir(parents=True, exist_ok=True)
+    train_path.write_text("".join(json.dumps(r) + "\n" for r in train))
+
+
+def heldout_jsonl(path: Path, per_book: int, extra: list[dict]) -> int:
     """One edition of the first ``per_book`` chapters of each held-out book, as JSONL."""
     seen: set[str] = set()
     rows = []
@@ -37,6 +51,7 @@ def heldout_jsonl(path: Path, per_book: int) -> int:
     picked = []
     for book in HELDOUT_BOOKS:
         picked += sorted((r for r in rows if r["cluster"].startswith(book + ":")), key=lambda r: r["id"])[:per_book]
+    picked += extra
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in picked))
     return len(picked)
@@ -59,6 +74,7 @@ def main() -> None:
     ap.add_argument("--config", default=str(REPO / "configs" / "train-lm.yaml"))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="training config KEY=VALUE")
     ap.add_argument("--heldout-chapters", type=int, default=20, help="chapters per held-out book")
+    ap.add_argument("--kjv-every", type=int, default=30, help="every Nth KJV chapter is held out")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
@@ -71,9 +87,11 @@ def main() -> None:
 
     t0 = time.perf_counter()
     out: Path = args.out
-    n_held = heldout_jsonl(out / "heldout-src" / "heldout.jsonl", args.heldout_chapters)
+    kjv_held: list[dict] = []
+    split_kjv(out / "inputs" / "kjv-train.jsonl", kjv_held, args.kjv_every)
+    n_held = heldout_jsonl(out / "heldout-src" / "heldout.jsonl", args.heldout_chapters, kjv_held)
     curate([str(out / "heldout-src")], out / "heldout", [{"normalize": {"form": "NFC"}}], 1)
-    raw_inputs = [str(SAMPLE / f) for f in RAW_FILES]
+    raw_inputs = [str(SAMPLE / f) for f in RAW_FILES] + [str(out / "inputs" / "kjv-train.jsonl")]
     raw_totals = curate(raw_inputs, out / "raw", [], args.workers)
     pipe = load_pipeline(
         REPO / "pipelines" / "ablate-curated.yaml",
