@@ -89,7 +89,7 @@ out/%-model.done: out/%-dedup/stats.json $(wildcard $(TRAIN_CONFIG)) | $(STAMP)
 	touch $@
 
 out/%-eval.json: out/%-model.done | $(STAMP)
-	$(DATACRAFT) evaluate out/$*-model out/$*-dedup --json > $@.tmp
+	$(DATACRAFT) evaluate out/$*-model out/$*-dedup --split val --json > $@.tmp
 	mv $@.tmp $@
 
 out/%/report.html: out/%/stats.json | $(STAMP)
