@@ -42,7 +42,7 @@ demo: install
 	@echo "reason: out/demo/rejected and out/demo-dedup/rejected; counts: out/demo/stats.json. Next: make report-demo"
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf out bench/out
