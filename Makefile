@@ -42,7 +42,7 @@ demo: install
 	@echo "reason: out/demo/rejected and out/demo-dedup/rejected; counts: out/demo/stats.json. Next: make report-demo"
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf out bench/out
@@ -89,7 +89,7 @@ out/%-model.done: out/%-dedup/stats.json $(wildcard $(TRAIN_CONFIG)) | $(STAMP)
 	touch $@
 
 out/%-eval.json: out/%-model.done | $(STAMP)
-	$(DATACRAFT) evaluate out/$*-model out/$*-dedup --json > $@.tmp
+	$(DATACRAFT) evaluate out/$*-model out/$*-dedup --split val --json > $@.tmp
 	mv $@.tmp $@
 
 out/%/report.html: out/%/stats.json | $(STAMP)

@@ -6,8 +6,6 @@ stage that applies the decisions of phase 3 by the document's position in the sh
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +16,19 @@ from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
 from datacraft.document import Document
 from datacraft.errors import InputError
-from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import read_shard
 from datacraft.io.writers import JsonlShardWriter, ShardWriter, make_writer
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
 from datacraft.pipeline.ledger import ShardStats
-from datacraft.pipeline.task import ShardContext, ShardRun, input_identity, make_data_writer, read_options
+from datacraft.pipeline.task import (
+    ShardContext,
+    ShardRun,
+    abort_on_error,
+    finish_shard,
+    make_data_writer,
+    read_options,
+)
 from datacraft.stages.base import Stage, StageContext
 
 #: ``dup_cluster`` of a document that has no duplicate.
@@ -113,8 +117,7 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
             compression=o.compression,
         )
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
-    writers = [w for w in (data, rejected, quarantine) if w is not None]
-    try:
+    with abort_on_error(data, rejected, quarantine):
         run = ShardRun(pconf, [stage], stats, data, rejected, quarantine)
         run.ctx = DedupContext(stats, rejected)
         run.run(read_shard(shard, read_options(pconf)))
@@ -124,25 +127,4 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
                 "were computed: the input changed during the run; rerun to start over"
             )
         stats.check()
-        stats.outputs = {
-            DATA: [os.path.relpath(p, task.out) for p in data.commit()],
-            REJECTED: [os.path.relpath(p, task.out) for p in rejected.commit()] if rejected else [],
-            QUARANTINE: [os.path.relpath(p, task.out) for p in quarantine.commit()],
-        }
-    except BaseException:
-        for w in writers:
-            w.abort()
-        raise
-    stats.seconds = time.perf_counter() - t0
-    result = stats.to_json()
-    write_text_atomic(layout.stats_file(shard.index), json.dumps(result, indent=1, sort_keys=True))
-    marker = {
-        "shard": shard.index,
-        "input": shard.path,
-        "name": shard.name,
-        "fingerprint": task.fingerprint,
-        **input_identity(shard.path),
-        **task_resources(t_cpu),
-    }
-    write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
-    return result
+    return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0, **task_resources(t_cpu))

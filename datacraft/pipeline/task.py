@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,19 +239,43 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         else None
     )
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
-    writers = [w for w in (data, rejected, quarantine) if w is not None]
-    try:
+    with abort_on_error(data, rejected, quarantine):
         ShardRun(config, stages, stats, data, rejected, quarantine).run(read_shard(shard, read_options(config)))
         stats.check()
-        stats.outputs = {
-            DATA: [os.path.relpath(p, task.out_dir) for p in data.commit()],
-            REJECTED: [os.path.relpath(p, task.out_dir) for p in rejected.commit()] if rejected else [],
-            QUARANTINE: [os.path.relpath(p, task.out_dir) for p in quarantine.commit()],
-        }
+    return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0)
+
+
+@contextmanager
+def abort_on_error(*writers: ShardWriter | None) -> Iterator[None]:
+    """Delete every writer's temporary files if the block fails (or is interrupted)."""
+    try:
+        yield
     except BaseException:
         for w in writers:
-            w.abort()
+            if w is not None:
+                w.abort()
         raise
+
+
+def finish_shard(
+    layout: OutputLayout,
+    shard: Shard,
+    fingerprint: str,
+    stats: ShardStats,
+    data: ShardWriter,
+    rejected: ShardWriter | None,
+    quarantine: ShardWriter,
+    t0: float,
+    **marker_extra: Any,
+) -> dict[str, Any]:
+    """Commit a complete shard: rename its files, write its stats, then (last) its completion marker."""
+    out_dir = str(layout.root)
+    with abort_on_error(data, rejected, quarantine):
+        stats.outputs = {
+            DATA: [os.path.relpath(p, out_dir) for p in data.commit()],
+            REJECTED: [os.path.relpath(p, out_dir) for p in rejected.commit()] if rejected else [],
+            QUARANTINE: [os.path.relpath(p, out_dir) for p in quarantine.commit()],
+        }
     stats.seconds = time.perf_counter() - t0
     result = stats.to_json()
     write_text_atomic(layout.stats_file(shard.index), json.dumps(result, indent=1, sort_keys=True))
@@ -257,11 +283,12 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         "shard": shard.index,
         "input": shard.path,
         "name": shard.name,
-        "fingerprint": task.fingerprint,
+        "fingerprint": fingerprint,
         **input_identity(shard.path),
         # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
         # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
-        "outputs": {p: os.path.getsize(os.path.join(task.out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "outputs": {p: os.path.getsize(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        **marker_extra,
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
     return result
