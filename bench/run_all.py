@@ -53,6 +53,12 @@ BENCHES: dict[str, tuple[list[str], list[str], bool, bool]] = {
         True,
         False,
     ),
+    "ablate": (
+        ["ablate_bench.py", "--tokens", "200000"],
+        ["ablate_bench.py", "--tokens", "20000", "--heldout-chapters", "4", "--set", "epochs=1"],
+        False,
+        False,
+    ),
 }
 
 
