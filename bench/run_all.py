@@ -55,7 +55,17 @@ BENCHES: dict[str, tuple[list[str], list[str], bool, bool]] = {
     ),
     "ablate": (
         ["ablate_bench.py", "--tokens", "200000"],
-        ["ablate_bench.py", "--tokens", "20000", "--heldout-chapters", "4", "--set", "epochs=1"],
+        [
+            "ablate_bench.py",
+            "--tokens",
+            "20000",
+            "--heldout-chapters",
+            "4",
+            "--set",
+            "epochs=1",
+            "--out",
+            "bench/out/ablate-quick",
+        ],
         False,
         False,
     ),
