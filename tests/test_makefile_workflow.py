@@ -39,7 +39,7 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "data" / "sample").mkdir(parents=True)
     (tmp_path / "data" / "sample" / "a.jsonl").write_text("{}\n")
     (tmp_path / "configs").mkdir()
-    (tmp_path / "configs" / "train-lm.yaml").write_text("epochs: 1\n")
+    (tmp_path / "configs" / "train-demo.yaml").write_text("epochs: 1\n")
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     fake = venv / "bin" / "datacraft"
@@ -79,8 +79,8 @@ def test_workflow_runs_each_step_once_in_order(workspace: Path) -> None:
     assert verbs.index("run") < verbs.index("dedup") < verbs.index("train") < verbs.index("evaluate")
     assert "run pipelines/demo.yaml --output out/demo --quiet" in cmds  # first run: no --force
     assert "dedup out/demo out/demo-dedup" in cmds
-    assert "train out/demo-dedup --config configs/train-lm.yaml --out out/demo-model --quiet" in cmds
-    assert "evaluate out/demo-model out/demo-dedup --json" in cmds
+    assert "train out/demo-dedup --config configs/train-demo.yaml --out out/demo-model --quiet" in cmds
+    assert "evaluate out/demo-model out/demo-dedup --split val --json" in cmds
     assert (workspace / "out" / "demo-eval.json").read_text().strip() == '{"loss": 1.0}'
     assert (workspace / "out" / "demo-model.done").is_file()
     assert make(workspace, "workflow-demo") == []  # nothing is out of date
@@ -96,7 +96,7 @@ def test_changed_pipeline_redoes_everything_downstream(workspace: Path) -> None:
 
 def test_changed_train_config_redoes_only_train_and_evaluate(workspace: Path) -> None:
     make(workspace, "workflow-demo")
-    _touch_later(workspace / "configs" / "train-lm.yaml", 30)
+    _touch_later(workspace / "configs" / "train-demo.yaml", 30)
     assert [c.split()[0] for c in make(workspace, "workflow-demo")] == ["train", "evaluate"]
 
 
