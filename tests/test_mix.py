@@ -107,5 +107,11 @@ def test_mix_cli(tmp_path: Path) -> None:
     assert "big" in result.stderr and "70.0%" in result.stderr
     result = CliRunner().invoke(main, ["mix", "-s", f"big={p['big']}", "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "sources without a weight" in result.stderr
+    for bad, message in (
+        (["-s", "no-equals-sign"], "expected NAME=PATH[:WEIGHT]"),
+        (["-s", f"a={p['big']}", "--by", "lang", "--weight", "en=lots"], "expected GROUP=NUMBER"),
+    ):
+        result = CliRunner().invoke(main, ["mix", *bad, "-o", str(tmp_path / "m")])
+        assert result.exit_code == 2 and message in result.stderr
     result = CliRunner().invoke(main, ["mix", "-s", f"x={tmp_path / 'missing.jsonl'}:1", "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and "input not found" in result.stderr

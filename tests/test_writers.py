@@ -72,3 +72,20 @@ def test_jsonl_gz_is_deterministic_and_round_trips(tmp_path: Path) -> None:
     assert outs[0] == outs[1] and len(outs[0]) == 2
     lines = gzip.decompress(outs[0][0]).decode().splitlines()
     assert [json.loads(x) for x in lines] == [{"id": "0", "text": "é0"}, {"id": "1", "text": "é1"}]
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path: Path) -> None:
+    from datacraft.io.atomic import atomic_path
+
+    target = tmp_path / "sub" / "model.keras"
+    with atomic_path(target, keep_suffix=True) as tmp:
+        assert tmp.suffix == ".keras" and tmp.name.startswith(".model.keras.tmp-")
+        tmp.write_text("done")
+    assert target.read_text() == "done" and list(target.parent.iterdir()) == [target]
+    try:
+        with atomic_path(tmp_path / "broken.png") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    except RuntimeError:
+        pass
+    assert not (tmp_path / "broken.png").exists() and not list(tmp_path.glob(".broken*"))

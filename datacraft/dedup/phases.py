@@ -15,7 +15,6 @@ shard (1, 4), one band (2) or the documents that have duplicates (3).
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
 from datacraft.document import Document
-from datacraft.io.atomic import tmp_path_for, write_text_atomic
+from datacraft.io.atomic import atomic_path, write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.progress import report_docs
@@ -77,19 +76,14 @@ def task_resources(t_cpu: float) -> dict[str, float]:
 
 def save_npy(path: Path, array: np.ndarray) -> None:
     """Write a .npy file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path_for(path)
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
-    os.replace(tmp, path)
 
 
 def save_parquet(path: Path, table: pa.Table) -> None:
     """Write a Parquet file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path_for(path)
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def write_marker(path: Path, fingerprint: str, info: dict[str, Any]) -> None:

@@ -6,12 +6,16 @@ import base64
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+from datacraft.io.atomic import atomic_path
 
 KEPT_COLOR = "#2b7bba"
 PALETTE = ("#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#666666")
@@ -36,6 +40,12 @@ def figure(width: float, height: float) -> Iterator[Figure]:
     with rc_context(STYLE):
         fig = Figure(figsize=(width, height), layout="tight")
         yield fig
+
+
+def save_png(fig: Any, path: str | Path, dpi: int = 100) -> None:
+    """Write a figure as PNG atomically, without timestamp or version metadata (same input, same bytes)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
 
 
 def to_data_uri(fig: Figure) -> str:

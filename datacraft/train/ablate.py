@@ -24,6 +24,7 @@ from typing import Any
 
 from datacraft.errors import ConfigError
 from datacraft.io.atomic import write_text_atomic
+from datacraft.report.charts import save_png
 from datacraft.train import data as D
 from datacraft.train.config import TrainConfig
 from datacraft.train.modeldir import write_json
@@ -198,7 +199,6 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 def plot_ablation(result: dict[str, Any], path: Path) -> None:
     """Bar chart of held-out perplexity per variant, beside each variant's training loss by epoch."""
-    import os
 
     import matplotlib
 
@@ -221,7 +221,5 @@ def plot_ablation(result: dict[str, Any], path: Path) -> None:
     ax2.legend()
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, format="png", dpi=100)
+    save_png(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)

@@ -9,7 +9,6 @@ position (the optimizer's step counter is in the checkpoint) and the same early-
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -20,6 +19,8 @@ import keras
 
 from datacraft import __version__
 from datacraft.errors import ConfigError, OutputConflictError
+from datacraft.io.atomic import atomic_path
+from datacraft.report.charts import save_png
 from datacraft.train import data as D
 from datacraft.train.config import TrainConfig
 from datacraft.train.model import ModelSpec, build_model
@@ -165,10 +166,8 @@ class TqdmProgress(keras.callbacks.Callback):
 
 def _save_keras(model: keras.Model, path: Path) -> None:
     """Save to a temporary ``.keras`` name, then rename (a kill never leaves a half-written model)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        model.save(tmp)
 
 
 def _prepare_dir(out: Path, cfg: TrainConfig, force: bool) -> dict[str, Any] | None:
@@ -211,10 +210,8 @@ def _plot_history(history: list[dict[str, Any]], path: Path) -> None:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, format="png", dpi=100)
+    save_png(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def prepare_data(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from datacraft.errors import ConfigError
+from datacraft.report.charts import save_png
 from datacraft.train import data as D
 from datacraft.train.modeldir import LoadedModel
 
@@ -187,8 +188,7 @@ def plot_confusion(cm: list[list[int]], labels: list[str], path: Path) -> None:
                 ax.text(j, i, str(arr[i, j]), ha="center", va="center", fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    save_png(fig, path)
     plt.close(fig)
 
 

@@ -185,23 +185,17 @@ class GopherRepetition(Filter):
             return v.result()
         size = len(text)
 
-        paras = f.paragraphs
-        n, chars = duplicates(paras)
-        s["gopher_rep_dup_para_frac"] = ratio(n, len(paras))
-        s["gopher_rep_dup_para_char_frac"] = ratio(chars, size)
-        if _over(s["gopher_rep_dup_para_frac"], p.max_dup_para_frac) and v.fail("dup_para_frac"):
-            return v.result()
-        if _over(s["gopher_rep_dup_para_char_frac"], p.max_dup_para_char_frac) and v.fail("dup_para_char_frac"):
-            return v.result()
-
-        lines = f.newline_runs
-        n, chars = duplicates(lines)
-        s["gopher_rep_dup_line_frac"] = ratio(n, len(lines))
-        s["gopher_rep_dup_line_char_frac"] = ratio(chars, size)
-        if _over(s["gopher_rep_dup_line_frac"], p.max_dup_line_frac) and v.fail("dup_line_frac"):
-            return v.result()
-        if _over(s["gopher_rep_dup_line_char_frac"], p.max_dup_line_char_frac) and v.fail("dup_line_char_frac"):
-            return v.result()
+        for unit, parts, max_frac, max_char_frac in (
+            ("para", f.paragraphs, p.max_dup_para_frac, p.max_dup_para_char_frac),
+            ("line", f.newline_runs, p.max_dup_line_frac, p.max_dup_line_char_frac),
+        ):
+            n, chars = duplicates(parts)
+            frac = s[f"gopher_rep_dup_{unit}_frac"] = ratio(n, len(parts))
+            char_frac = s[f"gopher_rep_dup_{unit}_char_frac"] = ratio(chars, size)
+            if _over(frac, max_frac) and v.fail(f"dup_{unit}_frac"):
+                return v.result()
+            if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
+                return v.result()
 
         index = NgramIndex(f.words)
         for n, limit in sorted(p.max_top_ngram_char_frac.items()):
