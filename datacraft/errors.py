@@ -37,3 +37,19 @@ class ExecutorError(DatacraftError):
     """The execution engine failed (e.g. a Ray worker died more often than retries allow) (exit 1)."""
 
     exit_code = 1
+
+
+class OutputLockedError(OutputConflictError):
+    """Another live process is writing the same output directory (exit 2)."""
+
+    exit_code = 2
+
+
+class QuarantineBudgetError(DatacraftError):
+    """More input records were quarantined than ``max_quarantine_fraction`` allows (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "predict": "datacraft.cli.infer:predict",
     "export": "datacraft.cli.export:export",
     "ablate": "datacraft.cli.ablate:ablate",
+    "verify": "datacraft.cli.verify:verify",
 }
 
 

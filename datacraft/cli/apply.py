@@ -10,7 +10,7 @@ import orjson
 
 from datacraft.cli.options import on_error_option, quiet_option, set_option, workers_option
 from datacraft.cli.summary import echo_summary, format_summary
-from datacraft.errors import ConfigError
+from datacraft.errors import ConfigError, QuarantineBudgetError
 from datacraft.io.readers import iter_lines, jsonl_items
 from datacraft.io.writers import ShardWriter
 from datacraft.pipeline.config import apply_overrides, build_config
@@ -94,7 +94,15 @@ def apply(
     streaming = "-" in inputs or output == "-"
     if not streaming:
         config = build_config(raw, "apply")
-        result = run_pipeline(config, force=force, show_progress=not quiet)
+        try:
+            result = run_pipeline(config, force=force, show_progress=not quiet)
+        except QuarantineBudgetError as e:
+            if not quiet and e.result is not None:
+                r = e.result
+                echo_summary(
+                    format_summary(r.merged, out=output, ran=r.ran, skipped=len(r.plan.skipped), seconds=r.seconds)
+                )
+            raise
         if not quiet:
             echo_summary(
                 format_summary(

@@ -1,12 +1,40 @@
-"""The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage or config error."""
+"""The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage or config error,
+130 interrupted by SIGINT (Ctrl-C), 143 terminated by SIGTERM."""
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import click
 
 from datacraft.errors import DatacraftError
+from datacraft.interrupt import Terminated, sigterm_raises
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+RESUME_HINT = "workers stopped; rerun the same command to resume"
+
+
+def os_error_message(e: OSError) -> tuple[str, int]:
+    """One line and an exit code for an operating-system error (the file it names, what to do)."""
+    where = e.filename if e.filename is not None else "?"
+    if e.filename2 is not None:
+        where = f"{where} → {e.filename2}"
+    if e.errno == errno.ENOSPC:
+        return f"no space left on device writing {where}; free space (or choose another --output) and rerun", 1
+    if e.errno == errno.EDQUOT:
+        return f"disk quota exceeded writing {where}; free space and rerun", 1
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: {where}", 1
+    if e.errno == errno.EROFS:
+        return f"read-only file system: {where}", 1
+    if e.errno == errno.ENOENT:
+        return f"file not found: {where}", 1
+    if e.errno == errno.EISDIR:
+        return f"{where} is a directory where a file was expected", 2
+    if e.errno == errno.ENOTDIR:
+        return f"{where}: a part of this path is a file where a directory was expected", 2
+    return f"{e.strerror or e}: {where}", 1
 
 
 class CliError(click.ClickException):
@@ -25,10 +53,14 @@ class DatacraftGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with sigterm_raises():
+                return super().invoke(ctx)
         except DatacraftError as e:
             raise CliError(str(e), e.exit_code) from None
-        except FileNotFoundError as e:
-            raise CliError(f"file not found: {e.filename}", 1) from None
-        except PermissionError as e:
-            raise CliError(f"permission denied: {e.filename}", 1) from None
+        except KeyboardInterrupt:
+            raise CliError(f"interrupted (SIGINT): {RESUME_HINT}", EXIT_SIGINT) from None
+        except Terminated:
+            raise CliError(f"terminated (SIGTERM): {RESUME_HINT}", EXIT_SIGTERM) from None
+        except OSError as e:
+            message, code = os_error_message(e)
+            raise CliError(message, code) from None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from datacraft.cli.options import quiet_option, workers_option
 from datacraft.errors import ConfigError
+from datacraft.io.lock import output_lock
 from datacraft.mix.config import build_mix_config
 from datacraft.mix.sampler import run_mix
 from datacraft.pipeline.config import load_yaml
+from datacraft.pipeline.outdir import check_not_foreign, check_output_path
 
 
 def _parse_source(text: str) -> dict[str, Any]:
@@ -103,7 +106,10 @@ def mix(
         if value is not None:
             raw[key] = value
     cfg = build_mix_config(raw, config_path or "mix")
-    report = run_mix(cfg)
+    check_output_path(cfg.output, [p for s in cfg.sources for p in s.paths])
+    check_not_foreign(Path(cfg.output))
+    with output_lock(cfg.output):
+        report = run_mix(cfg)
     if not quiet:
         click.echo(format_report(report), err=True)
     click.echo(f"{cfg.output}/data  ({cfg.output}/mix_report.json)")

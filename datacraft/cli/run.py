@@ -8,8 +8,15 @@ import click
 
 from datacraft.cli.options import executor_options, on_error_option, quiet_option, set_option, workers_option
 from datacraft.cli.summary import echo_summary, format_summary
+from datacraft.errors import QuarantineBudgetError
 from datacraft.pipeline.config import load_pipeline
-from datacraft.pipeline.runner import plan_run, run_pipeline
+from datacraft.pipeline.runner import RunResult, check_run_paths, plan_run, run_pipeline
+
+
+def _echo(result: RunResult, out: str) -> None:
+    echo_summary(
+        format_summary(result.merged, out=out, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds)
+    )
 
 
 @click.command()
@@ -21,7 +28,12 @@ from datacraft.pipeline.runner import plan_run, run_pipeline
     multiple=True,
     help="Input file, directory or glob (repeatable); replaces the pipeline's.",
 )
-@click.option("--output", "-o", default=None, help="Output directory; replaces the pipeline's.")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    help="Output directory; replaces the pipeline's. The dedup: section then writes OUTPUT-dedup.",
+)
 @workers_option
 @set_option
 @on_error_option
@@ -62,7 +74,11 @@ def run(
         updates["ray_address"] = ray_address
         updates.setdefault("executor", "ray")  # joining a cluster means running on it
     config = load_pipeline(pipeline, list(overrides), updates)
+    if output and config.dedup is not None and config.dedup.get("output"):
+        # -o moves the whole run: the dedup output follows it to OUTPUT-dedup.
+        config = config.model_copy(update={"dedup": {**config.dedup, "output": output.rstrip("/") + "-dedup"}})
     if dry_run:
+        check_run_paths(config)
         plan = plan_run(config, force=force)
         click.echo(f"pipeline    {config.name} ({pipeline}), fingerprint {config.fingerprint()}")
         click.echo(f"input       {len(plan.shards)} shards; {len(plan.todo)} to run, {len(plan.skipped)} complete")
@@ -87,17 +103,14 @@ def run(
                 f"then dedup  {d.output.path} ({', '.join(f'{k}={v}' for k, v in d.dedup.model_dump().items())})"
             )
         return
-    result = run_pipeline(config, force=force, show_progress=not quiet)
+    try:
+        result = run_pipeline(config, force=force, show_progress=not quiet)
+    except QuarantineBudgetError as e:
+        if not quiet and isinstance(e.result, RunResult):
+            _echo(e.result, config.output.path)
+        raise
     if not quiet:
-        echo_summary(
-            format_summary(
-                result.merged,
-                out=config.output.path,
-                ran=result.ran,
-                skipped=len(result.plan.skipped),
-                seconds=result.seconds,
-            )
-        )
+        _echo(result, config.output.path)
     if config.dedup is not None:
         from datacraft.cli.dedup import run_and_report
         from datacraft.dedup.config import dedup_from_pipeline

@@ -34,6 +34,11 @@ def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, 
         shown = ", ".join(f"{k}={v:,}" for k, v in top[:MAX_COUNTERS])
         more = f", … {len(top) - MAX_COUNTERS} more in stats.json" if len(top) > MAX_COUNTERS else ""
         lines.append(f"  {stage} counters: {shown}{more}")
+    q = merged.get("quarantine") or {}
+    if t["quarantined"] and q.get("reasons"):
+        lines.append("quarantined by error kind (e.g. file, position)")
+        for kind, n in list(q["reasons"].items())[:MAX_COUNTERS]:
+            lines.append(f"  {kind:<48} {n:>10,}  ({q.get('examples', {}).get(kind, '?')})")
     rate = t["docs_in"] / seconds if seconds > 0 else 0.0
     ledger = "balanced" if merged["ledger_balanced"] else "NOT BALANCED"
     lines.append(f"ledger      {ledger}: in = kept + dropped + quarantined")

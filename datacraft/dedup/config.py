@@ -64,7 +64,7 @@ def parse_dedup_section(raw: Any, where: str) -> DedupParams:
         raise ConfigError(f"{where}: expected a mapping of dedup parameters")
     raw = dict(raw)
     preset = raw.pop("preset", "default")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"{where}.preset: unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
     base = dict(PRESETS[preset])
     if ("threshold" in raw or "num_perm" in raw) and "bands" not in raw and "rows" not in raw:

@@ -7,7 +7,6 @@ run resumes where it stopped; when any task of a phase reruns, the later phases 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -16,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacraft import __version__
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.filter import FilterTask, filter_task
 from datacraft.dedup.layout import WorkLayout
@@ -30,14 +28,18 @@ from datacraft.dedup.phases import (
     marker_valid,
     signature_task,
 )
-from datacraft.errors import ConfigError, LedgerError, OutputConflictError
+from datacraft.errors import LedgerError
 from datacraft.executors import Executor, close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
+from datacraft.io.files import file_size, walk_files
+from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
-from datacraft.pipeline.layout import DATA, SUBDIRS, OutputLayout
+from datacraft.pipeline.fingerprint import input_set_fingerprint, run_identity
+from datacraft.pipeline.layout import DATA, DONE, MANIFEST, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
-from datacraft.pipeline.task import input_identity, read_options
+from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path
+from datacraft.pipeline.task import read_options
 from datacraft.progress import RunProgress
 
 PHASES = ("signatures", "groups", "clusters", "filter")
@@ -54,54 +56,43 @@ class DedupResult:
     shard_stats: list[ShardStats] = field(default_factory=list)
 
 
+def is_datacraft_output(path: Path) -> bool:
+    """True for a folder written by ``datacraft run``/``apply``/``dedup`` (it has ``_run.json`` or ``_done/``)."""
+    return path.is_dir() and ((path / MANIFEST).is_file() or (path / DONE).is_dir())
+
+
+def _has_files(folder: Path) -> bool:
+    return any(not p.name.startswith((".", "_")) for p in walk_files(folder))
+
+
 def resolve_inputs(paths: list[str]) -> list[str]:
-    """A datacraft output directory as input means its ``data/`` folder."""
+    """Input specs to list: a datacraft output means its ``data/`` dataset only (never its rejected/,
+    quarantine/ or stats), and an output whose ``data/`` is empty or absent contributes no shards."""
     out = []
     for p in paths:
         path = Path(p)
-        if path.is_dir() and (path / DATA).is_dir() and ((path / "_run.json").is_file() or (path / "_done").is_dir()):
-            out.append(str(path / DATA))
+        if is_datacraft_output(path):
+            if _has_files(path / DATA):
+                out.append(str(path / DATA))
         else:
             out.append(p)
     return out
 
 
 def input_fingerprint(shards: list[Shard]) -> str:
-    """Hash of the shard names, sizes and modification times: any change means starting over."""
-    ident = [[s.name, s.format, *input_identity(s.path).values()] for s in shards]
-    return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:16]
+    """Hash of the shard names, sizes and modification times: any change means another run."""
+    return input_set_fingerprint(shards)
 
 
-def _check_paths(config: DedupConfig, shards: list[Shard]) -> None:
-    out = Path(config.output.path).resolve()
-    for s in shards:
-        if out in Path(s.path).resolve().parents:
-            raise ConfigError(f"input {s.path} is inside the output directory {config.output.path}; choose another")
+def _identity(config: DedupConfig, shards: list[Shard]) -> dict[str, Any]:
+    return run_identity(config.fingerprint(), [], shards)
 
 
-def _prepare_output(config: DedupConfig, fp: str, input_fp: str, force: bool) -> None:
-    layout = OutputLayout(Path(config.output.path))
+def _prepare_output(layout: OutputLayout, identity: dict[str, Any], force: bool) -> None:
     work = WorkLayout(layout.root)
-    root = layout.root
-    if root.exists() and not force:
-        if layout.manifest.is_file():
-            try:
-                previous = json.loads(layout.manifest.read_text())
-            except ValueError:
-                previous = {}
-            if previous.get("fingerprint") != fp:
-                raise OutputConflictError(
-                    f"{root} holds the output of a different run configuration; "
-                    "rerun with --force to replace it, or choose another output directory"
-                )
-            if previous.get("input_fingerprint") != input_fp:
-                force = True  # same settings, changed input: start over
-        elif any(root.iterdir()) and not any((root / d).exists() for d in SUBDIRS):
-            raise OutputConflictError(f"{root} is not empty and is not a datacraft output; choose another output")
+    check_identity(layout, identity, force, "output directory")
     if force:
-        layout.clear_all()
         shutil.rmtree(work.root, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
 
 
 def _run_phase(
@@ -128,25 +119,40 @@ def run_dedup(
 ) -> DedupResult:
     """Run (or resume) exact and/or near dedup from ``config.input`` into ``config.output``."""
     t0 = time.perf_counter()
+    out = Path(config.output.path)
+    check_output_path(config.output.path, config.input.paths, "output directory")
+    check_not_foreign(out, "output directory")
     paths = resolve_inputs(config.input.paths)
-    shards = list_shards(paths, config.input.format)
-    _check_paths(config, shards)
+    shards = list_shards(paths, config.input.format) if paths else []
+    with output_lock(out):
+        return _run_locked(config, shards, force, show_progress, executor, t0)
+
+
+def _run_locked(
+    config: DedupConfig,
+    shards: list[Shard],
+    force: bool,
+    show_progress: bool,
+    executor: Executor | None,
+    t0: float,
+) -> DedupResult:
     p = config.dedup
-    fp = config.fingerprint()
-    input_fp = input_fingerprint(shards)
-    _prepare_output(config, fp, input_fp, force)
+    identity = _identity(config, shards)
+    fp = identity["fingerprint"]
+    input_fp = identity["input_fingerprint"]
     out = Path(config.output.path)
     layout = OutputLayout(out)
+    _prepare_output(layout, identity, force)
     work = WorkLayout(out)
     bands, rows = p.lsh()
+    layout.dir(DATA).mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         layout.manifest,
         json.dumps(
             {
                 "kind": "dedup",
-                "fingerprint": fp,
+                **identity,
                 "input_fingerprint": input_fp,
-                "datacraft": __version__,
                 "config": config.model_dump(mode="json"),
                 "lsh": {"bands": bands, "rows": rows} if p.near else None,
                 "shards": [s.name for s in shards],
@@ -154,9 +160,8 @@ def run_dedup(
             indent=1,
         ),
     )
-    for index in layout.shard_indexes_present():
-        if index >= len(shards):
-            layout.clear_shard(index)
+    if not shards:
+        return _empty_result(config, layout, t0)
     own_executor = executor is None
     if executor is None:
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
@@ -209,6 +214,7 @@ def run_dedup(
             for s in shards
             if stale or not _filter_marker_valid(layout, s, fp)
         ]
+        layout.sweep((t.shard.index for t in filter_todo), len(shards))  # one walk per run, lock held
         _run_phase(executor, filter_task, filter_todo, len(shards), "dedup 4/4 filter", show_progress)
         ran["filter"] = len(filter_todo)
 
@@ -237,7 +243,46 @@ def _filter_marker_valid(layout: OutputLayout, shard: Shard, fp: str) -> bool:
         marker = json.loads(layout.marker(shard.index).read_text())
     except (OSError, ValueError):
         return False
-    return marker.get("fingerprint") == fp and layout.stats_file(shard.index).is_file()
+    return (
+        marker.get("fingerprint") == fp
+        and layout.stats_file(shard.index).is_file()
+        and all(file_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
+    )
+
+
+def _empty_result(config: DedupConfig, layout: OutputLayout, t0: float) -> DedupResult:
+    """An empty input is an empty dataset: no shards, no documents, an empty ``data/``."""
+    p = config.dedup
+    bands, rows = p.lsh()
+    layout.sweep((), 0)
+    merged = merge_stats([])
+    merged.update(
+        {
+            "pipeline": config.name,
+            "fingerprint": json.loads(layout.manifest.read_text())["fingerprint"],
+            "shards": 0,
+            "dedup": {
+                "stage": STAGE,
+                "mode": p.mode,
+                "shingle": f"{p.shingle} {p.ngram}-grams",
+                "num_perm": p.num_perm,
+                "bands": bands if p.near else None,
+                "rows": rows if p.near else None,
+                "verify": p.verify,
+                "keep": p.keep,
+                "clusters": 0,
+                "clustered_docs": 0,
+                "removed": 0,
+                "largest_cluster": 0,
+                "pairs": {},
+                "phases": {name: {"tasks": 0, "cpu_seconds": 0.0, "max_task_peak_rss_mib": 0.0} for name in PHASES},
+                "cpu_seconds": 0.0,
+            },
+            "per_shard": [],
+        }
+    )
+    write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
+    return DedupResult(merged, [], dict.fromkeys(PHASES, 0), time.perf_counter() - t0, [])
 
 
 def _read_marker(path: Path) -> dict[str, Any]:

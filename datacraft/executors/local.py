@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 from datacraft import progress as progress_mod
 from datacraft.errors import DatacraftError
+from datacraft.interrupt import bind_to_parent
 
 T = TypeVar("T")
 
@@ -27,8 +29,22 @@ class InProcessExecutor:
             progress_mod.set_sink(None)
 
 
-def _init_worker(counter: Any) -> None:
+def _init_worker(counter: Any, parent: int) -> None:
+    bind_to_parent(parent)
     progress_mod.set_sink(progress_mod.shared_counter_sink(counter))
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes now (interrupted run): their unfinished shards stay incomplete."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join(5)
 
 
 class LocalExecutor:
@@ -45,7 +61,10 @@ class LocalExecutor:
         if progress is not None:
             progress.watch(counter)
         pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker, initargs=(counter,)
+            max_workers=min(self.workers, len(tasks)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(counter, os.getpid()),
         )
         futures: dict[Future[Any], T] = {}
         order = {id(task): i for i, task in enumerate(tasks)}
@@ -70,6 +89,12 @@ class LocalExecutor:
                     nxt = next(pending, None)
                     if nxt is not None:
                         futures[pool.submit(fn, nxt)] = nxt
+        except BaseException as e:
+            # Interrupted (SIGINT, SIGTERM) or abandoned: stop the workers rather than wait for their shards.
+            # An ordinary error in a task lets the others in flight finish (their shards stay complete).
+            if not isinstance(e, Exception):
+                _stop_workers(pool)
+            raise
         finally:
             for fut in futures:
                 fut.cancel()

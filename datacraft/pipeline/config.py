@@ -99,6 +99,9 @@ class PipelineConfig(_Strict):
     ray: RayConfig = Field(default_factory=RayConfig, description="Ray task resources and retries")
     on_error: Literal["quarantine", "fail"] = "quarantine"
     batch_size: int = Field(1000, gt=0, description="documents per batch passed between stages")
+    max_quarantine_fraction: float = Field(
+        0.01, ge=0, le=1, description="fail the run (exit 1) when more of its input records than this are quarantined"
+    )
     dedup: dict[str, Any] | None = Field(
         None,
         description="global dedup of the output after the stages: dedup parameters (preset, mode, threshold, …) "
@@ -118,6 +121,7 @@ class PipelineConfig(_Strict):
         data = self.model_dump(mode="json")
         for key in ("workers", "executor", "ray_address", "ray", "name", "on_error", "dedup"):
             data.pop(key, None)
+        data.pop("max_quarantine_fraction", None)  # decides the exit code, not the output
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,6 +38,14 @@ class ShardStats:
     write_seconds: float = 0.0
     seconds: float = 0.0
     outputs: dict[str, list[str]] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    quarantine_examples: dict[str, str] = field(default_factory=dict)
+
+    def add_quarantine(self, error: str, where: str) -> None:
+        """Count a quarantined record by the kind of its error; keep the first position of each kind."""
+        kind = quarantine_kind(error)
+        self.quarantine_reasons[kind] = self.quarantine_reasons.get(kind, 0) + 1
+        self.quarantine_examples.setdefault(kind, where)
 
     def add_drop(self, stage: str, reason: str, n: int = 1) -> None:
         """Count ``n`` documents dropped by ``stage`` for ``reason``."""
@@ -77,6 +86,13 @@ class ShardStats:
         return cls(**data)
 
 
+def quarantine_kind(error: str) -> str:
+    """The kind of a quarantine error: its message before any detail, numbers as N (``invalid UTF-8 at byte N``)."""
+    head = error.split(": ", 1)[0] if ": " in error else error
+    head = re.sub(r"\d+", "N", head).strip()
+    return head[:80] or "error"
+
+
 def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
     """Sum shard stats into run totals (stage order as first seen)."""
     totals = {"docs_in": 0, "kept": 0, "quarantined": 0, "dropped": 0, "chars_in": 0, "chars_out": 0}
@@ -84,6 +100,8 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
     stages: dict[str, dict[str, float]] = {}
     counters: dict[str, dict[str, int]] = {}
     seconds = {"read": 0.0, "write": 0.0, "total": 0.0}
+    q_reasons: dict[str, int] = {}
+    q_examples: dict[str, str] = {}
     for s in sorted(shards, key=lambda s: s.shard):
         totals["docs_in"] += s.docs_in
         totals["kept"] += s.kept
@@ -103,6 +121,10 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
             c = counters.setdefault(stage, {})
             for k, v in cs.items():
                 c[k] = c.get(k, 0) + v
+        for kind, n in s.quarantine_reasons.items():
+            q_reasons[kind] = q_reasons.get(kind, 0) + n
+        for kind, where in s.quarantine_examples.items():
+            q_examples.setdefault(kind, where)
         seconds["read"] += s.read_seconds
         seconds["write"] += s.write_seconds
         seconds["total"] += s.seconds
@@ -112,6 +134,10 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
         "dropped": dropped,
         "stages": stages,
         "counters": counters,
+        "quarantine": {
+            "reasons": dict(sorted(q_reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "examples": q_examples,
+        },
         "cpu_seconds": seconds,
         "ledger_balanced": balanced and all(s.balanced() for s in shards),
     }

@@ -1,4 +1,9 @@
-"""The run driver: plan shard tasks, skip finished ones, execute, merge stats, check the ledger."""
+"""The run driver: plan shard tasks, skip finished ones, execute, merge stats, check the ledger.
+
+Before anything is written the driver checks the output (a directory, outside every input, not
+another run's output) and takes the output lock; it then sweeps files no marker vouches for
+once, runs the tasks, merges stats and checks the ledger and the quarantine budget.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datacraft import __version__
-from datacraft.errors import LedgerError, OutputConflictError
+from datacraft.errors import LedgerError, QuarantineBudgetError
 from datacraft.executors import Executor, close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
+from datacraft.io.files import file_size
+from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
 from datacraft.pipeline.config import PipelineConfig
-from datacraft.pipeline.layout import SUBDIRS, OutputLayout
+from datacraft.pipeline.fingerprint import input_identity, run_identity
+from datacraft.pipeline.layout import DATA, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
-from datacraft.pipeline.task import ShardTask, input_identity, run_shard_task
+from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path
+from datacraft.pipeline.task import ShardTask, run_shard_task
 from datacraft.progress import RunProgress
 
 
@@ -29,6 +37,7 @@ class RunPlan:
     todo: list[Shard]
     skipped: list[Shard]
     out: Path
+    identity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,59 +52,55 @@ class RunResult:
 
 
 def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str) -> bool:
+    """A shard is complete when its marker is for the same contents and input file, and vouches for files
+    that are all there with their sizes (no folder is listed)."""
+    marker = layout.read_marker(shard.index)
+    if marker is None:
+        return False
     try:
-        marker = json.loads(layout.marker(shard.index).read_text())
-    except (OSError, ValueError):
+        ident = input_identity(shard.path)
+    except OSError:
         return False
     return (
         marker.get("fingerprint") == fingerprint
         and marker.get("name") == shard.name
-        and marker.get("size") == input_identity(shard.path)["size"]
-        and marker.get("mtime_ns") == input_identity(shard.path)["mtime_ns"]
-        and layout.stats_file(shard.index).is_file()
-        and all(_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
+        and marker.get("size") == ident["size"]
+        and marker.get("mtime_ns") == ident["mtime_ns"]
+        and file_size(layout.stats_file(shard.index)) is not None
+        and all(file_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
     )
 
 
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
+def identity_of(config: PipelineConfig, shards: list[Shard]) -> dict[str, Any]:
+    """The run identity of a pipeline over ``shards`` (content fingerprint, input set, version)."""
+    return run_identity(config.fingerprint(), [spec.params for spec in config.stages], shards)
 
 
-def _check_output_dir(layout: OutputLayout, config: PipelineConfig, force: bool) -> None:
-    root = layout.root
-    if not root.exists():
-        return
-    if force:
-        layout.clear_all()
-        return
-    if layout.manifest.is_file():
-        try:
-            previous = json.loads(layout.manifest.read_text()).get("fingerprint")
-        except ValueError:
-            previous = None
-        if previous != config.fingerprint():
-            raise OutputConflictError(
-                f"{root} holds the output of a different pipeline configuration; "
-                "rerun with --force to replace it, or choose another --output"
-            )
-    elif any(root.iterdir()) and not any((root / d).exists() for d in SUBDIRS):
-        raise OutputConflictError(f"{root} is not empty and is not a datacraft output; choose another --output")
+def check_run_paths(config: PipelineConfig) -> None:
+    """Usage checks before anything is written: outputs are directories outside every input (exit 2)."""
+    check_output_path(config.output.path, config.input.paths)
+    if config.dedup is not None:
+        from datacraft.dedup.config import dedup_from_pipeline  # the dedup package imports this module
+
+        dedup_out = dedup_from_pipeline(config).output.path
+        check_output_path(dedup_out, config.input.paths, "dedup output")
+        check_output_path(dedup_out, [config.output.path], "dedup output")
 
 
-def plan_run(config: PipelineConfig, force: bool = False) -> RunPlan:
-    """List shards and decide which are already complete (valid marker for the same config and input)."""
-    shards = list_shards(config.input.paths, config.input.format)
+def plan_run(config: PipelineConfig, force: bool = False, shards: list[Shard] | None = None) -> RunPlan:
+    """List shards and decide which are already complete (valid marker for the same contents and input)."""
+    if shards is None:
+        shards = list_shards(config.input.paths, config.input.format)
     layout = OutputLayout(Path(config.output.path))
-    fp = config.fingerprint()
+    identity = identity_of(config, shards)
+    fp = identity["fingerprint"]
     if force or not layout.root.exists():
         todo, skipped = list(shards), []
     else:
-        todo = [s for s in shards if not _marker_valid(layout, s, fp)]
-        skipped = [s for s in shards if s not in todo]
-    return RunPlan(config, shards, todo, skipped, layout.root)
+        done = {s.index for s in shards if _marker_valid(layout, s, fp)}
+        todo = [s for s in shards if s.index not in done]
+        skipped = [s for s in shards if s.index in done]
+    return RunPlan(config, shards, todo, skipped, layout.root, identity)
 
 
 def run_pipeline(
@@ -103,30 +108,43 @@ def run_pipeline(
 ) -> RunResult:
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
     t0 = time.perf_counter()
+    check_run_paths(config)
+    layout = OutputLayout(Path(config.output.path))
+    check_not_foreign(layout.root)
     own_executor = executor is None
     if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
-    layout = OutputLayout(Path(config.output.path))
-    _check_output_dir(layout, config, force)
-    plan = plan_run(config, force=force)
-    layout.root.mkdir(parents=True, exist_ok=True)
-    fp = config.fingerprint()
+    try:
+        with output_lock(layout.root):
+            result = _run_locked(config, layout, executor, force, show_progress, t0)
+    finally:
+        if own_executor:
+            close_executor(executor)
+    check_quarantine_budget(result.merged, config.max_quarantine_fraction, layout, result)
+    return result
+
+
+def _run_locked(
+    config: PipelineConfig, layout: OutputLayout, executor: Executor, force: bool, show_progress: bool, t0: float
+) -> RunResult:
+    shards = list_shards(config.input.paths, config.input.format)
+    check_identity(layout, identity_of(config, shards), force)
+    plan = plan_run(config, force=force, shards=shards)
+    fp = plan.identity["fingerprint"]
+    layout.dir(DATA).mkdir(parents=True, exist_ok=True)  # an empty dataset is an empty data/, never absent
     write_text_atomic(
         layout.manifest,
         json.dumps(
             {
-                "fingerprint": fp,
-                "datacraft": __version__,
+                **plan.identity,
                 "config": config.model_dump(mode="json"),
                 "shards": [s.name for s in plan.shards],
             },
             indent=1,
         ),
     )
-    # Outputs of shards that no longer exist in the input would otherwise linger.
-    for index in layout.shard_indexes_present():
-        if index >= len(plan.shards):
-            layout.clear_shard(index)
+    # One sweep per run: files of shards to redo, of shards no longer in the input, and temporary files.
+    layout.sweep((s.index for s in plan.todo), len(plan.shards))
     cfg_json = config.model_dump(mode="json")
     tasks = [ShardTask(cfg_json, fp, shard, str(layout.root)) for shard in plan.todo]
     progress = RunProgress(len(plan.shards), enabled=show_progress, desc=config.name)
@@ -137,8 +155,8 @@ def run_pipeline(
             progress.shard_done()
     finally:
         progress.close()
-        if own_executor:
-            close_executor(executor)
+    if tasks:
+        layout.sweep((), len(plan.shards))  # temporary files of task attempts that died and were retried
     shard_stats = [ShardStats.from_json(json.loads(layout.stats_file(s.index).read_text())) for s in plan.shards]
     merged = merge_stats(shard_stats)
     order = [spec.label for spec in config.stages]
@@ -158,3 +176,25 @@ def run_pipeline(
     if not merged["ledger_balanced"]:
         raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")
     return RunResult(plan, merged, len(tasks), time.perf_counter() - t0, shard_stats)
+
+
+def quarantine_lines(merged: dict[str, Any], limit: int = 3) -> list[str]:
+    """The most frequent quarantine error kinds with a count and an example position each."""
+    q = merged.get("quarantine") or {}
+    examples = q.get("examples", {})
+    return [f"{kind} ×{n:,} (e.g. {examples.get(kind, '?')})" for kind, n in list(q.get("reasons", {}).items())[:limit]]
+
+
+def check_quarantine_budget(merged: dict[str, Any], max_fraction: float, layout: OutputLayout, result: Any) -> None:
+    """Raise QuarantineBudgetError (exit 1) when more records were quarantined than the budget allows."""
+    t = merged["totals"]
+    if not t["docs_in"] or t["quarantined"] / t["docs_in"] <= max_fraction:
+        return
+    raise QuarantineBudgetError(
+        f"{t['quarantined']:,} of {t['docs_in']:,} input records ({t['quarantined'] / t['docs_in']:.1%}) were "
+        f"quarantined, more than max_quarantine_fraction={max_fraction:g}: "
+        + "; ".join(quarantine_lines(merged))
+        + f". See {layout.dir('quarantine')}/; fix the input or the reader settings (e.g. --text-field), or allow "
+        "more with --set max_quarantine_fraction=F",
+        result,
+    )

@@ -20,11 +20,13 @@ import orjson
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.atomic import write_text_atomic
+from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.records import BadRecord
 from datacraft.io.writers import JsonlShardWriter, PartitionedWriter, ShardWriter, StdoutWriter, make_writer
 from datacraft.pipeline.config import PipelineConfig
+from datacraft.pipeline.fingerprint import input_identity
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
 from datacraft.pipeline.ledger import ShardStats, StageStats
 from datacraft.progress import report_docs
@@ -75,12 +77,6 @@ def read_options(config: PipelineConfig) -> ReadOptions:
         max_record_bytes=i.max_record_bytes,
         parquet_batch_rows=i.parquet_batch_rows,
     )
-
-
-def input_identity(path: str) -> dict[str, Any]:
-    """Size and mtime of an input file: a marker is valid only for the same input."""
-    st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 class ShardContext:
@@ -145,6 +141,7 @@ class ShardRun:
     def bad_record(self, bad: BadRecord) -> None:
         self.stats.docs_in += 1
         self.stats.quarantined += 1
+        self.stats.add_quarantine(bad.error, f"{bad.file}, {bad.position}")
         if self.config.on_error == "fail":
             raise InputError(f"bad record: {bad.describe()} (rerun with --on-error quarantine to set it aside)")
         if self.quarantine is not None:
@@ -287,7 +284,9 @@ def finish_shard(
         **input_identity(shard.path),
         # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
         # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
-        "outputs": {p: os.path.getsize(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        # Checksums (xxh3 of the bytes) are for `datacraft verify`; resume compares sizes only.
+        "outputs": {p: file_size(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "checksums": {p: file_checksum(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
         **marker_extra,
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))

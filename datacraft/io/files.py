@@ -1,0 +1,55 @@
+"""Small file-system helpers that run bookkeeping goes through (one place to swap in a remote filesystem)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import xxhash
+
+_CHUNK = 1 << 20
+
+
+def file_size(path: str | Path) -> int | None:
+    """Size of a file in bytes, or None when it does not exist or is not a file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size if os.path.isfile(path) else None
+
+
+def file_checksum(path: str | Path) -> str:
+    """``xxh3_64:<hex>`` of a file's bytes (streamed)."""
+    h = xxhash.xxh3_64()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return f"xxh3_64:{h.hexdigest()}"
+
+
+def remove_file(path: str | Path) -> None:
+    """Delete a file if it exists."""
+    Path(path).unlink(missing_ok=True)
+
+
+def walk_files(root: str | Path) -> Iterator[Path]:
+    """Every file under ``root`` (recursively, unordered); nothing when ``root`` does not exist."""
+    stack = [str(root)]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            else:
+                yield Path(e.path)
+
+
+def real(path: str | Path) -> Path:
+    """The absolute, symlink-resolved form of a local path (for comparing inputs and outputs)."""
+    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(str(path)))))
