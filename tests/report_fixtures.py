@@ -54,6 +54,7 @@ def pipeline_raw(src: Path, out: Path, rejected: bool = True) -> dict:
             {"length": {"label": "size", "mode": "annotate", "max_words": 30}},
         ],
         "batch_size": 7,
+        "max_quarantine_fraction": 1,  # the corpus holds one bad record on purpose
     }
 
 

@@ -75,7 +75,7 @@ def test_runtime_errors_exit_1(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "in" / "a.jsonl", [], raw_lines=[b'{"text": "fine words here"}', b"{oops"])
     result = invoke("run", str(pipeline(tmp_path)), "--on-error", "fail")
     assert result.exit_code == 1 and "a.jsonl, line 2: invalid JSON" in result.stderr
-    result = invoke("run", str(pipeline(tmp_path)))
+    result = invoke("run", str(pipeline(tmp_path)), "--set", "max_quarantine_fraction=0.5")
     assert result.exit_code == 0 and "quarantined 1" in result.stderr
 
 

@@ -55,6 +55,7 @@ def test_ledger_balances_for_any_mix(shards: list[list[tuple[str, int]]], min_wo
                 "output": {"path": str(root / "out")},
                 "stages": [{"normalize": {}}, {"length": {"min_words": min_words}}],
                 "batch_size": batch,
+                "max_quarantine_fraction": 1,
             }
         )
         totals = run_pipeline(cfg).merged["totals"]

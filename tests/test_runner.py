@@ -63,16 +63,28 @@ def test_rerun_skips_finished_shards_and_force_redoes_them(tmp_path: Path) -> No
     assert forced.ran == 3 and tree_digest(tmp_path / "o") == digest
 
 
-def test_changed_input_shard_is_redone_and_removed_shards_cleaned(tmp_path: Path) -> None:
+def test_changed_input_is_refused_then_redone_with_force(tmp_path: Path) -> None:
     paths = make_corpus(tmp_path / "in", shards=3, docs=20)
     cfg = config(tmp_path / "in", tmp_path / "o")
     run_pipeline(cfg)
     write_jsonl(paths[1], [{"id": "new", "text": " ".join(["word"] * 20)}])
     os.utime(paths[1], ns=(1, 1))
-    result = run_pipeline(cfg)
-    assert result.ran == 1 and any(r["id"] == "new" for r in read_parquet_rows(tmp_path / "o" / "data"))
+    with pytest.raises(OutputConflictError, match="the input files"):
+        run_pipeline(cfg)
+    result = run_pipeline(cfg, force=True)
+    assert result.ran == 3 and any(r["id"] == "new" for r in read_parquet_rows(tmp_path / "o" / "data"))
     paths[2].unlink()
+    run_pipeline(cfg, force=True)
+    assert not list((tmp_path / "o").rglob("part-00002*"))
+
+
+def test_files_of_shards_gone_from_the_input_are_swept(tmp_path: Path) -> None:
+    paths = make_corpus(tmp_path / "in", shards=3, docs=20)
+    cfg = config(tmp_path / "in", tmp_path / "o")
     run_pipeline(cfg)
+    (tmp_path / "o" / "_run.json").unlink()  # an output whose manifest was lost: markers decide
+    paths[2].unlink()
+    assert run_pipeline(cfg).ran == 0
     assert not list((tmp_path / "o").rglob("part-00002*"))
 
 
@@ -80,7 +92,7 @@ def test_different_config_in_same_output_needs_force(tmp_path: Path) -> None:
     make_corpus(tmp_path / "in", shards=1, docs=5)
     run_pipeline(config(tmp_path / "in", tmp_path / "o"))
     other = config(tmp_path / "in", tmp_path / "o", stages=[{"length": {"min_words": 1}}])
-    with pytest.raises(OutputConflictError, match="different pipeline configuration"):
+    with pytest.raises(OutputConflictError, match="another run: the configuration changed"):
         run_pipeline(other)
     assert run_pipeline(other, force=True).ran == 1
     (tmp_path / "foreign").mkdir()
@@ -92,7 +104,7 @@ def test_different_config_in_same_output_needs_force(tmp_path: Path) -> None:
 def test_bad_records_are_quarantined_or_fail_the_run(tmp_path: Path) -> None:
     lines = [b'{"id": "1", "text": "' + b"good " * 12 + b'"}', b"{broken", b'{"id": "3"}', b'{"text": "caf\xe9"}']
     write_jsonl(tmp_path / "in" / "a.jsonl", [], raw_lines=lines)
-    result = run_pipeline(config(tmp_path / "in", tmp_path / "o"))
+    result = run_pipeline(config(tmp_path / "in", tmp_path / "o", max_quarantine_fraction=1))
     t = result.merged["totals"]
     assert (t["docs_in"], t["kept"], t["quarantined"]) == (4, 1, 3)
     q = [json.loads(x) for x in (tmp_path / "o" / "quarantine" / "part-00000-0000.jsonl").read_text().splitlines()]

@@ -163,6 +163,7 @@ def test_web_pipeline_annotate_then_threshold(tmp_path: Path) -> None:
         "name": "web",
         "input": {"paths": [str(tmp_path / "in")]},
         "output": {"path": str(tmp_path / "annotated")},
+        "max_quarantine_fraction": 1,  # one malformed record on purpose
         "stages": [
             {"html_to_text": {}},
             {"clean": {}},

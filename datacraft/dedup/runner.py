@@ -139,7 +139,6 @@ def _run_locked(
     p = config.dedup
     identity = _identity(config, shards)
     fp = identity["fingerprint"]
-    input_fp = identity["input_fingerprint"]
     out = Path(config.output.path)
     layout = OutputLayout(out)
     _prepare_output(layout, identity, force)
@@ -152,7 +151,6 @@ def _run_locked(
             {
                 "kind": "dedup",
                 **identity,
-                "input_fingerprint": input_fp,
                 "config": config.model_dump(mode="json"),
                 "lsh": {"bands": bands, "rows": rows} if p.near else None,
                 "shards": [s.name for s in shards],

@@ -89,7 +89,7 @@ class ShardStats:
 def quarantine_kind(error: str) -> str:
     """The kind of a quarantine error: its message before any detail, numbers as N (``invalid UTF-8 at byte N``)."""
     head = error.split(": ", 1)[0] if ": " in error else error
-    head = re.sub(r"\d+", "N", head).strip()
+    head = re.sub(r"(?<![\w-])\d+", "N", head).strip()
     return head[:80] or "error"
 
 

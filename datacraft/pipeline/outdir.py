@@ -50,6 +50,6 @@ def check_identity(layout: OutputLayout, identity: dict[str, Any], force: bool, 
     previous = read_manifest(layout)
     if previous is not None and not same_run(previous, identity):
         raise OutputConflictError(
-            f"{layout.root} holds the output of another run ({describe_change(previous, identity)} differ); "
+            f"{layout.root} holds the output of another run: {describe_change(previous, identity)} changed; "
             f"rerun with --force to replace it, or choose another {what}"
         )
