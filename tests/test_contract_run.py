@@ -197,6 +197,9 @@ def test_output_naming_a_file_and_config_type_errors_exit_2(tmp_path: Path) -> N
     p = write_pipeline(tmp_path / "p.yaml", tmp_path / "in", tmp_path / "out", dedup={"preset": [1]})
     result = invoke("run", str(p))
     assert result.exit_code == 2 and "dedup.preset" in result.stderr
+    p = write_pipeline(tmp_path / "q.yaml", tmp_path / "in", tmp_path / "out", stages=[{"length": {"label": [1]}}])
+    result = invoke("run", str(p))
+    assert result.exit_code == 2 and "stages[0].length.label" in result.stderr
 
 
 def test_no_space_left_is_one_line_exit_1() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ def file_size(path: str | Path) -> int | None:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size if os.path.isfile(path) else None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def file_checksum(path: str | Path) -> str:

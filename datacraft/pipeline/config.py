@@ -175,6 +175,8 @@ def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
             raise ConfigError(f"stages[{i}].{name}: parameters must be a mapping, got {params!r}")
         params = dict(params)
         label = params.pop("label", None) or name
+        if not isinstance(label, str) or not isinstance(name, str):
+            raise ConfigError(f"stages[{i}].{name}.label: expected a string, got {label!r}")
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label}_{seen[label]}"

@@ -86,9 +86,10 @@ def input_identity(path: str) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def input_set_fingerprint(shards: list[Shard]) -> str:
-    """Hash of the shard names, formats, sizes and modification times."""
-    ident = [[s.name, s.format, *input_identity(s.path).values()] for s in shards]
+def input_set_fingerprint(shards: list[Shard], idents: dict[str, dict[str, Any]] | None = None) -> str:
+    """Hash of the shard names, formats, sizes and modification times (``idents``: already stat'ed)."""
+    idents = idents or {}
+    ident = [[s.name, s.format, *(idents.get(s.path) or input_identity(s.path)).values()] for s in shards]
     return hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:16]
 
 
@@ -108,7 +109,12 @@ def describe_change(previous: dict[str, Any], current: dict[str, Any]) -> str:
     return ", ".join(changes) or "the run identity"
 
 
-def run_identity(config_fp: str, stage_params: Iterable[dict[str, Any]], shards: list[Shard]) -> dict[str, Any]:
+def run_identity(
+    config_fp: str,
+    stage_params: Iterable[dict[str, Any]],
+    shards: list[Shard],
+    idents: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Everything that identifies a run's output, as recorded in ``_run.json``."""
     side = side_files(stage_params)
     return {
@@ -116,7 +122,7 @@ def run_identity(config_fp: str, stage_params: Iterable[dict[str, Any]], shards:
         "config_fingerprint": config_fp,
         "datacraft": __version__,
         "side_files": side,
-        "input_fingerprint": input_set_fingerprint(shards),
+        "input_fingerprint": input_set_fingerprint(shards, idents),
     }
 
 

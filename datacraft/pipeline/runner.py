@@ -8,6 +8,7 @@ once, runs the tasks, merges stats and checks the ledger and the quarantine budg
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,29 +52,28 @@ class RunResult:
     shard_stats: list[ShardStats] = field(default_factory=list)
 
 
-def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str) -> bool:
-    """A shard is complete when its marker is for the same contents and input file, and vouches for files
-    that are all there with their sizes (no folder is listed)."""
+def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str, ident: dict[str, Any]) -> bool:
+    """A shard is complete when its marker is for the same contents and input file (``ident``: its size
+    and mtime), and vouches for files that are all there with their sizes (no folder is listed)."""
     marker = layout.read_marker(shard.index)
     if marker is None:
         return False
-    try:
-        ident = input_identity(shard.path)
-    except OSError:
-        return False
+    root = str(layout.root)
     return (
         marker.get("fingerprint") == fingerprint
         and marker.get("name") == shard.name
         and marker.get("size") == ident["size"]
         and marker.get("mtime_ns") == ident["mtime_ns"]
         and file_size(layout.stats_file(shard.index)) is not None
-        and all(file_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
+        and all(file_size(os.path.join(root, rel)) == size for rel, size in marker.get("outputs", {}).items())
     )
 
 
-def identity_of(config: PipelineConfig, shards: list[Shard]) -> dict[str, Any]:
+def identity_of(
+    config: PipelineConfig, shards: list[Shard], idents: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The run identity of a pipeline over ``shards`` (content fingerprint, input set, version)."""
-    return run_identity(config.fingerprint(), [spec.params for spec in config.stages], shards)
+    return run_identity(config.fingerprint(), [spec.params for spec in config.stages], shards, idents)
 
 
 def check_run_paths(config: PipelineConfig) -> None:
@@ -92,12 +92,13 @@ def plan_run(config: PipelineConfig, force: bool = False, shards: list[Shard] | 
     if shards is None:
         shards = list_shards(config.input.paths, config.input.format)
     layout = OutputLayout(Path(config.output.path))
-    identity = identity_of(config, shards)
+    idents = {s.path: input_identity(s.path) for s in shards}  # one stat per input file
+    identity = identity_of(config, shards, idents)
     fp = identity["fingerprint"]
     if force or not layout.root.exists():
         todo, skipped = list(shards), []
     else:
-        done = {s.index for s in shards if _marker_valid(layout, s, fp)}
+        done = {s.index for s in shards if _marker_valid(layout, s, fp, idents[s.path])}
         todo = [s for s in shards if s.index not in done]
         skipped = [s for s in shards if s.index in done]
     return RunPlan(config, shards, todo, skipped, layout.root, identity)
@@ -128,8 +129,8 @@ def _run_locked(
     config: PipelineConfig, layout: OutputLayout, executor: Executor, force: bool, show_progress: bool, t0: float
 ) -> RunResult:
     shards = list_shards(config.input.paths, config.input.format)
-    check_identity(layout, identity_of(config, shards), force)
     plan = plan_run(config, force=force, shards=shards)
+    check_identity(layout, plan.identity, force)
     fp = plan.identity["fingerprint"]
     layout.dir(DATA).mkdir(parents=True, exist_ok=True)  # an empty dataset is an empty data/, never absent
     write_text_atomic(
