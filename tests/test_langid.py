@@ -354,11 +354,21 @@ def test_partition_by_lang_writes_hive_folders(tmp_path: Path) -> None:
 
 
 def test_partition_value_is_escaped_and_nulls_have_a_folder(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from datacraft.io.schema import build_schema
     from datacraft.io.writers import HIVE_NULL, PartitionedWriter, make_writer
 
     def make(where: Path):
         return make_writer(
-            "jsonl", where, "part-00000", rows_per_file=10, bytes_per_file=10**6, row_group_rows=10, compression="none"
+            "jsonl",
+            where,
+            "part-00000",
+            schema=build_schema([pa.field("src", pa.string())], extra=False),
+            rows_per_file=10,
+            bytes_per_file=10**6,
+            row_group_rows=10,
+            compression="none",
         )
 
     w = PartitionedWriter(tmp_path, "part-00000", "src", make)
@@ -366,7 +376,10 @@ def test_partition_value_is_escaped_and_nulls_have_a_folder(tmp_path: Path) -> N
     paths = w.commit()
     assert sorted(Path(p).parent.name for p in paths) == [f"src={HIVE_NULL}", "src=a%2Fb"]
     lines = (tmp_path / "src=a%2Fb" / "part-00000-0000.jsonl").read_text().splitlines()
-    assert [json.loads(x) for x in lines] == [{"id": "1"}, {"id": "4"}]
+    assert [json.loads(x) for x in lines] == [
+        {"id": "1", "text": None, "src": "a/b"},
+        {"id": "4", "text": None, "src": "a/b"},
+    ]
 
 
 @pytest.mark.parametrize("column", ["id", "text", "a/b", "x=y", ".hidden"])

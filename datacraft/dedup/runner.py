@@ -37,6 +37,7 @@ from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
 from datacraft.pipeline.layout import DATA, SUBDIRS, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
+from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import input_identity, read_options
 from datacraft.progress import RunProgress
 
@@ -131,6 +132,7 @@ def run_dedup(
     paths = resolve_inputs(config.input.paths)
     shards = list_shards(paths, config.input.format)
     _check_paths(config, shards)
+    config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     p = config.dedup
     fp = config.fingerprint()
     input_fp = input_fingerprint(shards)

@@ -16,6 +16,7 @@ from datacraft.io.paths import Shard, list_shards
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.layout import SUBDIRS, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
+from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import ShardTask, input_identity, run_shard_task
 from datacraft.progress import RunProgress
 
@@ -88,6 +89,7 @@ def _check_output_dir(layout: OutputLayout, config: PipelineConfig, force: bool)
 def plan_run(config: PipelineConfig, force: bool = False) -> RunPlan:
     """List shards and decide which are already complete (valid marker for the same config and input)."""
     shards = list_shards(config.input.paths, config.input.format)
+    config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     layout = OutputLayout(Path(config.output.path))
     fp = config.fingerprint()
     if force or not layout.root.exists():
@@ -103,6 +105,7 @@ def run_pipeline(
 ) -> RunResult:
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
     t0 = time.perf_counter()
+    config = resolve_fields(config, list_shards(config.input.paths, config.input.format))
     own_executor = executor is None
     if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
