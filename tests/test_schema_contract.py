@@ -36,7 +36,10 @@ def _corpus(root: Path) -> None:
     write_jsonl(root / "b.jsonl", [{"id": f"b{i}", "text": f"beta text {i} " * (1 + i % 4)} for i in range(7)])
     write_jsonl(
         root / "c.jsonl",
-        [{"id": f"c{i}", "text": f"gamma {i} " * (6 if i < 4 else 2), "cluster": "none", "tags": ["x", i]} for i in range(5)],
+        [
+            {"id": f"c{i}", "text": f"gamma {i} " * (6 if i < 4 else 2), "cluster": "none", "tags": ["x", i]}
+            for i in range(5)
+        ],
     )
 
 
@@ -139,10 +142,10 @@ SKIP = {"model_quality": "needs a trained model (covered by tests/test_train.py)
 
 
 class _Ctx:
-    def drop(self, doc, stage, reason, signals=None) -> None:  # noqa: ANN001
+    def drop(self, doc, stage, reason, signals=None) -> None:
         pass
 
-    def count(self, stage, key, n=1) -> None:  # noqa: ANN001
+    def count(self, stage, key, n=1) -> None:
         pass
 
 

@@ -142,13 +142,22 @@ def as_string(value: Any) -> str | None:
 
 
 _MISS = object()
+#: Type of a partition column inside the files: what pyarrow's hive discovery infers from folder names.
+PARTITION_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def is_text(t: pa.DataType) -> bool:
+    """String columns, and dictionary-encoded strings (partition columns)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _fit(value: Any, t: pa.DataType) -> Any:
     """``value`` converted to type ``t`` by the rule of the module docstring, or ``_MISS``."""
     if value is None:
         return None
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
+    if is_text(t):
         return value if type(value) is str else _json(value)
     if pa.types.is_integer(t):
         if type(value) is int:
@@ -182,7 +191,7 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
     has_extra = EXTRA in known
     cols: dict[str, list[Any]] = {n: [] for n in names}
     types = [(f.name, f.type) for f in schema if f.name != EXTRA]
-    fast = {n: t for n, t in types if pa.types.is_string(t)}
+    fast = {n: t for n, t in types if is_text(t)}
     for row in rows:
         extra: dict[str, Any] = {}
         for name, t in types:

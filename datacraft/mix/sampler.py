@@ -153,7 +153,8 @@ MIX_FIELDS = [pa.field("mix_group", pa.string()), pa.field("mix_copy", pa.int64(
 
 def mix_schema(cfg_json: dict[str, Any], fields: dict[str, str]) -> pa.Schema:
     """The schema of every file of a mix: id, text, the inputs' fields, mix_group, mix_copy, extra_fields."""
-    fingerprint = xxhash.xxh64_hexdigest(json.dumps({"mix": cfg_json, "fields": fields}, sort_keys=True))
+    decides = {k: v for k, v in cfg_json.items() if k not in ("output", "workers")}  # not paths or worker counts
+    fingerprint = xxhash.xxh64_hexdigest(json.dumps({"mix": decides, "fields": fields}, sort_keys=True).encode())
     return data_schema(fields, True, [], fingerprint, added=MIX_FIELDS)
 
 

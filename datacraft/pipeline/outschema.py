@@ -29,6 +29,7 @@ from datacraft.io.paths import Shard
 from datacraft.io.readers import FIXED_FIELDS, ReadOptions, read_shard
 from datacraft.io.schema import (
     EXTRA,
+    PARTITION_TYPE,
     SchemaError,
     build_schema,
     infer_type,
@@ -66,10 +67,13 @@ def _parquet_fields(shard: Shard, skip: set[str], types: dict[str, list[pa.DataT
 
 
 def _sample_fields(shard: Shard, opts: ReadOptions, values: dict[str, list[Any]]) -> None:
-    for item in itertools.islice(read_shard(shard, opts), SAMPLE_RECORDS):
-        if type(item) is Document:
-            for key, value in item.meta.items():
-                values.setdefault(key, []).append(value)
+    try:
+        for item in itertools.islice(read_shard(shard, opts), SAMPLE_RECORDS):
+            if type(item) is Document:
+                for key, value in item.meta.items():
+                    values.setdefault(key, []).append(value)
+    except InputError:
+        pass  # an unreadable shard fails its own task, with the error, when it runs
 
 
 def discover_fields(shards: list[Shard], opts: ReadOptions) -> dict[str, str]:
@@ -113,7 +117,8 @@ def data_schema(
     """The schema of every file of ``data/``: id, text, input fields, stage columns, ``added``, extra_fields.
 
     A stage column replaces an input field of the same name (the stage writes it after reading).
-    The partition column is always a string column (its values are the folder names).
+    The partition column is a dictionary-encoded string column (its values are the folder names):
+    the type pyarrow's hive discovery gives it, so directory readers merge the two without conflict.
     """
     stage_fields: list[pa.Field] = []
     for stage in stages:
@@ -122,10 +127,10 @@ def data_schema(
                 raise ConfigError(f"stage {stage.label}: column {f.name!r} is declared with another type earlier")
             stage_fields.append(f)
     columns = merge_fields(input_fields(fields if keep_fields else {}), stage_fields, added or [])
-    if partition_by:  # a string in the files, as in the folder names
-        columns = [pa.field(f.name, pa.string()) if f.name == partition_by else f for f in columns]
+    if partition_by:  # in the files too, typed as pyarrow's hive discovery types the folder names
+        columns = [pa.field(f.name, PARTITION_TYPE) if f.name == partition_by else f for f in columns]
         if partition_by not in {f.name for f in columns}:
-            columns.append(pa.field(partition_by, pa.string()))
+            columns.append(pa.field(partition_by, PARTITION_TYPE))
     try:
         return build_schema(columns, extra=keep_fields, fingerprint=fingerprint)
     except SchemaError as e:
