@@ -60,20 +60,45 @@ def test_bom_does_not_cost_the_first_record(tmp_path: Path) -> None:
     assert [d.text for d in _items(text)] == ["hello"]
 
 
+class _LazyLongLine(io.RawIOBase):
+    """A stream of one short record, a ``size``-byte line made on the fly, then one more record."""
+
+    def __init__(self, size: int) -> None:
+        self.parts = [_jsonl(ROWS[:1]) + b'{"text": "']
+        self.left = size
+        self.tail = b'"}\n' + _jsonl(ROWS[1:2])
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self.parts:
+            return self.parts.pop()
+        if self.left > 0:
+            k = min(n if n > 0 else 1 << 20, self.left)
+            self.left -= k
+            return b"x" * k
+        out, self.tail = self.tail, b""
+        return out
+
+
 def test_long_line_is_quarantined_without_being_held_whole() -> None:
-    """A line past the limit becomes TooLong while streaming: never more than limit + one chunk in memory."""
-    limit, chunk = 1000, 256
-    big = b"x" * 50_000
-    data = _jsonl(ROWS[:1]) + b'{"text": "' + big + b'"}\n' + _jsonl(ROWS[1:2])
+    """A 64 MB line past a 1 MB limit: TooLong while streaming, peak memory far below the line's size."""
+    import tracemalloc
 
-    class Watch(io.BytesIO):
-        biggest = 0
-
-    lines = list(iter_lines(Watch(data), "mem", chunk_size=chunk, max_bytes=limit))
+    limit, chunk, size = 1 << 20, 1 << 20, 64 << 20
+    tracemalloc.start()
+    try:
+        lines = [(n, x if isinstance(x, TooLong) else len(x)) for n, x in iter_lines(
+            _LazyLongLine(size), "mem", chunk_size=chunk, max_bytes=limit
+        )]  # fmt: skip
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert [n for n, _ in lines] == [1, 2, 3]
     long = lines[1][1]
-    assert isinstance(long, TooLong) and long.size == len(big) + 12 and long.head.startswith(b'{"text": "xxx')
-    assert all(isinstance(x, bytes) and len(x) <= limit for _, x in (lines[0], lines[2]))
+    assert isinstance(long, TooLong) and long.size == size + 12 and long.head.startswith(b'{"text": "xxx')
+    assert peak < 8 * limit, f"peak {peak} bytes while reading a {size}-byte line"
 
 
 def test_long_line_in_a_file_is_quarantined_with_its_size(tmp_path: Path) -> None:

@@ -161,6 +161,8 @@ def _fit(value: Any, t: pa.DataType) -> Any:
         return value if type(value) is str else _json(value)
     if pa.types.is_integer(t):
         if type(value) is int:
+            if t == pa.int64():
+                return value if -(1 << 63) <= value < (1 << 63) else _MISS
             try:
                 pa.scalar(value, t)
             except (OverflowError, pa.ArrowInvalid):
@@ -191,12 +193,16 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
     has_extra = EXTRA in known
     cols: dict[str, list[Any]] = {n: [] for n in names}
     types = [(f.name, f.type) for f in schema if f.name != EXTRA]
-    fast = {n: t for n, t in types if is_text(t)}
+    # the type a value may have to be stored as it is, per column (others go through _fit)
+    exact = {
+        name: str if is_text(t) else float if t == pa.float64() else bool if t == pa.bool_() else None
+        for name, t in types
+    }
     for row in rows:
         extra: dict[str, Any] = {}
         for name, t in types:
             value = row.get(name)
-            if value is None or (name in fast and type(value) is str):
+            if value is None or type(value) is exact[name]:
                 cols[name].append(value)
                 continue
             fitted = _fit(value, t)
