@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -337,8 +338,10 @@ def test_partition_by_lang_writes_hive_folders(tmp_path: Path) -> None:
     assert "lang=en" in folders and "lang=zh-cn" in folders and "lang=ko" not in folders
     files = sorted((out / "data" / "lang=en").iterdir())
     assert [f.name for f in files] == ["part-00000-0000.parquet", "part-00001-0000.parquet", "part-00002-0000.parquet"]
-    assert "lang" not in pq.read_schema(files[0]).names  # Hive style: the value lives in the path
-    table = pq.read_table(out / "data")  # read back as one dataset, lang from the folder names
+    # Hive folders, and the column inside the files too, typed as pyarrow's hive discovery types it
+    assert pq.read_schema(files[0]).field("lang").type == pa.dictionary(pa.int32(), pa.string())
+    assert set(pq.read_table(files[0]).column("lang").to_pylist()) == {"en"}
+    table = pq.read_table(out / "data")  # read back as one dataset: folder names and files agree
     langs = table.column("lang").to_pylist()
     assert len(langs) == table.num_rows and set(langs) == {f.split("=")[1] for f in folders}
     labels = table.column("label").to_pylist()
@@ -354,11 +357,21 @@ def test_partition_by_lang_writes_hive_folders(tmp_path: Path) -> None:
 
 
 def test_partition_value_is_escaped_and_nulls_have_a_folder(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from datacraft.io.schema import build_schema
     from datacraft.io.writers import HIVE_NULL, PartitionedWriter, make_writer
 
     def make(where: Path):
         return make_writer(
-            "jsonl", where, "part-00000", rows_per_file=10, bytes_per_file=10**6, row_group_rows=10, compression="none"
+            "jsonl",
+            where,
+            "part-00000",
+            schema=build_schema([pa.field("src", pa.string())], extra=False),
+            rows_per_file=10,
+            bytes_per_file=10**6,
+            row_group_rows=10,
+            compression="none",
         )
 
     w = PartitionedWriter(tmp_path, "part-00000", "src", make)
@@ -366,7 +379,10 @@ def test_partition_value_is_escaped_and_nulls_have_a_folder(tmp_path: Path) -> N
     paths = w.commit()
     assert sorted(Path(p).parent.name for p in paths) == [f"src={HIVE_NULL}", "src=a%2Fb"]
     lines = (tmp_path / "src=a%2Fb" / "part-00000-0000.jsonl").read_text().splitlines()
-    assert [json.loads(x) for x in lines] == [{"id": "1"}, {"id": "4"}]
+    assert [json.loads(x) for x in lines] == [
+        {"id": "1", "text": None, "src": "a/b"},
+        {"id": "4", "text": None, "src": "a/b"},
+    ]
 
 
 @pytest.mark.parametrize("column", ["id", "text", "a/b", "x=y", ".hidden"])

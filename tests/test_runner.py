@@ -42,7 +42,7 @@ def test_output_content_rejected_and_stats(tmp_path: Path) -> None:
     kept = read_parquet_rows(tmp_path / "o" / "data")
     rejected = read_parquet_rows(tmp_path / "o" / "rejected")
     assert len(kept) == result.merged["totals"]["kept"] and len(rejected) == result.merged["totals"]["dropped"]
-    assert set(kept[0]) == {"id", "text", "src"} and "\n\n\n" not in kept[0]["text"]
+    assert set(kept[0]) == {"id", "text", "src", "extra_fields"} and "\n\n\n" not in kept[0]["text"]
     assert {r["stage"] for r in rejected} == {"length"} and {r["reason"] for r in rejected} == {"too_few_words"}
     assert json.loads(rejected[0]["signals"])["length_words"] < 10
     stats = json.loads((tmp_path / "o" / "stats.json").read_text())

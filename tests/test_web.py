@@ -62,8 +62,9 @@ def make_warc(path: Path, *, gz: bool, bad_middle: bool = False) -> None:
 
 
 def read_all(path: Path) -> list[Document | BadRecord]:
+    """Documents and bad records (records skipped by design are counted, see test_warc_contract.py)."""
     [shard] = list_shards([str(path)])
-    return list(read_shard(shard, ReadOptions()))
+    return [i for i in read_shard(shard, ReadOptions()) if isinstance(i, Document | BadRecord)]
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -90,7 +91,7 @@ def test_malformed_record_is_quarantined_and_rest_is_read(tmp_path: Path, gz: bo
     items = read_all(path)
     bad = [i for i in items if isinstance(i, BadRecord)]
     docs = [i for i in items if isinstance(i, Document)]
-    assert len(bad) == 1 and "malformed WARC record" in bad[0].error and bad[0].position == "record 1"
+    assert len(bad) == 1 and "malformed WARC record" in bad[0].error and bad[0].position.startswith("record 1 ")
     assert [d.meta["url"] for d in docs] == ["http://a.example/rivers", "http://c.example/page"]
     assert "Third page" in docs[1].text
 
@@ -99,7 +100,7 @@ def test_oversize_payload_quarantined(tmp_path: Path) -> None:
     path = tmp_path / "x.warc"
     make_warc(path, gz=False)
     [shard] = list_shards([str(path)])
-    items = list(read_shard(shard, ReadOptions(max_record_bytes=100)))
+    items = [i for i in read_shard(shard, ReadOptions(max_record_bytes=100)) if isinstance(i, Document | BadRecord)]
     assert [type(i).__name__ for i in items] == ["BadRecord", "Document"]
 
 

@@ -114,7 +114,8 @@ def apply(
         raise click.UsageError("stream mode needs both --input - and --output -")
     raw["output"]["path"] = "-"
     config = build_config(raw, "apply")
-    items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>"), "stdin", read_options(config))
+    opts = read_options(config)
+    items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>", max_bytes=opts.max_record_bytes), "stdin", opts)
     stats = run_stream(config, items, quarantine=_StderrQuarantine())
     if not quiet:
         echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))

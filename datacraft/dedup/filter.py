@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
@@ -18,21 +20,28 @@ from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
 from datacraft.io.readers import read_shard
-from datacraft.io.writers import JsonlShardWriter, ShardWriter, make_writer
+from datacraft.io.writers import JsonlShardWriter, ShardWriter
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
 from datacraft.pipeline.ledger import ShardStats
+from datacraft.pipeline.outschema import output_schemas
 from datacraft.pipeline.task import (
     ShardContext,
     ShardRun,
     abort_on_error,
     finish_shard,
     make_data_writer,
+    make_rejected_writer,
     read_options,
 )
-from datacraft.stages.base import Stage, StageContext
+from datacraft.stages.base import Stage, StageContext, columns_to_fields
 
 #: ``dup_cluster`` of a document that has no duplicate.
 NO_CLUSTER = -1
+
+
+def with_rejected_column(schema: pa.Schema) -> pa.Schema:
+    """``rejected/`` of dedup: the common columns plus ``duplicate_of`` (the kept document's id)."""
+    return schema.append(pa.field("duplicate_of", pa.string()))
 
 
 class DedupContext(ShardContext):
@@ -58,6 +67,10 @@ class ApplyDecisions(Stage):
     @classmethod
     def output_columns(cls) -> dict[str, str]:
         return {"dup_cluster": "int64", "dup_count": "int64"}
+
+    def output_fields(self) -> list[pa.Field]:
+        """Every kept document gets its cluster (-1: none) and the cluster's size."""
+        return columns_to_fields(self.output_columns())
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
         kept = []
@@ -103,19 +116,10 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
     stem = shard_stem(shard.index)
     stage = ApplyDecisions(read_decisions(WorkLayout(Path(task.out)), shard.index))
     stats = ShardStats(shard=shard.index, input=shard.path)
-    o = pconf.output
-    data = make_data_writer(pconf, layout.dir(DATA), stem)
-    rejected: ShardWriter | None = None
-    if o.rejected:
-        rejected = make_writer(
-            "parquet",
-            layout.dir(REJECTED),
-            stem,
-            rows_per_file=o.rows_per_file,
-            bytes_per_file=o.bytes_per_file,
-            row_group_rows=o.row_group_rows,
-            compression=o.compression,
-        )
+    data_schema, rejected_schema = output_schemas(pconf, [stage], task.fingerprint)
+    data = make_data_writer(pconf, layout.dir(DATA), stem, data_schema)
+    rejected_schema = with_rejected_column(rejected_schema)
+    rejected: ShardWriter | None = make_rejected_writer(pconf, layout.dir(REJECTED), stem, rejected_schema)
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
     with abort_on_error(data, rejected, quarantine):
         run = ShardRun(pconf, [stage], stats, data, rejected, quarantine)

@@ -39,6 +39,7 @@ from datacraft.pipeline.fingerprint import input_set_fingerprint, run_identity
 from datacraft.pipeline.layout import DATA, DONE, MANIFEST, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
 from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path
+from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import read_options
 from datacraft.progress import RunProgress
 
@@ -136,6 +137,7 @@ def _run_locked(
     executor: Executor | None,
     t0: float,
 ) -> DedupResult:
+    config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     p = config.dedup
     identity = _identity(config, shards)
     fp = identity["fingerprint"]

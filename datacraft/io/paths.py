@@ -22,7 +22,7 @@ FORMAT_SUFFIXES: dict[str, str] = {
     ".arc": "warc",
     ".wet": "warc",
 }
-COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ A file that cannot be read at all raises :class:`InputError` naming it.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,11 +24,12 @@ import zstandard
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
-from datacraft.io.records import BadRecord
+from datacraft.io.records import BadRecord, Skipped, TooLong
 
-Item = Document | BadRecord
+Item = Document | BadRecord | Skipped
 RAW_SNIPPET = 500
-_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+BOM = b"\xef\xbb\xbf"
+_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ class ReadOptions:
 
 ReaderFn = Callable[[Shard, ReadOptions], Iterator[Item]]
 READERS: dict[str, ReaderFn] = {}
+#: Formats whose documents always carry the same meta fields (name → type name); others are discovered.
+FIXED_FIELDS: dict[str, dict[str, str]] = {"text": {}}
 
 
 def reader(fmt: str) -> Callable[[ReaderFn], ReaderFn]:
@@ -64,10 +69,14 @@ def read_shard(shard: Shard, options: ReadOptions) -> Iterator[Item]:
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open a possibly compressed file (by suffix: .gz, .zst) for binary streaming."""
+    """Open a possibly compressed file (by suffix: .gz, .zst, .bz2, .xz) for binary streaming."""
     try:
         if path.endswith(".gz"):
             return gzip.open(path, "rb")
+        if path.endswith(".bz2"):
+            return bz2.open(path, "rb")
+        if path.endswith(".xz"):
+            return lzma.open(path, "rb")
         if path.endswith((".zst", ".zstd")):
             fh = open(path, "rb")  # noqa: SIM115 - closed by the reader wrapper
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
@@ -107,24 +116,53 @@ def _diagnose_json(line: bytes, err: Exception) -> str:
     return f"invalid JSON: {err}"
 
 
-def iter_lines(fh: IO[bytes], path: str, chunk_size: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
+def iter_lines(
+    fh: IO[bytes], path: str, chunk_size: int = 1 << 22, max_bytes: int | None = None
+) -> Iterator[tuple[int, bytes | TooLong]]:
     """Yield (1-based line number, line bytes without the newline), reading in large chunks.
 
-    Raises InputError naming the file if the stream breaks (truncated or corrupt compression).
+    A UTF-8 byte order mark at the start of the stream is dropped. A line longer than ``max_bytes``
+    is never held whole: it is yielded as :class:`TooLong` (its length and first bytes), so memory
+    stays within ``max_bytes`` plus a chunk. Raises InputError naming the file if the stream breaks
+    (truncated or corrupt compression).
     """
     lineno = 0
     rest = b""
+    first = True
+    long_size = -1  # >= 0 while skipping the rest of an over-long line
+    long_head = b""
+    limit = max_bytes if max_bytes is not None else -1
     try:
         while True:
             chunk = fh.read(chunk_size)
             if not chunk:
                 break
+            if first:
+                first = False
+                if chunk.startswith(BOM[: len(chunk)]) and len(chunk) < len(BOM):
+                    chunk += fh.read(len(BOM))
+                if chunk.startswith(BOM):
+                    chunk = chunk[len(BOM) :]
+            if long_size >= 0:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    long_size += len(chunk)
+                    continue
+                lineno += 1
+                yield lineno, TooLong(long_size + end, long_head)
+                long_size = -1
+                chunk = chunk[end + 1 :]
             lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
             rest = lines.pop()
             for line in lines:
                 lineno += 1
                 yield lineno, line
-        if rest:
+            if 0 <= limit < len(rest):
+                long_size, long_head, rest = len(rest), rest[:RAW_SNIPPET], b""
+        if long_size >= 0:
+            lineno += 1
+            yield lineno, TooLong(long_size, long_head)
+        elif rest:
             lineno += 1
             yield lineno, rest
     except _STREAM_ERRORS as e:
@@ -136,10 +174,11 @@ def iter_lines(fh: IO[bytes], path: str, chunk_size: int = 1 << 22) -> Iterator[
 @reader("jsonl")
 def read_jsonl(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """JSON Lines, plain or compressed; ids default to ``name:line``."""
-    return jsonl_items(iter_lines(open_binary(shard.path), shard.path), shard.name, opts)
+    lines = iter_lines(open_binary(shard.path), shard.path, max_bytes=opts.max_record_bytes)
+    return jsonl_items(lines, shard.name, opts)
 
 
-def jsonl_items(lines: Iterator[tuple[int, bytes]], name: str, opts: ReadOptions) -> Iterator[Item]:
+def jsonl_items(lines: Iterator[tuple[int, bytes | TooLong]], name: str, opts: ReadOptions) -> Iterator[Item]:
     """Turn numbered JSONL lines into documents and bad records."""
     loads = orjson.loads
     max_bytes = opts.max_record_bytes
@@ -147,12 +186,13 @@ def jsonl_items(lines: Iterator[tuple[int, bytes]], name: str, opts: ReadOptions
     id_field = opts.id_field
     keep = opts.keep_fields
     for lineno, line in lines:
-        if len(line) > max_bytes:
+        if type(line) is TooLong or len(line) > max_bytes:
+            size, head = (line.size, line.head) if type(line) is TooLong else (len(line), line)
             yield BadRecord(
                 name,
                 f"line {lineno}",
-                f"record of {len(line)} bytes exceeds max_record_bytes={max_bytes}",
-                _snippet(line),
+                f"record of {size} bytes exceeds max_record_bytes={max_bytes}",
+                _snippet(head),  # type: ignore[arg-type]
             )
             continue
         try:
@@ -194,6 +234,8 @@ def read_text(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     if len(raw) > opts.max_record_bytes:
         yield BadRecord(shard.name, "file", f"file exceeds max_record_bytes={opts.max_record_bytes}", _snippet(raw))
         return
+    if raw.startswith(BOM):
+        raw = raw[len(BOM) :]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -2,6 +2,8 @@
 
 Every file is written under a temporary name; :meth:`ShardWriter.commit` renames them all
 once the shard task is complete, so a killed task never leaves a file that looks finished.
+A Parquet writer is given its schema when it is made (see :mod:`datacraft.io.schema`): every
+file it writes has exactly that schema, whatever the rows hold; it never infers one from data.
 """
 
 from __future__ import annotations
@@ -20,49 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datacraft.io.atomic import tmp_path_for
+from datacraft.io.schema import as_string, rows_conformed, rows_to_table
 
 Row = dict[str, Any]
-LEADING_COLUMNS = ("id", "text")
 
 
-def _column(values: list[Any]) -> pa.Array:
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Mixed types in one column: keep every value, as JSON text.
-        return pa.array([None if v is None else orjson.dumps(v, default=str).decode() for v in values], pa.string())
-
-
-def rows_to_table(rows: list[Row]) -> pa.Table:
-    """Build a table column by column: ``id``, ``text`` first, then the other keys sorted."""
-    names: dict[str, None] = {}
-    for row in rows:
-        for k in row:
-            names.setdefault(k, None)
-    ordered = [c for c in LEADING_COLUMNS if c in names] + sorted(k for k in names if k not in LEADING_COLUMNS)
-    return pa.table({name: _column([row.get(name) for row in rows]) for name in ordered})
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
-    """Reshape ``table`` to ``schema`` (missing columns as nulls, safe casts) or None if impossible."""
-    if any(name not in schema.names for name in table.column_names):
-        return None
-    cols = []
-    for f in schema:
-        if f.name in table.column_names:
-            col = table.column(f.name)
-            if col.type != f.type:
-                if col.null_count != len(col) and not pa.types.is_null(col.type):
-                    try:
-                        col = col.cast(f.type, safe=True)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-                        return None
-                else:
-                    col = pa.nulls(len(col), f.type)
-        else:
-            col = pa.nulls(len(table), f.type)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, schema=schema)
+class SchemaMismatchError(ValueError):
+    """A table handed to a writer does not have the writer's schema."""
 
 
 class ShardWriter(ABC):
@@ -114,14 +80,22 @@ class ShardWriter(ABC):
 
 
 class ParquetShardWriter(ShardWriter):
-    """Parquet with zstd, row groups of at most ``row_group_rows``, rotation by rows and bytes."""
+    """Parquet of one fixed ``schema``, zstd, row groups of at most ``row_group_rows``, rotation by rows and bytes."""
 
     suffix = ".parquet"
 
     def __init__(
-        self, directory: str | Path, stem: str, *, row_group_rows: int = 10_000, compression: str = "zstd", **kw: Any
+        self,
+        directory: str | Path,
+        stem: str,
+        *,
+        schema: pa.Schema,
+        row_group_rows: int = 10_000,
+        compression: str = "zstd",
+        **kw: Any,
     ) -> None:
         super().__init__(directory, stem, **kw)
+        self.schema = schema
         self.row_group_rows = row_group_rows
         self.compression = compression
         self._buffer: list[Row] = []
@@ -132,22 +106,30 @@ class ParquetShardWriter(ShardWriter):
         self._buffer.extend(rows)
         while len(self._buffer) >= self.row_group_rows:
             chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]
-            self._write_table(rows_to_table(chunk))
+            self._write_table(rows_to_table(chunk, self.schema))
 
     def write_table(self, table: pa.Table) -> None:
-        """Append an Arrow table directly (columns in the writer's order)."""
+        """Append an Arrow table with the writer's columns (safe casts only; anything else is an error)."""
         self._flush_buffer()
+        if table.schema.names != self.schema.names:
+            raise SchemaMismatchError(f"columns {table.schema.names} differ from the schema's {self.schema.names}")
+        if not table.schema.equals(self.schema, check_metadata=False):
+            try:
+                table = table.cast(self.schema, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+                raise SchemaMismatchError(f"table does not fit the schema: {e}") from None
+        table = table.replace_schema_metadata(self.schema.metadata)
         for start in range(0, len(table), self.row_group_rows):
             self._write_table(table.slice(start, self.row_group_rows))
 
     def _flush_buffer(self) -> None:
         if self._buffer:
             chunk, self._buffer = self._buffer, []
-            self._write_table(rows_to_table(chunk))
+            self._write_table(rows_to_table(chunk, self.schema))
 
-    def _open(self, schema: pa.Schema) -> None:
+    def _open(self) -> None:
         self._tmp = self._next_path()
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression=self.compression)
+        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression)
 
     def _close_file(self) -> None:
         if self._writer is not None:
@@ -157,14 +139,10 @@ class ParquetShardWriter(ShardWriter):
     def _write_table(self, table: pa.Table) -> None:
         while len(table):
             if self._writer is None:
-                self._open(table.schema)
+                self._open()
             assert self._writer is not None and self._tmp is not None
-            conformed = table if table.schema == self._writer.schema else _conform(table, self._writer.schema)
-            if conformed is None:  # schema changed in a way that cannot be cast: start a new file
-                self._close_file()
-                continue
             room = self.rows_per_file - self._rows_in_file
-            part = conformed.slice(0, room)
+            part = table.slice(0, room)
             self._writer.write_table(part, row_group_size=self.row_group_rows)
             self._rows_in_file += len(part)
             self.rows_written += len(part)
@@ -180,8 +158,11 @@ class ParquetShardWriter(ShardWriter):
 class JsonlShardWriter(ShardWriter):
     """JSON Lines, optionally gzip-compressed (deterministic: no name or time in the header)."""
 
-    def __init__(self, directory: str | Path, stem: str, *, compress: bool = False, **kw: Any) -> None:
+    def __init__(
+        self, directory: str | Path, stem: str, *, compress: bool = False, schema: pa.Schema | None = None, **kw: Any
+    ) -> None:
         super().__init__(directory, stem, **kw)
+        self.schema = schema  # when given, every line has exactly its keys, values conformed as in Parquet
         self.compress = compress
         self.suffix = ".jsonl.gz" if compress else ".jsonl"
         self._fh: IO[bytes] | None = None
@@ -200,6 +181,8 @@ class JsonlShardWriter(ShardWriter):
             self._fh = self._raw = None
 
     def write(self, rows: list[Row]) -> None:
+        if self.schema is not None:
+            rows = rows_conformed(rows, self.schema)
         for row in rows:
             if self._fh is None:
                 self._open()
@@ -238,16 +221,18 @@ def make_writer(
     directory: str | Path,
     stem: str,
     *,
+    schema: pa.Schema,
     rows_per_file: int,
     bytes_per_file: int,
     row_group_rows: int,
     compression: str,
 ) -> ShardWriter:
-    """Build the writer for an output format: ``parquet``, ``jsonl`` or ``jsonl.gz``."""
+    """Build the writer for an output format (``parquet``, ``jsonl`` or ``jsonl.gz``) of one ``schema``."""
     if fmt == "parquet":
         return ParquetShardWriter(
             directory,
             stem,
+            schema=schema,
             row_group_rows=row_group_rows,
             compression=compression,
             rows_per_file=rows_per_file,
@@ -255,7 +240,12 @@ def make_writer(
         )
     if fmt in ("jsonl", "jsonl.gz"):
         return JsonlShardWriter(
-            directory, stem, compress=fmt == "jsonl.gz", rows_per_file=rows_per_file, bytes_per_file=bytes_per_file
+            directory,
+            stem,
+            compress=fmt == "jsonl.gz",
+            schema=schema,
+            rows_per_file=rows_per_file,
+            bytes_per_file=bytes_per_file,
         )
     raise ValueError(f"unknown output format {fmt!r}")
 
@@ -265,16 +255,19 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 def partition_dir(column: str, value: Any) -> str:
     """Hive-style folder name of one partition: ``lang=en`` (URI-escaped; nulls as Hive's default)."""
-    text = HIVE_NULL if value is None or value == "" else quote(str(value), safe="")
+    if value is not None and not isinstance(value, str):
+        value = as_string(value)
+    text = HIVE_NULL if value is None or value == "" else quote(value, safe="")
     return f"{column}={text}"
 
 
 class PartitionedWriter(ShardWriter):
     """Routes rows to one writer per value of ``column``: ``directory/column=value/stem-KKKK…``.
 
-    The column itself is left out of the files, as Hive partitioning expects (pyarrow, DuckDB,
-    Spark and ``datasets`` read it back from the folder names). Writers are created in order of
-    first appearance and commit together; each partition rotates its files on its own.
+    The column stays inside the files too (same name, same value as the folder), so readers that
+    ignore folder names (``datasets``, polars on a glob, datacraft's own readers) still have it; see
+    "Partitioned outputs" in docs/design.md for how hive-aware readers treat it. Writers are created
+    in order of first appearance and commit together; each partition rotates its files on its own.
     """
 
     def __init__(self, directory: str | Path, stem: str, column: str, make: Callable[[Path], ShardWriter]) -> None:
@@ -286,8 +279,7 @@ class PartitionedWriter(ShardWriter):
     def write(self, rows: list[Row]) -> None:
         groups: dict[str, list[Row]] = {}
         for row in rows:
-            row = dict(row)
-            groups.setdefault(partition_dir(self.column, row.pop(self.column, None)), []).append(row)
+            groups.setdefault(partition_dir(self.column, row.get(self.column)), []).append(row)
         for name, part in groups.items():
             writer = self._writers.get(name)
             if writer is None:

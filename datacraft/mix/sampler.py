@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import xxhash
 
 from datacraft.document import Document
@@ -25,6 +26,7 @@ from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.writers import ParquetShardWriter
 from datacraft.mix.config import MixConfig
 from datacraft.pipeline.layout import shard_stem
+from datacraft.pipeline.outschema import data_schema, discover_fields
 from datacraft.pipeline.task import doc_row
 
 MISSING = "__missing__"
@@ -145,13 +147,27 @@ def plan_groups(cfg: MixConfig, count_files: list[str]) -> tuple[dict[str, Group
     return plans, report
 
 
-def write_task(args: tuple[MixShard, dict[str, Any], dict[str, tuple[int, int]], str]) -> dict[str, Any]:
+#: Columns the mix adds to every row.
+MIX_FIELDS = [pa.field("mix_group", pa.string()), pa.field("mix_copy", pa.int64())]
+
+
+def mix_schema(cfg_json: dict[str, Any], fields: dict[str, str]) -> pa.Schema:
+    """The schema of every file of a mix: id, text, the inputs' fields, mix_group, mix_copy, extra_fields."""
+    decides = {k: v for k, v in cfg_json.items() if k not in ("output", "workers")}  # not paths or worker counts
+    fingerprint = xxhash.xxh64_hexdigest(json.dumps({"mix": decides, "fields": fields}, sort_keys=True).encode())
+    return data_schema(fields, True, [], fingerprint, added=MIX_FIELDS)
+
+
+def write_task(
+    args: tuple[MixShard, dict[str, Any], dict[str, tuple[int, int]], str, dict[str, str]],
+) -> dict[str, Any]:
     """Pass 2 for one shard: write each document its planned number of times; return per-group counts."""
-    ms, cfg_json, plans_raw, out = args
+    ms, cfg_json, plans_raw, out, fields = args
     cfg = MixConfig(**cfg_json)
     plans = {g: GroupPlan(*v) for g, v in plans_raw.items()}
     stem = shard_stem(ms.shard.index)
-    writer = ParquetShardWriter(Path(out) / "data", stem, row_group_rows=cfg.row_group_rows)
+    schema = mix_schema(cfg_json, fields)
+    writer = ParquetShardWriter(Path(out) / "data", stem, schema=schema, row_group_rows=cfg.row_group_rows)
     counts: dict[str, dict[str, int]] = {}
     batch: list[dict[str, Any]] = []
     try:
@@ -201,7 +217,10 @@ def run_mix(cfg: MixConfig, show_progress: bool = False) -> dict[str, Any]:
     count_files = [r for _, r in executor.run(count_task, [(ms, cfg_json, str(out / "_counts")) for ms in shards])]
     plans, report = plan_groups(cfg, sorted(count_files))
     plans_raw = {g: (p.copies, p.threshold) for g, p in plans.items()}
-    results = [r for _, r in executor.run(write_task, [(ms, cfg_json, plans_raw, str(out)) for ms in shards])]
+    opts = ReadOptions(text_field=cfg.text_field, id_field=cfg.id_field)
+    fields = discover_fields([ms.shard for ms in shards], opts)  # one schema for every file, decided here
+    tasks = [(ms, cfg_json, plans_raw, str(out), fields) for ms in shards]
+    results = [r for _, r in executor.run(write_task, tasks)]
     shutil.rmtree(out / "_counts", ignore_errors=True)
     totals: dict[str, dict[str, int]] = {}
     for r in sorted(results, key=lambda r: r["shard"]):

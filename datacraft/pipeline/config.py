@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datacraft.errors import ConfigError
+from datacraft.pipeline.yamlsafe import MAX_BYTES as MAX_YAML_BYTES
+from datacraft.pipeline.yamlsafe import safe_load_bounded
 from datacraft.stages.base import StageParams
 from datacraft.stages.registry import get_stage_class
 
@@ -30,8 +32,25 @@ class InputConfig(_Strict):
     text_field: str = "text"
     id_field: str = "id"
     keep_fields: bool = Field(True, description="carry other input fields through as columns")
+    fields: dict[str, str] | None = Field(
+        None,
+        description="kept input fields as columns, name → type (string, int64, float64, bool, list<T>, struct<a: T>); "
+        "unset: discovered from the inputs when the run is planned; other fields go to extra_fields",
+    )
     max_record_bytes: int = Field(16 * 1024 * 1024, gt=0, description="larger records are quarantined")
     parquet_batch_rows: int = Field(4096, gt=0)
+
+    @field_validator("fields")
+    @classmethod
+    def _known_types(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        from datacraft.io.schema import SchemaError, parse_type
+
+        for name, t in (value or {}).items():
+            try:
+                parse_type(t)
+            except SchemaError as e:
+                raise ValueError(f"{name}: {e}") from None
+        return value
 
 
 class OutputConfig(_Strict):
@@ -188,7 +207,7 @@ def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
 def parse_value(text: str) -> Any:
     """Parse a command-line value as YAML (``50`` → int, ``true`` → bool, ``[a, b]`` → list)."""
     try:
-        return yaml.safe_load(text)
+        return safe_load_bounded(text, "--set value")
     except yaml.YAMLError:
         return text
 
@@ -242,11 +261,15 @@ def build_config(raw: Any, source: str = "config") -> PipelineConfig:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML file safely; errors name the file and line."""
     try:
+        if Path(path).stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: larger than the {MAX_YAML_BYTES:,} bytes a config may have")
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read pipeline {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_bounded(text, str(path))
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(data, dict):

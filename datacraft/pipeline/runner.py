@@ -25,6 +25,7 @@ from datacraft.pipeline.fingerprint import input_identity, run_identity
 from datacraft.pipeline.layout import DATA, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
 from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path
+from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import ShardTask, run_shard_task
 from datacraft.progress import RunProgress
 
@@ -91,6 +92,7 @@ def plan_run(config: PipelineConfig, force: bool = False, shards: list[Shard] | 
     """List shards and decide which are already complete (valid marker for the same contents and input)."""
     if shards is None:
         shards = list_shards(config.input.paths, config.input.format)
+    config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     layout = OutputLayout(Path(config.output.path))
     idents = {s.path: input_identity(s.path) for s in shards}  # one stat per input file
     identity = identity_of(config, shards, idents)
@@ -129,6 +131,7 @@ def _run_locked(
     config: PipelineConfig, layout: OutputLayout, executor: Executor, force: bool, show_progress: bool, t0: float
 ) -> RunResult:
     shards = list_shards(config.input.paths, config.input.format)
+    config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     plan = plan_run(config, force=force, shards=shards)
     check_identity(layout, plan.identity, force)
     fp = plan.identity["fingerprint"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from datacraft.document import Document
 from datacraft.errors import InputError
@@ -23,12 +24,13 @@ from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
-from datacraft.io.records import BadRecord
+from datacraft.io.records import BadRecord, Skipped
 from datacraft.io.writers import JsonlShardWriter, PartitionedWriter, ShardWriter, StdoutWriter, make_writer
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.fingerprint import input_identity
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
 from datacraft.pipeline.ledger import ShardStats, StageStats
+from datacraft.pipeline.outschema import output_schemas
 from datacraft.progress import report_docs
 from datacraft.stages.base import Stage
 from datacraft.stages.registry import get_stage_class
@@ -45,6 +47,8 @@ class ShardTask:
 
 
 _STAGE_CACHE: dict[str, list[Stage]] = {}
+#: Counter group (in stats ``counters``) of records the reader skipped by design, by kind.
+READ_COUNTER = "read"
 
 
 def build_stages(config: PipelineConfig) -> list[Stage]:
@@ -185,6 +189,8 @@ class ShardRun:
                     report_docs(len(batch))
                     batch = []
                     t_read = time.perf_counter()
+            elif type(item) is Skipped:
+                self.stats.add_count(READ_COUNTER, f"skipped_{item.kind}")
             else:
                 self.bad_record(item)
         self.stats.read_seconds += time.perf_counter() - t_read
@@ -193,7 +199,7 @@ class ShardRun:
             report_docs(len(batch))
 
 
-def make_data_writer(config: PipelineConfig, directory: Path, stem: str) -> ShardWriter:
+def make_data_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
     """The writer for kept documents of one shard (one per value of ``output.partition_by``, if set)."""
     o = config.output
 
@@ -202,6 +208,7 @@ def make_data_writer(config: PipelineConfig, directory: Path, stem: str) -> Shar
             o.format,
             where,
             stem,
+            schema=schema,
             rows_per_file=o.rows_per_file,
             bytes_per_file=o.bytes_per_file,
             row_group_rows=o.row_group_rows,
@@ -209,6 +216,23 @@ def make_data_writer(config: PipelineConfig, directory: Path, stem: str) -> Shar
         )
 
     return PartitionedWriter(directory, stem, o.partition_by, make) if o.partition_by else make(directory)
+
+
+def make_rejected_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter | None:
+    """The Parquet writer of dropped documents (None when ``output.rejected`` is off)."""
+    o = config.output
+    if not o.rejected:
+        return None
+    return make_writer(
+        "parquet",
+        directory,
+        stem,
+        schema=schema,
+        rows_per_file=o.rows_per_file,
+        bytes_per_file=o.bytes_per_file,
+        row_group_rows=o.row_group_rows,
+        compression=o.compression,
+    )
 
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
@@ -221,20 +245,9 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     stem = shard_stem(shard.index)
     stages = stages_for(config, task.fingerprint)
     stats = ShardStats(shard=shard.index, input=shard.path)
-    data = make_data_writer(config, layout.dir(DATA), stem)
-    rejected = (
-        make_writer(
-            "parquet",
-            layout.dir(REJECTED),
-            stem,
-            rows_per_file=config.output.rows_per_file,
-            bytes_per_file=config.output.bytes_per_file,
-            row_group_rows=config.output.row_group_rows,
-            compression=config.output.compression,
-        )
-        if config.output.rejected
-        else None
-    )
+    data_schema_, rejected_schema_ = output_schemas(config, stages, task.fingerprint)
+    data = make_data_writer(config, layout.dir(DATA), stem, data_schema_)
+    rejected = make_rejected_writer(config, layout.dir(REJECTED), stem, rejected_schema_)
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
     with abort_on_error(data, rejected, quarantine):
         ShardRun(config, stages, stats, data, rejected, quarantine).run(read_shard(shard, read_options(config)))

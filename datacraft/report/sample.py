@@ -102,7 +102,8 @@ def kept_columns(schema: pa.Schema) -> list[str]:
     """What to read from a ``data/`` file: text, numeric columns, language, dup cluster, annotate reasons."""
     cols = []
     for f in schema:
-        small = pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_integer(f.type)
+        t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type  # partition columns are dictionaries
+        small = pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
         categorical = (f.name in CATEGORICAL or f.name.endswith("_drop_reason")) and small
         if f.name == "text" or (_is_number(f.type) and f.name not in SKIP_NUMERIC) or categorical:
             cols.append(f.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from datacraft.document import Document
@@ -77,8 +78,15 @@ class Stage:
 
     @classmethod
     def output_columns(cls) -> dict[str, str]:
-        """Columns this stage adds (name → type), for ``datacraft stages``."""
+        """Columns this stage can add with default parameters (name → type name), for ``datacraft stages``."""
         return {}
+
+    def output_fields(self) -> list[pa.Field]:
+        """The typed columns this configured stage adds to the documents it keeps (the output schema).
+
+        Every key a stage puts in ``doc.meta`` of a kept document must be declared here.
+        """
+        return []
 
 
 class Mapper(Stage):
@@ -99,6 +107,16 @@ class Filter(Stage):
 
     kind = "filter"
     Params: ClassVar[type[StageParams]] = FilterParams
+
+    def signal_columns(self) -> dict[str, str]:
+        """The signals of this configured filter (name → type name): columns in ``mode: annotate``."""
+        return self.output_columns()
+
+    def output_fields(self) -> list[pa.Field]:
+        """In ``mode: annotate`` the signals and ``<label>_drop_reason``; a filtering filter adds nothing."""
+        if getattr(self.params, "mode", "filter") != "annotate":
+            return []
+        return [*columns_to_fields(self.signal_columns()), pa.field(f"{self.label}_drop_reason", pa.string())]
 
     def check(self, doc: Document) -> FilterResult:
         """Decide about one document; must not modify it."""
@@ -126,3 +144,10 @@ class Filter(Stage):
             else:
                 ctx.drop(doc, label, result.reason or "dropped", result.signals)
         return kept
+
+
+def columns_to_fields(columns: dict[str, str]) -> list[pa.Field]:
+    """Arrow fields from a ``name → type name`` mapping (``int64``, ``float64``, ``list<…>``…)."""
+    from datacraft.io.schema import parse_type
+
+    return [pa.field(name, parse_type(t)) for name, t in columns.items()]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pyarrow as pa
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
+from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext, columns_to_fields
 from datacraft.stages.registry import register
 
 
@@ -72,6 +73,13 @@ class HtmlToText(Filter):
     @classmethod
     def output_columns(cls) -> dict[str, str]:
         return {"title": "string", "html_chars": "int64"}
+
+    def output_fields(self) -> list[pa.Field]:
+        """``title`` and ``html_chars`` in both modes; the drop reason when annotating."""
+        fields = columns_to_fields(self.output_columns())
+        if self.params.mode == "annotate":  # type: ignore[attr-defined]
+            fields.append(pa.field(f"{self.label}_drop_reason", pa.string()))
+        return fields
 
     def extract(self, html: str, url: str | None = None) -> tuple[str, str | None]:
         """(text, title) of one HTML page, the title first in the text when ``title_in_text``."""

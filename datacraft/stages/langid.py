@@ -12,12 +12,13 @@ import re
 from collections import Counter
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import Field, field_validator
 
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
 from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
-from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
+from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext, columns_to_fields
 from datacraft.stages.registry import register
 
 _NON_LETTER = re.compile(r"[\W\d_]+")
@@ -82,10 +83,22 @@ class LangId(Filter):
     @classmethod
     def output_columns(cls) -> dict[str, str]:
         return {
-            "lang": "string (language code or und)",
-            "lang_score": "double (probability of lang; 0 for und)",
-            "lang_topk": "list<struct<lang, prob>> (when topk > 0)",
+            "lang": "string",  # language code, or und
+            "lang_score": "float64",  # probability of lang; 0 for und
+            "lang_topk": "list<struct<lang: string, prob: float64>>",  # when topk > 0
         }
+
+    def output_fields(self) -> list[pa.Field]:
+        """``<column>``, ``<column>_score`` (and ``<column>_topk``) in both modes; drop reason when annotating."""
+        p: LangIdParams = self.params  # type: ignore[assignment]
+        cols = self.output_columns()
+        declared = {p.column: cols["lang"], f"{p.column}_score": cols["lang_score"]}
+        if p.topk:
+            declared[f"{p.column}_topk"] = cols["lang_topk"]
+        fields = columns_to_fields(declared)
+        if p.mode == "annotate":
+            fields.append(pa.field(f"{self.label}_drop_reason", pa.string()))
+        return fields
 
     def setup(self) -> None:
         p: LangIdParams = self.params  # type: ignore[assignment]

@@ -161,7 +161,14 @@ class GopherRepetition(Filter):
 
     @classmethod
     def output_columns(cls) -> dict[str, str]:
-        p = GopherRepetitionParams()
+        return cls.columns_for(GopherRepetitionParams())
+
+    def signal_columns(self) -> dict[str, str]:
+        return self.columns_for(self.params)  # type: ignore[arg-type]
+
+    @staticmethod
+    def columns_for(p: GopherRepetitionParams) -> dict[str, str]:
+        """The signal columns for parameters ``p`` (one per configured n-gram size)."""
         cols = {
             "gopher_rep_dup_para_frac": "double",
             "gopher_rep_dup_para_char_frac": "double",
@@ -179,7 +186,7 @@ class GopherRepetition(Filter):
         f = features(doc.text)
         text = f.text
         if not text:
-            for col in self.output_columns():
+            for col in self.signal_columns():
                 s[col] = math.nan  # undefined: fails any threshold rule, as the filter drops it
             v.fail("empty")
             return v.result()
