@@ -54,7 +54,12 @@ def _read_records(path: Path, n: int) -> list[dict[str, Any]]:
 
 
 def _small_copy(src: Path, dst_dir: Path) -> Path:
-    """The first few records of a JSONL input (same name and compression); other files as they are."""
+    """The first few records of a JSONL input (same name and compression); other files as they are.
+
+    Written once: pipelines share inputs, and a rewritten input is a changed input for the next run.
+    """
+    if (dst_dir / src.name).exists():
+        return dst_dir / src.name
     if ".jsonl" not in src.name:
         dst_dir.mkdir(parents=True, exist_ok=True)
         (dst_dir / src.name).write_bytes(src.read_bytes())
