@@ -339,3 +339,19 @@ def test_verify_finds_schema_and_ledger_problems(tmp_path: Path) -> None:
 
 def test_verify_of_a_folder_that_is_no_output(tmp_path: Path) -> None:
     assert invoke("verify", str(tmp_path)).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("err", "code", "words"),
+    [
+        (PermissionError(13, "Permission denied", "/data/x"), 1, "permission denied: /data/x"),
+        (IsADirectoryError(21, "Is a directory", "/out/d"), 2, "/out/d is a directory"),
+        (NotADirectoryError(20, "Not a directory", "/out/f/x"), 2, "a part of this path is a file"),
+        (OSError(28, "No space left on device", "/out/.part"), 1, "no space left on device writing /out/.part"),
+    ],
+)
+def test_os_errors_map_to_one_line_and_an_exit_code(err: OSError, code: int, words: str) -> None:
+    from datacraft.cli.errors import os_error_message
+
+    message, exit_code = os_error_message(err)
+    assert exit_code == code and words in message and "\n" not in message
