@@ -89,9 +89,14 @@ def _small_inputs(paths: list[str], work: Path, outputs: dict[str, Path]) -> lis
     return out
 
 
+_RUNS: dict[tuple[Path, str], list[Path]] = {}
+
+
 def _run(name: str, work: Path, outputs: dict[str, Path]) -> list[Path]:
-    """Run pipeline ``name`` on small inputs under ``work``; return the dataset folders it wrote."""
-    if name in NEEDS and NEEDS[name].removesuffix(".yaml") not in {p.name for p in work.iterdir()}:
+    """Run pipeline ``name`` on small inputs under ``work`` (once); return the dataset folders it wrote."""
+    if (work, name) in _RUNS:  # e.g. demo.yaml, already run as the input of dedup.yaml
+        return _RUNS[(work, name)]
+    if name in NEEDS:
         _run(NEEDS[name], work, outputs)
     raw = yaml.safe_load((ROOT / "pipelines" / name).read_text())
     stem = name.removesuffix(".yaml")
@@ -110,6 +115,7 @@ def _run(name: str, work: Path, outputs: dict[str, Path]) -> list[Path]:
     args = ["dedup", "--config", str(cfg)] if is_dedup_config else ["run", str(cfg)]
     result = CliRunner().invoke(main, [*args, "--quiet"])
     assert result.exit_code == 0, result.output
+    _RUNS[(work, name)] = written
     return written
 
 
