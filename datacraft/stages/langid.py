@@ -8,7 +8,6 @@ not in ``allowed`` or below ``min_score``. Results depend only on the text (seed
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from typing import Any, Literal
 
@@ -16,16 +15,12 @@ from pydantic import Field, field_validator
 
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
-from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
+from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS
+from datacraft.langid.script import letter_count
 from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
 from datacraft.stages.registry import register
 
-_NON_LETTER = re.compile(r"[\W\d_]+")
-
-
-def letter_count(text: str) -> int:
-    """Unicode letters in ``text`` (word characters that are neither digits nor ``_``)."""
-    return len(_NON_LETTER.sub("", text))
+__all__ = ["LangId", "LangIdParams", "letter_count"]
 
 
 class LangIdParams(FilterParams):
@@ -36,7 +31,9 @@ class LangIdParams(FilterParams):
         None, description="language codes to keep (e.g. [en, de, zh-cn]); unset keeps every language"
     )
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="drop documents whose top-language probability is lower")
-    min_letters: int = Field(10, ge=0, description="texts with fewer letters are `und` (undetermined), not guessed")
+    min_letters: int = Field(
+        10, ge=0, description="texts with fewer letters (Unicode L*/M*: marks count) are `und`, not guessed"
+    )
     und: Literal["drop", "keep"] = Field("drop", description="what mode: filter does with undetermined documents")
     topk: int = Field(0, ge=0, le=55, description="also write the k most probable languages as <column>_topk")
     max_chars: int = Field(10_000, gt=0, description="score only the first N characters (langdetect's default)")
@@ -44,6 +41,15 @@ class LangIdParams(FilterParams):
         DEFAULT_SAMPLE_CHARS,
         ge=0,
         description="fast engine: score ~N characters of longer texts, in windows spread over them (0: all)",
+    )
+    rescore_below: float = Field(
+        DEFAULT_RESCORE_BELOW,
+        ge=0.0,
+        le=1.0,
+        description="fast engine: a sampled text whose top score is lower is scored again on all its characters",
+    )
+    script: bool = Field(
+        True, description="decide ja/ko/zh-cn/zh-tw by script evidence (Hangul, kana, Han variants) when CJK wins"
     )
     seed: int = Field(0, description="random seed of the langdetect engine (the fast engine draws nothing)")
     n_trial: int = Field(7, ge=1, description="langdetect engine: random trials averaged per text (more: stabler)")
@@ -90,7 +96,13 @@ class LangId(Filter):
     def setup(self) -> None:
         p: LangIdParams = self.params  # type: ignore[assignment]
         self._engine = make_engine(
-            p.engine, max_chars=p.max_chars, sample_chars=p.sample_chars, seed=p.seed, n_trial=p.n_trial
+            p.engine,
+            max_chars=p.max_chars,
+            sample_chars=p.sample_chars,
+            rescore_below=p.rescore_below,
+            seed=p.seed,
+            n_trial=p.n_trial,
+            script=p.script,
         )
 
     def detect(self, texts: list[str]) -> list[Detection]:
