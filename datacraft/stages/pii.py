@@ -46,10 +46,12 @@ IBAN_LENGTHS = {
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b")
+_TRIMMED = frozenset({"iban", "credit_card"})  # a failed candidate is retried without its last group
+_CARD = re.compile(r"(?<![\d+-])\d(?:[ -]?\d){11,18}(?![\d-])")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:])")
 _DIGIT = re.compile(r"\d")
+_VERSION_BEFORE = re.compile(r"(?i)\b(?:version|ver\.?|v\.?|release|build)\s*$")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 
 
@@ -67,10 +69,11 @@ def luhn_ok(digits: str) -> bool:
 
 
 def iban_ok(candidate: str) -> bool:
-    """Country length and mod-97 checksum of an IBAN (spaces ignored)."""
+    """Country length (15–34 for countries outside the registry table) and mod-97 checksum of an IBAN
+    (spaces ignored)."""
     s = candidate.replace(" ", "")
-    if IBAN_LENGTHS.get(s[:2]) != len(s):
-        return False
+    if IBAN_LENGTHS.get(s[:2], len(s) if 15 <= len(s) <= 34 else -1) != len(s):
+        return False  # a registered country's length, or 15-34 characters for the others (checksum below)
     moved = s[4:] + s[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
@@ -78,9 +81,19 @@ def iban_ok(candidate: str) -> bool:
 Validator = Callable[[re.Match[str], str | None], bool]
 
 
+_CARD_PREFIXES = ("2", "3", "4", "5", "6", "1800", "0604")  # Mastercard 2-series, Amex/Diners/JCB, Visa, MC/Maestro, …
+_CARD_SHORT_PREFIXES = ("50", "56", "57", "58", "6", "0604")  # Maestro numbers may have 12 digits
+
+
 def _card(m: re.Match[str], lang: str | None = None) -> bool:
-    digits = re.sub(r"\D", "", m.group())
-    return 13 <= len(digits) <= 19 and digits[0] in "2345689" and luhn_ok(digits)
+    groups = re.findall(r"\d+", m.group())
+    shape = [len(g) for g in groups]
+    if len(groups) > 1 and shape not in ([4, 6, 5], [4, 6, 4]) and (set(shape[:-1]) != {4} or shape[-1] > 4):
+        return False  # printed cards: groups of four (Amex, Diners: 4-6-5, 4-6-4), never "28 29 97 100 87 92"
+    digits = "".join(groups)
+    if len(digits) == 12:
+        return digits.startswith(_CARD_SHORT_PREFIXES) and luhn_ok(digits)
+    return 13 <= len(digits) <= 19 and digits.startswith(_CARD_PREFIXES) and luhn_ok(digits)
 
 
 def _ipv6(m: re.Match[str], lang: str | None = None) -> bool:
@@ -94,6 +107,8 @@ def _ipv6(m: re.Match[str], lang: str | None = None) -> bool:
 
 
 def _ipv4(m: re.Match[str], lang: str | None = None) -> bool:
+    if _VERSION_BEFORE.search(m.string, max(0, m.start() - 12), m.start()):
+        return False  # "version 1.2.3.4"
     try:
         ipaddress.IPv4Address(m.group())
     except ValueError:
@@ -113,6 +128,25 @@ _RULES: dict[str, tuple[re.Pattern[str], Validator | None]] = {
     "ipv4": (_IPV4, _ipv4),
     "phone": (PHONE_CANDIDATE, _phone),
 }
+
+
+def _valid_end(m: re.Match[str], kind: str, valid: Validator | None, lang: str | None) -> int:
+    """End of the valid part of a candidate match (0: none). IBANs and card numbers glued to a following
+    number (``… 2034 60``) are retried without their last group while checksums can still pass."""
+    if valid is None or valid(m, lang):
+        return m.end()
+    if kind not in _TRIMMED:
+        return 0
+    pattern, text, start = m.re, m.string, m.start()
+    end = m.end()
+    while (cut := text.rfind(" ", start, end)) > start or (cut := text.rfind("-", start, end)) > start:
+        shorter = pattern.fullmatch(text, start, cut)
+        if shorter is None or shorter.end() - start < 12:
+            return 0
+        if valid(shorter, lang):
+            return cut
+        end = cut
+    return 0
 
 
 class Span(NamedTuple):
@@ -157,9 +191,11 @@ class Pii(Mapper):
                 kind in ("ipv4", "ipv6", "phone") and not _DIGIT.search(masked)
             ):
                 continue
-            found = [
-                Span(m.start(), m.end(), kind) for m in pattern.finditer(masked) if valid is None or valid(m, lang)
-            ]
+            found = []
+            for m in pattern.finditer(masked):
+                end = _valid_end(m, kind, valid, lang)
+                if end:
+                    found.append(Span(m.start(), end, kind))
             if found:
                 spans += found
                 parts, pos = [], 0

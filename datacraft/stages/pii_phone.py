@@ -7,12 +7,15 @@ word, a time (``09:24:44``), a decimal or a path. It is a phone number when:
 - it carries an international prefix (``+49 30 901820``, ``0049 30 901820``) and `phonenumbers`_
   says the number is possible for that country code (right length; unknown codes fail);
 - it has a parenthesized area code (``(0351) 123456``, ``8 (912) 123-45-67``): 7–15 digits;
-- it has a shape only phone numbers have, in any country: a trunk ``0`` and 9–12 digits
-  (``030 901820``, ``090-1234-5678``, ``01 23 45 67 89``; contiguous: 10–11 digits), the North
-  American ``555-123-4567``/``555.123.4567``, a Russian ``8 912 123 45 67``, a Brazilian
-  ``11 91234-5678``, a Chinese mobile ``13812345678``, a local ``555-1234``;
-- otherwise, when the document's language is known, `phonenumbers`_ says it is a *valid* number
-  (numbering plan, not just length) in one of that language's main regions (``609 141 777`` in Polish).
+- it has a shape only phone numbers have, in any country: a trunk ``0``, 8–12 digits in groups
+  of two or more (``030 901820``, ``090-1234-5678``, ``01 23 45 67 89``; contiguous: 10–11
+  digits), the North American ``555-123-4567``/``555.123.4567``, a Russian ``8 912 123 45 67``, a
+  Brazilian ``11 91234-5678``, a Chinese mobile ``13812345678``;
+- otherwise, when the document's language is known, at most four groups of two or more digits,
+  one of three or more (no dots, not an ascending ``a-b`` range, not three or more numbers up to
+  100), that `phonenumbers`_ says are a *valid* number
+  (numbering plan, not just length) in one of that language's main regions (``609 141 777`` in
+  Polish, ``3420837783`` in Italian).
 
 Never: dates (``2024-04-25``, ``25.04.2024``), times, numbers next to a currency or ``%``, runs of
 small numbers (``10 20 30 40 50``), ranges (``1990-2000``), ISBNs and version numbers — they match
@@ -43,9 +46,9 @@ _AMOUNT_BEFORE = re.compile(rf"(?:{_AMOUNT})\s?$")
 _AMOUNT_AFTER = re.compile(rf"^\s?(?:{_AMOUNT})")
 _NANP = re.compile(r"(?:\+?1[ .-])?[2-9]\d{2}([ .-])\d{3}\1\d{4}")
 _RU = re.compile(r"8[ -]\d{3}[ -]\d{3}(?:[ -]?\d{2}[ -]?\d{2}|[ -]\d{4})")
-_BR = re.compile(r"\d{2} \d{4,5}-\d{4}")
+_BR = re.compile(r"\d{2} \d{4,5}[ -]\d{4}")
 _CN_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LOCAL = re.compile(r"[2-9]\d{2}-\d{4}")
+_GROUPS = re.compile(r"\d+")
 
 #: Main regions by language code (langdetect codes): where a bare national number is validated.
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -100,10 +103,19 @@ def is_phone(text: str, start: int, end: int, lang: str | None = None) -> bool:
         return len(digits) > 9 and _possible_international(_digits(s.replace("(0)", ""))[2:])
     if "(" in s:
         return True
-    separated = not s.isdigit()
-    if digits[0] == "0" and (9 <= len(digits) <= 12 if separated else 10 <= len(digits) <= 11):
+    groups = _GROUPS.findall(s)
+    if len(groups) == 1 and digits[0] == "0" and 10 <= len(digits) <= 11:  # contiguous, trunk 0
         return True
-    if any(p.fullmatch(s) for p in (_NANP, _RU, _BR, _CN_MOBILE, _LOCAL)):
+    if len(groups) > 1 and digits[0] == "0" and 8 <= len(digits) <= 12 and min(map(len, groups)) >= 2:  # trunk 0
+        return True
+    if any(p.fullmatch(s) for p in (_NANP, _RU, _BR, _CN_MOBILE)):
         return True
     regions = REGIONS.get(lang or "")
-    return bool(regions) and len(digits) <= 12 and _valid_in(digits, regions)
+    shape = [len(g) for g in groups]
+    if not regions or "." in s or "/" in s or len(groups) > 4 or min(shape) < 2 or max(shape) < 3:
+        return False  # dotted (versions), many or only short groups (scores): no
+    if len(groups) == 2 and "-" in s and int(groups[0]) < int(groups[1]):
+        return False  # a range
+    if len(groups) >= 3 and all(g[0] != "0" and int(g) <= 100 for g in groups):
+        return False  # a list of small numbers (scores, counts)
+    return _valid_in(digits, regions)
