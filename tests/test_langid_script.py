@@ -128,3 +128,15 @@ def test_udhr_cjk_and_bengali_with_stage_defaults() -> None:
     dets = LangId(LangIdParams()).detect([r["text"] for r in rows])
     wrong = [(r["lang"], d.lang) for r, d in zip(rows, dets, strict=True) if d.lang != r["lang"]]
     assert len(wrong) <= 2, wrong
+
+
+def test_script_settled_cjk_is_not_dropped_for_low_score() -> None:
+    from datacraft.document import Document
+
+    mixed = "インストールするには apt-get install foo を実行します。"  # ja, but scored ~0.05 (mixed n-grams)
+    s = LangId(LangIdParams(min_score=0.99))
+    det = s.detect([mixed])[0]
+    assert det.lang == "ja" and det.score < 0.99
+    assert s.check(Document("d", mixed, {})).keep
+    strict = LangId(LangIdParams(min_score=0.99, cjk_min_share=1.0))
+    assert strict.check(Document("d", mixed, {})).reason == "lang_low_score"

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS
-from datacraft.langid.script import letter_count
+from datacraft.langid.script import CJK_LANGS, HANGUL, LETTER, letter_count, ruled_out, script_counts
 from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
 from datacraft.stages.registry import register
 
@@ -50,6 +50,13 @@ class LangIdParams(FilterParams):
     )
     script: bool = Field(
         True, description="decide ja/ko/zh-cn/zh-tw by script evidence (Hangul, kana, Han variants) when CJK wins"
+    )
+    cjk_min_share: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="with script: a ja/ko/zh detection its scripts settle alone (CJK >= this share of the letters) "
+        "is not dropped for min_score",
     )
     seed: int = Field(0, description="random seed of the langdetect engine (the fast engine draws nothing)")
     n_trial: int = Field(7, ge=1, description="langdetect engine: random trials averaged per text (more: stabler)")
@@ -115,7 +122,19 @@ class LangId(Filter):
         und = Detection(UND, 0.0, None)
         return [next(found) if ok else und for ok in enough]
 
-    def decide(self, det: Detection) -> FilterResult:
+    def script_sure(self, text: str, det: Detection) -> bool:
+        """Whether the scripts alone settle a CJK detection: they rule out every other CJK language and
+        CJK characters are at least ``cjk_min_share`` of the letters (then ``min_score`` does not apply)."""
+        p: LangIdParams = self.params  # type: ignore[assignment]
+        if not p.script or det.lang not in CJK_LANGS:
+            return False
+        counts = script_counts(text[: p.max_chars])
+        cjk = int(counts[HANGUL:].sum())
+        if cjk < p.cjk_min_share * int(counts[LETTER:].sum()):
+            return False
+        return ruled_out(counts) == set(CJK_LANGS) - {det.lang}
+
+    def decide(self, det: Detection, script_sure: bool = False) -> FilterResult:
         """Keep or drop one detection; the signals are the output columns."""
         p: LangIdParams = self.params  # type: ignore[assignment]
         col = p.column
@@ -128,12 +147,17 @@ class LangId(Filter):
             return FilterResult(p.und == "keep", "lang_und", signals)
         if self._allowed is not None and det.lang not in self._allowed:
             return FilterResult(False, "lang_not_allowed", signals)
-        if det.score < p.min_score:
+        if det.score < p.min_score and not script_sure:
             return FilterResult(False, "lang_low_score", signals)
         return FilterResult(True, None, signals)
 
     def check_batch(self, docs: list[Document]) -> list[FilterResult]:
-        return [self.decide(d) for d in self.detect([doc.text for doc in docs])]
+        p: LangIdParams = self.params  # type: ignore[assignment]
+        dets = self.detect([doc.text for doc in docs])
+        return [
+            self.decide(d, d.score < p.min_score and self.script_sure(doc.text, d))
+            for doc, d in zip(docs, dets, strict=True)
+        ]
 
     def check(self, doc: Document) -> FilterResult:
         return self.check_batch([doc])[0]
