@@ -6,8 +6,9 @@ word-padded n-grams, skipping n-grams that end inside all-capital words) and its
 per-gram probabilities ``alpha / 10000 + p(gram | lang)``. Instead of multiplying the
 probabilities of randomly sampled n-grams until one language passes 0.99999 (seven times, then
 averaging), it sums the log-probabilities of *all* n-grams of the text, or, for a text longer
-than ``sample_chars`` (600 by default), of windows of it spread from its start to its end: langdetect
-itself draws a few hundred n-grams at most, and the cost stays flat with text length.
+than ``sample_chars`` (1000 by default), of windows of it spread from its start to its end: langdetect
+itself draws a few hundred n-grams at most, and the cost stays flat with text length. A sampled text
+whose top score is below ``rescore_below`` (0.99) is scored again on all of it.
 
 Probabilities are calibrated to what langdetect reports: its sampling is a random walk of the
 log-odds between the two leading languages that stops at ±ln(0.99999/0.00001). With per-gram
