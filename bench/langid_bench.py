@@ -17,6 +17,7 @@ multilingual fortunes, 300-word documents cut from UDHR, and this machine's manu
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import re
@@ -37,12 +38,23 @@ from datacraft.langid import Detection, language_codes, make_engine
 from datacraft.stages.langid import LangId, LangIdParams
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"  # bundled: UDHR and English fortunes
 _SENTENCE_END = re.compile(r"(?<=[.!?;:।॥。！？；])\s+|\n+")
 
 
 def load(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def load_sets(data: Path) -> tuple[list[dict], list[dict]]:
+    """UDHR and the multilingual fortunes from ``data``; without it, the bundled UDHR and English fortunes."""
+    if (data / "udhr_55.jsonl").exists():
+        return load(data / "udhr_55.jsonl"), load(data / "fortunes_multilingual.jsonl")
+    print(f"({data} not found: using the bundled data/sample UDHR and English fortunes)")
+    fortunes = load(SAMPLE / "fortunes-00.jsonl.gz") + load(SAMPLE / "fortunes-01.jsonl.gz")
+    return load(SAMPLE / "udhr-55.jsonl.gz"), [{**r, "lang": r.get("lang", "en")} for r in fortunes]
 
 
 def long_docs(udhr: list[dict], chars: int = 1800) -> list[dict]:
@@ -163,8 +175,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
 
-    udhr = load(args.data / "udhr_55.jsonl")
-    fortunes = load(args.data / "fortunes_multilingual.jsonl")
+    udhr, fortunes = load_sets(args.data)
     if args.fortunes:
         fortunes = random.Random(args.seed).sample(fortunes, min(args.fortunes, len(fortunes)))
     sents = sentences(udhr)
