@@ -1,19 +1,26 @@
 """Language identification: the fast engine against the langdetect reference, side by side.
 
-Both engines score the same documents in the same run, alternating batch by batch so that a
-noisy machine slows both alike; speed is documents per CPU-second of this process. Accuracy is
-per language against the labels (labels langdetect has no profile for, eo and ga in the fortunes,
-are left out of accuracy but kept in agreement). Prints a Markdown report.
+``fast`` is the ``langid`` stage with its default settings (its ``detect``: ``min_letters``, sampling
+with rescoring, CJK script evidence); ``langdetect`` is the library itself (seeded, nothing added).
+Both score the same documents in the same run, alternating batch by batch so that a noisy machine
+slows both alike; speed is documents per CPU-second of this process. Accuracy is per language
+against the labels (labels langdetect has no profile for, eo and ga in the fortunes, are left out
+of accuracy but kept in agreement). Sets: UDHR (55 languages), its sentences, a seeded sample of the
+multilingual fortunes, 300-word documents cut from UDHR, and this machine's manual pages
+(``bench/langid_manpages.py``; skipped where there are none). Prints a Markdown report.
 
-    python bench/langid_bench.py                      # UDHR 55 + 5,000 sampled fortunes + 300-word docs
+    python bench/langid_bench.py                      # the sets above
     python bench/langid_bench.py --fortunes 0         # every fortune (slow: the reference is ~200 docs/s)
+    python bench/langid_bench.py --whole --old        # also: no sampling; the previous defaults
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -22,16 +29,32 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from langid_manpages import DEFAULT_CACHE as MANPAGES_CACHE
+from langid_manpages import load_or_build as load_manpages
 
 from datacraft.langid import Detection, language_codes, make_engine
-from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
+from datacraft.stages.langid import LangId, LangIdParams
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"  # bundled: UDHR and English fortunes
+_SENTENCE_END = re.compile(r"(?<=[.!?;:।॥。！？；])\s+|\n+")
 
 
 def load(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+def load_sets(data: Path) -> tuple[list[dict], list[dict]]:
+    """UDHR and the multilingual fortunes from ``data``; without it, the bundled UDHR and English fortunes."""
+    if (data / "udhr_55.jsonl").exists():
+        return load(data / "udhr_55.jsonl"), load(data / "fortunes_multilingual.jsonl")
+    print(f"({data} not found: using the bundled data/sample UDHR and English fortunes)")
+    fortunes = load(SAMPLE / "fortunes-00.jsonl.gz") + load(SAMPLE / "fortunes-01.jsonl.gz")
+    return load(SAMPLE / "udhr-55.jsonl.gz"), [{**r, "lang": r.get("lang", "en")} for r in fortunes]
 
 
 def long_docs(udhr: list[dict], chars: int = 1800) -> list[dict]:
@@ -44,6 +67,16 @@ def long_docs(udhr: list[dict], chars: int = 1800) -> list[dict]:
         joined = "\n".join(texts)
         for k in range(0, len(joined) - chars + 1, chars):
             out.append({"id": f"long:{lang}:{k}", "lang": lang, "text": joined[k : k + chars]})
+    return out
+
+
+def sentences(udhr: list[dict], min_chars: int = 20) -> list[dict]:
+    """Each UDHR text cut into sentences (and clauses after ; or :) of at least ``min_chars`` characters."""
+    out = []
+    for row in udhr:
+        for k, sent in enumerate(_SENTENCE_END.split(row["text"])):
+            if len(sent.strip()) >= min_chars:
+                out.append({"id": f"{row['id']}:{k}", "lang": row["lang"], "text": sent.strip()})
     return out
 
 
@@ -76,7 +109,7 @@ def report(name: str, rows: list[dict], results: dict[str, list[Detection]], cpu
         und = sum(d.lang == "und" for d in dets)
         up = cpu["langdetect"] / cpu[eng]
         print(f"| {eng} | {n / cpu[eng]:,.0f} | {cpu[eng]:.2f} | {up:.1f}x | {acc:.2%} | {und} |")
-        summary[eng] = {"docs_per_cpu_s": n / cpu[eng], "accuracy": acc}
+        summary[eng] = {"docs_per_cpu_s": n / cpu[eng], "accuracy": acc, "und": und}
     ratio = cpu["langdetect"] / cpu["fast"]
     summary["speedup"] = ratio
     unsure = [i for i in range(n) if fast[i].lang != ref[i].lang and ref[i].score < 0.9]
@@ -132,31 +165,42 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="documents per engine call")
     ap.add_argument("--seed", type=int, default=0, help="seed of the fortune sample and of the langdetect engine")
     ap.add_argument("--max-chars", type=int, default=10_000, help="truncation of both engines")
-    ap.add_argument(
-        "--sample-chars", type=int, default=DEFAULT_SAMPLE_CHARS, help="fast engine's sample_chars (0: whole text)"
-    )
     ap.add_argument("--whole", action="store_true", help="also time the fast engine with sample_chars=0")
+    ap.add_argument(
+        "--old", action="store_true", help="also the previous defaults (sample_chars 600, no rescoring, no script)"
+    )
+    ap.add_argument("--sentences", type=int, default=5000, help="seeded sample of UDHR sentences (0 = all)")
+    ap.add_argument("--manpages", type=Path, default=MANPAGES_CACHE, help="cache of bench/langid_manpages.py")
     ap.add_argument("--per-language", action="store_true", help="print per-language accuracy tables")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
 
-    udhr = load(args.data / "udhr_55.jsonl")
-    fortunes = load(args.data / "fortunes_multilingual.jsonl")
+    udhr, fortunes = load_sets(args.data)
     if args.fortunes:
         fortunes = random.Random(args.seed).sample(fortunes, min(args.fortunes, len(fortunes)))
+    sents = sentences(udhr)
+    if args.sentences:
+        sents = random.Random(args.seed).sample(sents, min(args.sentences, len(sents)))
     sets = {
         "UDHR, 55 languages": udhr,
+        "UDHR sentences": sents,
         "fortunes (multilingual)": fortunes,
         "300-word documents (UDHR)": long_docs(udhr),
     }
+    manpages = load_manpages(args.manpages)
+    if manpages:
+        sets["manual pages (this machine)"] = manpages
 
     t0 = time.process_time()
-    engines = {
-        "fast": make_engine("fast", max_chars=args.max_chars, sample_chars=args.sample_chars),
-        "langdetect": make_engine("langdetect", max_chars=args.max_chars, seed=args.seed),
+    engines: dict = {
+        "fast": LangId(LangIdParams(max_chars=args.max_chars)),
+        "langdetect": make_engine("langdetect", max_chars=args.max_chars, seed=args.seed, script=False),
     }
     if args.whole:
-        engines["fast, whole text"] = make_engine("fast", max_chars=args.max_chars, sample_chars=0)
+        engines["fast, whole text"] = LangId(LangIdParams(max_chars=args.max_chars, sample_chars=0))
+    if args.old:
+        old = {"sample_chars": 600, "rescore_below": 0.0, "script": False}
+        engines["fast, 600 chars, no rescoring or script"] = LangId(LangIdParams(max_chars=args.max_chars, **old))
     setup = time.process_time() - t0
     for engine in engines.values():
         engine.detect(["warm up"])

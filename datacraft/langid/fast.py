@@ -6,8 +6,9 @@ word-padded n-grams, skipping n-grams that end inside all-capital words) and its
 per-gram probabilities ``alpha / 10000 + p(gram | lang)``. Instead of multiplying the
 probabilities of randomly sampled n-grams until one language passes 0.99999 (seven times, then
 averaging), it sums the log-probabilities of *all* n-grams of the text, or, for a text longer
-than ``sample_chars`` (600 by default), of windows of it spread from its start to its end: langdetect
-itself draws a few hundred n-grams at most, and the cost stays flat with text length.
+than ``sample_chars`` (1000 by default), of windows of it spread from its start to its end: langdetect
+itself draws a few hundred n-grams at most, and the cost stays flat with text length. A sampled text
+whose top score is below ``rescore_below`` (0.99) is scored again on all of it.
 
 Probabilities are calibrated to what langdetect reports: its sampling is a random walk of the
 log-odds between the two leading languages that stops at ±ln(0.99999/0.00001). With per-gram
@@ -27,8 +28,9 @@ from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
 from scipy.sparse import csr_matrix
 
-from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
+from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
 from datacraft.langid.profiles import load_profiles
+from datacraft.langid.script import refine_cjk
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
 _ROW2_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
@@ -183,14 +185,22 @@ class FastEngine:
     _built: ClassVar[dict[float, dict[str, Any]]] = {}  # read-only tables, shared by engines of one alpha
 
     def __init__(
-        self, *, max_chars: int = 10_000, alpha: float = 0.5, sample_chars: int = DEFAULT_SAMPLE_CHARS
+        self,
+        *,
+        max_chars: int = 10_000,
+        alpha: float = 0.5,
+        sample_chars: int = DEFAULT_SAMPLE_CHARS,
+        rescore_below: float = DEFAULT_RESCORE_BELOW,
+        script: bool = False,
     ) -> None:
         self.max_chars = max_chars
         self.sample_chars = sample_chars
+        self.rescore_below = rescore_below
+        self.script = script
         tables = self._built.get(alpha)
         if tables is None:
             self._build(alpha)
-            own = ("max_chars", "sample_chars")
+            own = ("max_chars", "sample_chars", "rescore_below", "script")
             tables = self._built[alpha] = {k: v for k, v in vars(self).items() if k not in own}
         vars(self).update(tables)
 
@@ -238,9 +248,11 @@ class FastEngine:
         parts = self.features_by_n(texts)
         return np.concatenate([d for d, _ in parts]), np.concatenate([r for _, r in parts])
 
-    def features_by_n(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order."""
-        pairs = [prepare(t, self.max_chars, self.sample_chars) for t in texts]
+    def features_by_n(self, texts: list[str], sample_chars: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order
+        (long texts sampled to ``sample_chars``, by default the engine's)."""
+        sample = self.sample_chars if sample_chars is None else sample_chars
+        pairs = [prepare(t, self.max_chars, sample) for t in texts]
         prepared = [text for text, _ in pairs]
         cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=len(pairs))
         n_docs = len(prepared)
@@ -308,11 +320,22 @@ class FastEngine:
         return [self._grams[r] for r in rows]
 
     def detect(self, texts: list[str]) -> list[Detection]:
+        """Score sampled texts; those sampled whose top score is below ``rescore_below`` are scored again
+        on all of their first ``max_chars`` characters; then the CJK script refinement (``script``)."""
+        out = self._detect(texts, self.sample_chars)
+        if 0 < self.sample_chars < self.max_chars:
+            sampled = self.sample_chars
+            redo = [i for i, d in enumerate(out) if d.score < self.rescore_below and len(texts[i]) > sampled]
+            for i, det in zip(redo, self._detect([texts[i] for i in redo], 0), strict=True):
+                out[i] = det
+        return refine_cjk(texts, out, self.langs, self.max_chars) if self.script else out
+
+    def _detect(self, texts: list[str], sample_chars: int) -> list[Detection]:
         if not texts:
             return []
         n_docs = len(texts)
         steps = np.arange(n_docs + 1)
-        parts = [(doc, row, np.searchsorted(doc, steps)) for doc, row in self.features_by_n(texts)]
+        parts = [(doc, row, np.searchsorted(doc, steps)) for doc, row in self.features_by_n(texts, sample_chars)]
         ll = np.zeros((n_docs, len(self.langs)))  # log-likelihood of all n-grams, per language
         for _, row, indptr in parts:
             x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._loglik)))

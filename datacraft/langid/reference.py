@@ -10,6 +10,7 @@ from langdetect.lang_detect_exception import LangDetectException
 
 from datacraft.langid.engines import UNDETERMINED, Detection
 from datacraft.langid.profiles import language_codes, profile_texts
+from datacraft.langid.script import refine_cjk
 
 
 @functools.cache
@@ -25,15 +26,19 @@ class LangdetectEngine:
     generator reset to ``seed``, so a result depends only on the text, never on order or batch.
 
     ``n_trial`` is the number of random sampling trials averaged per text (langdetect's default, 7);
-    more trials make the answer on ambiguous texts depend less on the seed, at proportional cost."""
+    more trials make the answer on ambiguous texts depend less on the seed, at proportional cost.
+    ``script`` refines CJK results by script evidence (off by default: the library as it is)."""
 
-    def __init__(self, *, max_chars: int = 10_000, alpha: float = 0.5, seed: int = 0, n_trial: int = 7) -> None:
+    def __init__(
+        self, *, max_chars: int = 10_000, alpha: float = 0.5, seed: int = 0, n_trial: int = 7, script: bool = False
+    ) -> None:
         if n_trial < 1:
             raise ValueError(f"n_trial must be at least 1, got {n_trial}")
         self.max_chars = max_chars
         self.alpha = alpha
         self.seed = seed
         self.n_trial = n_trial
+        self.script = script
         self._factory = _factory()
         self.langs: tuple[str, ...] = tuple(self._factory.get_lang_list())
         if self.langs != language_codes():
@@ -55,4 +60,5 @@ class LangdetectEngine:
         return Detection(self.langs[best], float(probs[best]), probs)
 
     def detect(self, texts: list[str]) -> list[Detection]:
-        return [self.detect_one(t) for t in texts]
+        dets = [self.detect_one(t) for t in texts]
+        return refine_cjk(texts, dets, self.langs, self.max_chars) if self.script else dets

@@ -8,7 +8,6 @@ not in ``allowed`` or below ``min_score``. Results depend only on the text (seed
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from typing import Any, Literal
 
@@ -17,16 +16,12 @@ from pydantic import Field, field_validator
 
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
-from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
+from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS
+from datacraft.langid.script import CJK_LANGS, HANGUL, LETTER, letter_count, ruled_out, script_counts
 from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext, columns_to_fields
 from datacraft.stages.registry import register
 
-_NON_LETTER = re.compile(r"[\W\d_]+")
-
-
-def letter_count(text: str) -> int:
-    """Unicode letters in ``text`` (word characters that are neither digits nor ``_``)."""
-    return len(_NON_LETTER.sub("", text))
+__all__ = ["LangId", "LangIdParams", "letter_count"]
 
 
 class LangIdParams(FilterParams):
@@ -37,7 +32,9 @@ class LangIdParams(FilterParams):
         None, description="language codes to keep (e.g. [en, de, zh-cn]); unset keeps every language"
     )
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="drop documents whose top-language probability is lower")
-    min_letters: int = Field(10, ge=0, description="texts with fewer letters are `und` (undetermined), not guessed")
+    min_letters: int = Field(
+        10, ge=0, description="texts with fewer letters (Unicode L*/M*: marks count) are `und`, not guessed"
+    )
     und: Literal["drop", "keep"] = Field("drop", description="what mode: filter does with undetermined documents")
     topk: int = Field(0, ge=0, le=55, description="also write the k most probable languages as <column>_topk")
     max_chars: int = Field(10_000, gt=0, description="score only the first N characters (langdetect's default)")
@@ -45,6 +42,22 @@ class LangIdParams(FilterParams):
         DEFAULT_SAMPLE_CHARS,
         ge=0,
         description="fast engine: score ~N characters of longer texts, in windows spread over them (0: all)",
+    )
+    rescore_below: float = Field(
+        DEFAULT_RESCORE_BELOW,
+        ge=0.0,
+        le=1.0,
+        description="fast engine: a sampled text whose top score is lower is scored again on all its characters",
+    )
+    script: bool = Field(
+        True, description="decide ja/ko/zh-cn/zh-tw by script evidence (Hangul, kana, Han variants) when CJK wins"
+    )
+    cjk_min_share: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="with script: a ja/ko/zh detection its scripts settle alone (CJK >= this share of the letters) "
+        "is not dropped for min_score",
     )
     seed: int = Field(0, description="random seed of the langdetect engine (the fast engine draws nothing)")
     n_trial: int = Field(7, ge=1, description="langdetect engine: random trials averaged per text (more: stabler)")
@@ -103,7 +116,13 @@ class LangId(Filter):
     def setup(self) -> None:
         p: LangIdParams = self.params  # type: ignore[assignment]
         self._engine = make_engine(
-            p.engine, max_chars=p.max_chars, sample_chars=p.sample_chars, seed=p.seed, n_trial=p.n_trial
+            p.engine,
+            max_chars=p.max_chars,
+            sample_chars=p.sample_chars,
+            rescore_below=p.rescore_below,
+            seed=p.seed,
+            n_trial=p.n_trial,
+            script=p.script,
         )
 
     def detect(self, texts: list[str]) -> list[Detection]:
@@ -116,7 +135,19 @@ class LangId(Filter):
         und = Detection(UND, 0.0, None)
         return [next(found) if ok else und for ok in enough]
 
-    def decide(self, det: Detection) -> FilterResult:
+    def script_sure(self, text: str, det: Detection) -> bool:
+        """Whether the scripts alone settle a CJK detection: they rule out every other CJK language and
+        CJK characters are at least ``cjk_min_share`` of the letters (then ``min_score`` does not apply)."""
+        p: LangIdParams = self.params  # type: ignore[assignment]
+        if not p.script or det.lang not in CJK_LANGS:
+            return False
+        counts = script_counts(text[: p.max_chars])
+        cjk = int(counts[HANGUL:].sum())
+        if cjk < p.cjk_min_share * int(counts[LETTER:].sum()):
+            return False
+        return ruled_out(counts) == set(CJK_LANGS) - {det.lang}
+
+    def decide(self, det: Detection, script_sure: bool = False) -> FilterResult:
         """Keep or drop one detection; the signals are the output columns."""
         p: LangIdParams = self.params  # type: ignore[assignment]
         col = p.column
@@ -129,12 +160,17 @@ class LangId(Filter):
             return FilterResult(p.und == "keep", "lang_und", signals)
         if self._allowed is not None and det.lang not in self._allowed:
             return FilterResult(False, "lang_not_allowed", signals)
-        if det.score < p.min_score:
+        if det.score < p.min_score and not script_sure:
             return FilterResult(False, "lang_low_score", signals)
         return FilterResult(True, None, signals)
 
     def check_batch(self, docs: list[Document]) -> list[FilterResult]:
-        return [self.decide(d) for d in self.detect([doc.text for doc in docs])]
+        p: LangIdParams = self.params  # type: ignore[assignment]
+        dets = self.detect([doc.text for doc in docs])
+        return [
+            self.decide(d, d.score < p.min_score and self.script_sure(doc.text, d))
+            for doc, d in zip(docs, dets, strict=True)
+        ]
 
     def check(self, doc: Document) -> FilterResult:
         return self.check_batch([doc])[0]
