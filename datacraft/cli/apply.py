@@ -72,7 +72,7 @@ def apply(
     workers: int | None,
     on_error: str | None,
     force: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
     """Apply stages without a YAML file: ``apply normalize,length -i - -o - --set length.min_words=50``.
 
@@ -95,12 +95,11 @@ def apply(
     if not streaming:
         config = build_config(raw, "apply")
         result = run_pipeline(config, force=force, show_progress=not quiet)
-        if not quiet:
-            echo_summary(
-                format_summary(
-                    result.merged, out=output, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
-                )
+        echo_summary(
+            format_summary(
+                result.merged, out=output, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
             )
+        )
         return
     if inputs != ("-",) or output != "-":
         raise click.UsageError("stream mode needs both --input - and --output -")
@@ -108,5 +107,4 @@ def apply(
     config = build_config(raw, "apply")
     items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>"), "stdin", read_options(config))
     stats = run_stream(config, items, quarantine=_StderrQuarantine())
-    if not quiet:
-        echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))
+    echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))

@@ -23,26 +23,30 @@ def format_dedup_summary(result_merged: dict[str, Any]) -> str:
         f"keep {d['keep']}",
         f"clusters    {d['clusters']:,} holding {d['clustered_docs']:,} documents; {d['removed']:,} removed; "
         f"largest {d['largest_cluster']:,}",
-        "phases      " + ", ".join(f"{k} {v['cpu_seconds']:.2f} CPU s" for k, v in d["phases"].items()),
+        "phases      wall s, CPU s in tasks, CPU s all processes (worker start-up included)",
+        *(
+            f"  {k:<12} {v.get('wall_seconds', 0.0):8.2f} {v['cpu_seconds']:8.2f} "
+            + (f"{v['tree_cpu_seconds']:8.2f}" if v.get("tree_cpu_seconds") is not None else "       -")
+            for k, v in d["phases"].items()
+        ),
     ]
     return "\n".join(lines)
 
 
-def run_and_report(config: DedupConfig, *, force: bool, quiet: bool) -> None:
+def run_and_report(config: DedupConfig, *, force: bool, quiet: int) -> None:
     """Run a dedup config and print the summary unless ``quiet``."""
     from datacraft.dedup.runner import run_dedup
 
     result = run_dedup(config, force=force, show_progress=not quiet)
-    if not quiet:
-        ran = result.ran["filter"]
-        text = format_summary(
-            result.merged,
-            out=config.output.path,
-            ran=ran,
-            skipped=len(result.shards) - ran,
-            seconds=result.seconds,
-        )
-        echo_summary(text + "\n" + format_dedup_summary(result.merged))
+    ran = result.ran["filter"]
+    text = format_summary(
+        result.merged,
+        out=config.output.path,
+        ran=ran,
+        skipped=len(result.shards) - ran,
+        seconds=result.seconds,
+    )
+    echo_summary(text + "\n" + format_dedup_summary(result.merged))
 
 
 @click.command()
@@ -107,7 +111,7 @@ def dedup(
     executor: str | None,
     ray_address: str | None,
     force: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
     """Remove exact and near duplicates across all shards of IN (files, directories, globs, or a
     datacraft output directory) into OUT (data/, rejected/, stats/, stats.json).

@@ -40,7 +40,7 @@ def run(
     ray_address: str | None,
     force: bool,
     dry_run: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
     """Run a YAML pipeline over its input shards.
 
@@ -88,16 +88,16 @@ def run(
             )
         return
     result = run_pipeline(config, force=force, show_progress=not quiet)
-    if not quiet:
-        echo_summary(
-            format_summary(
-                result.merged,
-                out=config.output.path,
-                ran=result.ran,
-                skipped=len(result.plan.skipped),
-                seconds=result.seconds,
-            )
-        )
+    echo_summary(
+        format_summary(
+            result.merged,
+            out=config.output.path,
+            ran=result.ran,
+            skipped=len(result.plan.skipped),
+            seconds=result.seconds,
+        ),
+        final=config.dedup is None,
+    )
     if config.dedup is not None:
         from datacraft.cli.dedup import run_and_report
         from datacraft.dedup.config import dedup_from_pipeline

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, fi
 
 from datacraft.errors import ConfigError
 from datacraft.stages.base import StageParams
-from datacraft.stages.registry import get_stage_class
+from datacraft.stages.registry import get_stage_class, load_plugins, resolve_plugin
+from datacraft.suggest import did_you_mean
 
 
 class _Strict(BaseModel):
@@ -88,6 +89,10 @@ class PipelineConfig(_Strict):
     """A whole pipeline: reader, stages, writer and how to run it."""
 
     name: str = "pipeline"
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules (or .py files beside the pipeline) that register user stages; see docs/plugins.md",
+    )
     input: InputConfig
     output: OutputConfig
     stages: list[StageSpec] = Field(default_factory=list)
@@ -105,6 +110,12 @@ class PipelineConfig(_Strict):
         "and `output` (default: <output.path>-dedup)",
     )
 
+    @field_validator("plugins")
+    @classmethod
+    def _load_plugins(cls, value: list[str]) -> list[str]:
+        load_plugins(value)  # also in worker processes, which rebuild the config from JSON
+        return value
+
     @model_validator(mode="after")
     def _check_dedup(self) -> PipelineConfig:
         if self.dedup is not None:
@@ -120,7 +131,29 @@ class PipelineConfig(_Strict):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
+        data["plugins"] = [_plugin_identity(p) for p in data.get("plugins", [])]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _plugin_identity(entry: str) -> str:
+    """A plugin file by name and content hash (its location does not decide the output); modules by name."""
+    if entry.endswith(".py"):
+        try:
+            return f"{Path(entry).name}:{hashlib.sha256(Path(entry).read_bytes()).hexdigest()[:16]}"
+        except OSError:
+            return entry
+    return entry
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the key at ``loc`` (for 'did you mean' on unknown keys)."""
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None) if field else None
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return model
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -130,12 +163,16 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """Render pydantic errors as ``key: message`` lines."""
+def format_validation_error(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
+    """Render pydantic errors as ``key: message`` lines (unknown keys of ``model`` get a suggestion)."""
     lines = []
     for e in err.errors():
         key = _loc((prefix, *tuple(e["loc"])) if prefix else tuple(e["loc"]))
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] == "extra_forbidden":
+            holder = _model_at(model, tuple(e["loc"])[:-1])
+            if holder is not None:
+                msg += did_you_mean(str(e["loc"][-1]), holder.model_fields)
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
             msg += f" (got {e['input']!r})"
         lines.append(f"{key}: {msg}")
@@ -149,7 +186,8 @@ def validate_stage_params(name: str, params: dict[str, Any], where: str) -> Stag
         return cls.Params(**params)
     except ValidationError as e:
         known = ", ".join(cls.Params.model_fields)
-        raise ConfigError(f"{format_validation_error(e, where)} (parameters of {name!r}: {known})") from None
+        text = format_validation_error(e, where, model=cls.Params)
+        raise ConfigError(f"{text} (parameters of {name!r}: {known})") from None
 
 
 def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
@@ -211,6 +249,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             raise ConfigError(
                 f"--set {key}: no stage {parts[0]!r} in this pipeline "
                 f"(stages: {', '.join(labels) or 'none'}) and no such config key"
+                f"{did_you_mean(parts[0], [*labels, *PipelineConfig.model_fields])}"
             )
         node = raw
         for part in parts[:-1]:
@@ -221,16 +260,30 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_config(raw: Any, source: str = "config") -> PipelineConfig:
-    """Validate a raw mapping (from YAML or built in code) into a PipelineConfig."""
+def _resolve_plugins(raw: dict[str, Any], source: str, base_dir: Path | None) -> None:
+    plugins = raw.get("plugins")
+    if plugins is None:
+        return
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"{source}: plugins: expected a list of module names or .py files, got {plugins!r}")
+    raw["plugins"] = [resolve_plugin(p, base_dir) for p in plugins]
+    load_plugins(raw["plugins"])  # before the stages are validated: they may name plugin stages
+
+
+def build_config(raw: Any, source: str = "config", base_dir: Path | None = None) -> PipelineConfig:
+    """Validate a raw mapping (from YAML or built in code) into a PipelineConfig.
+
+    ``base_dir``: where relative ``plugins:`` files are (the pipeline's folder).
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     raw = dict(raw)
+    _resolve_plugins(raw, source, base_dir)
     raw["stages"] = _parse_stage_entries(raw.get("stages"))
     try:
         return PipelineConfig(**raw)
     except ValidationError as e:
-        raise ConfigError(f"{source}: {format_validation_error(e)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(e, model=PipelineConfig)}") from None
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -260,4 +313,4 @@ def load_pipeline(
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     raw = apply_overrides(raw, overrides or [])
-    return build_config(raw, str(path))
+    return build_config(raw, str(path), base_dir=Path(path).parent)

@@ -16,7 +16,8 @@ class StageStats:
     docs_out: int = 0
     chars_in: int = 0
     chars_out: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall seconds
+    cpu_seconds: float = 0.0  # CPU seconds of the worker process while in this stage
 
 
 @dataclass
@@ -33,9 +34,12 @@ class ShardStats:
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     stages: dict[str, StageStats] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
-    read_seconds: float = 0.0
+    read_seconds: float = 0.0  # wall seconds; *_cpu_seconds: CPU seconds of the worker process
     write_seconds: float = 0.0
     seconds: float = 0.0
+    read_cpu_seconds: float = 0.0
+    write_cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     outputs: dict[str, list[str]] = field(default_factory=dict)
 
     def add_drop(self, stage: str, reason: str, n: int = 1) -> None:
@@ -84,6 +88,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
     stages: dict[str, dict[str, float]] = {}
     counters: dict[str, dict[str, int]] = {}
     seconds = {"read": 0.0, "write": 0.0, "total": 0.0}
+    cpu = {"read": 0.0, "write": 0.0, "total": 0.0}
     for s in sorted(shards, key=lambda s: s.shard):
         totals["docs_in"] += s.docs_in
         totals["kept"] += s.kept
@@ -96,7 +101,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
             for reason, n in reasons.items():
                 d[reason] = d.get(reason, 0) + n
         for stage, st in s.stages.items():
-            agg = stages.setdefault(stage, {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0, "seconds": 0.0})
+            agg = stages.setdefault(stage, dict.fromkeys(asdict(st), 0))
             for k, v in asdict(st).items():
                 agg[k] += v
         for stage, cs in s.counters.items():
@@ -106,12 +111,16 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
         seconds["read"] += s.read_seconds
         seconds["write"] += s.write_seconds
         seconds["total"] += s.seconds
+        cpu["read"] += s.read_cpu_seconds
+        cpu["write"] += s.write_cpu_seconds
+        cpu["total"] += s.cpu_seconds
     balanced = totals["docs_in"] == totals["kept"] + totals["dropped"] + totals["quarantined"]
     return {
         "totals": totals,
         "dropped": dropped,
         "stages": stages,
         "counters": counters,
-        "cpu_seconds": seconds,
+        "cpu_seconds": cpu,
+        "wall_seconds": seconds,
         "ledger_balanced": balanced and all(s.balanced() for s in shards),
     }

@@ -13,11 +13,15 @@ from datacraft.errors import LedgerError, OutputConflictError
 from datacraft.executors import Executor, close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
+from datacraft.log import attach_run_log, get_logger
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.layout import SUBDIRS, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
 from datacraft.pipeline.task import ShardTask, input_identity, run_shard_task
 from datacraft.progress import RunProgress
+from datacraft.stages.registry import check_importable_in_workers
+from datacraft.tasklog import LoggedTask
+from datacraft.timing import Clock
 
 
 @dataclass
@@ -102,15 +106,20 @@ def run_pipeline(
     config: PipelineConfig, *, force: bool = False, show_progress: bool = False, executor: Executor | None = None
 ) -> RunResult:
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
-    t0 = time.perf_counter()
+    t0, clock = time.perf_counter(), Clock()
     own_executor = executor is None
+    check_importable_in_workers([s.name for s in config.stages], config.workers if config.executor == "local" else 2)
     if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
     layout = OutputLayout(Path(config.output.path))
     _check_output_dir(layout, config, force)
     plan = plan_run(config, force=force)
     layout.root.mkdir(parents=True, exist_ok=True)
+    attach_run_log(layout.root)
     fp = config.fingerprint()
+    get_logger("run").info(
+        f"run {config.name}: {len(plan.todo)} of {len(plan.shards)} shards to do, into {layout.root}"
+    )
     write_text_atomic(
         layout.manifest,
         json.dumps(
@@ -131,9 +140,9 @@ def run_pipeline(
     tasks = [ShardTask(cfg_json, fp, shard, str(layout.root)) for shard in plan.todo]
     progress = RunProgress(len(plan.shards), enabled=show_progress, desc=config.name)
     for _ in plan.skipped:
-        progress.shard_done()
+        progress.shard_done(skipped=True)
     try:
-        for _task, _result in executor.run(run_shard_task, tasks, progress):
+        for _task, _result in executor.run(LoggedTask(run_shard_task, layout.root / "logs"), tasks, progress):
             progress.shard_done()
     finally:
         progress.close()
@@ -152,6 +161,8 @@ def run_pipeline(
             "fingerprint": fp,
             "shards": len(plan.shards),
             "per_shard": [s.to_json() for s in shard_stats],
+            # Process-tree CPU (driver + reaped local workers); Ray workers are not our children.
+            "time": clock.read() if config.executor == "local" else {"wall_seconds": clock.read()["wall_seconds"]},
         }
     )
     write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1))
