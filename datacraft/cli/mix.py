@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from datacraft.cli.options import quiet_option, workers_option
+from datacraft.cli.options import quiet_option, workers_config_option
 from datacraft.errors import ConfigError
 from datacraft.mix.config import build_mix_config
 from datacraft.mix.sampler import run_mix
@@ -69,9 +69,11 @@ def format_report(report: dict[str, Any]) -> str:
 @click.option("--weight", "weights", multiple=True, metavar="GROUP=W", help="Weight of a column value (repeatable).")
 @click.option("--unit", type=click.Choice(["words", "chars", "docs"]), default=None, help="What the target counts.")
 @click.option("--target", type=float, default=None, help="Total size in --unit (default: no upsampling).")
-@click.option("--seed", type=int, default=None)
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the sampling hash [0]; the same seed gives the same rows."
+)
 @click.option("--output", "-o", default=None, help="Output directory.")
-@workers_option
+@workers_config_option
 @quiet_option
 def mix(
     config_path: str | None,

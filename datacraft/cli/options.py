@@ -114,6 +114,17 @@ def workers_default_one_option(f: F) -> F:
     )(f)
 
 
+def workers_config_option(f: F) -> F:
+    """``--workers N`` for commands that may read a --config file."""
+    return click.option(
+        "--workers",
+        "-w",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Worker processes (default: the --config file's workers, else 1).",
+    )(f)
+
+
 def on_error_option(f: F) -> F:
     """``--on-error quarantine|fail``."""
     return click.option(

@@ -46,6 +46,14 @@ def run(
 
     Finished shards of an earlier run with the same configuration are skipped, so a killed
     run can simply be rerun. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    Logs: OUT/logs/driver.log (and OUT/logs/shard-NNNNN.log where a task logged or printed).
+
+    \b
+    Examples:
+      datacraft run pipelines/demo.yaml                          run (rerun the same command to resume)
+      datacraft run pipelines/demo.yaml --dry-run                validate and show the plan
+      datacraft run pipelines/demo.yaml -o out/x -w 4 --set length.min_words=50
+      datacraft run pipelines/demo.yaml -q --log-format json 2>> run.log   for a batch job
     """
     updates: dict[str, Any] = {}
     if inputs:
