@@ -90,9 +90,10 @@ def mix(
     """Sample sources or languages to target proportions, deterministically (up- and down-sampling).
 
     \b
-    datacraft mix -s books=out/books/data:0.3 -s web=out/web/data:0.7 -o out/mix
-    datacraft mix -s all=out/multi/data --by lang --weight en=0.5 --weight de=0.25 --weight fr=0.25 \\
-        --target 2e6 -o out/mix-lang
+    Examples:
+      datacraft mix -s books=out/books/data:0.3 -s web=out/web/data:0.7 -o out/mix
+      datacraft mix -s all=out/multi/data --by lang --weight en=0.5 --weight de=0.25 --weight fr=0.25 \\
+          --target 2e6 -o out/mix-lang
     """
     raw: dict[str, Any] = load_yaml(config_path) if config_path else {}
     if sources:
