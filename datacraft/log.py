@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import logging
 import os
@@ -92,15 +93,41 @@ class TerminalFormatter(logging.Formatter):
         return msg
 
 
+class LoggingWriter(io.TextIOBase):
+    """A file-like object turning each written line into a log record (for libraries that print)."""
+
+    def __init__(self, logger: str, level: int) -> None:
+        self.logger = logging.getLogger(logger)
+        self.level = level
+        self.original = sys.stderr
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if line.strip():
+                self.logger.log(self.level, line.rstrip("\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial.strip():
+            self.logger.log(self.level, self._partial)
+        self._partial = ""
+
+    def isatty(self) -> bool:
+        return False
+
+
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it), never into a LoggingWriter."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
     @property  # type: ignore[override]
     def stream(self) -> TextIO:
-        return sys.stderr
+        return real_stderr()  # type: ignore[no-any-return]
 
     @stream.setter
     def stream(self, value: TextIO) -> None:
@@ -116,10 +143,18 @@ class _StderrFilter(logging.Filter):
         return not (getattr(record, "event", None) == "progress" and bars_enabled())
 
 
+def real_stderr() -> Any:
+    """``sys.stderr``, looking through a LoggingWriter that a task put in its place."""
+    stream: Any = sys.stderr
+    while isinstance(stream, LoggingWriter):
+        stream = stream.original
+    return stream
+
+
 def stderr_is_terminal() -> bool:
     """Whether stderr is an interactive terminal."""
     try:
-        return sys.stderr.isatty()
+        return bool(real_stderr().isatty())
     except (AttributeError, ValueError):
         return False
 

@@ -1,4 +1,9 @@
-"""Per-task logs: what a task logs, warns or prints goes to ``OUT/logs/<task>.log`` (only if anything)."""
+"""Per-task logs: what a task logs, warns or prints goes to ``OUT/logs/<task>.log`` (only if anything).
+
+Raw writes to stderr (warcio writes its warnings there) and, in worker processes, to stdout become
+log records, so they follow the driver's verbosity and format: shown at normal verbosity, silenced
+by ``-q``, JSON objects with ``--log-format json``, and always kept in the task's log file.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ import contextlib
 import io
 import logging
 import multiprocessing
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from datacraft.log import TextFormatter
+from datacraft.log import STATE, JsonFormatter, LoggingWriter, TextFormatter, stderr_level
 
 
 def task_name(task: Any) -> str:
@@ -20,10 +26,10 @@ def task_name(task: Any) -> str:
     kind = type(task).__name__.removesuffix("Task").lower() or "task"
     shard = getattr(task, "shard", None)
     if shard is not None and hasattr(shard, "index"):
-        return f"{'shard' if kind == 'shard' else kind}-{shard.index:05d}"
+        return f"{kind}-{shard.index:05d}"
     name = getattr(task, "name", None)
     if isinstance(name, str) and name:
-        return f"{kind}-{name}" if not name.startswith(kind) else name
+        return name if name.startswith(kind) else f"{kind}-{name}"
     return kind
 
 
@@ -37,8 +43,8 @@ class _ThreadFilter(logging.Filter):
 
 
 @contextlib.contextmanager
-def capture_task_output(path: Path) -> Iterator[io.StringIO]:
-    """Collect this thread's log records (and, in a worker process, stdout/stderr) into ``path`` if any."""
+def capture_task_output(path: Path, verbosity: int = 0, fmt: str = "text") -> Iterator[io.StringIO]:
+    """Collect this thread's log records and raw stderr (stdout too in a worker) into ``path`` if any."""
     buf = io.StringIO()
     handler = logging.StreamHandler(buf)
     handler.setFormatter(TextFormatter())
@@ -51,11 +57,18 @@ def capture_task_output(path: Path) -> Iterator[io.StringIO]:
         root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     in_worker = multiprocessing.parent_process() is not None
+    echo: logging.Handler | None = None
+    if in_worker and not any(getattr(h, "_datacraft_handler", None) == "stderr" for h in root.handlers):
+        echo = logging.StreamHandler(sys.__stderr__)  # the worker's own stderr: the driver's terminal or log
+        echo.setLevel(max(stderr_level(verbosity), logging.WARNING))
+        echo.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+        echo.addFilter(_ThreadFilter())
+        root.addHandler(echo)
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stderr(LoggingWriter("datacraft.tasks.stderr", logging.WARNING)))
             if in_worker:  # the driver's own stdout may carry data (apply -o -): never redirect it
-                stack.enter_context(contextlib.redirect_stdout(buf))
-                stack.enter_context(contextlib.redirect_stderr(buf))
+                stack.enter_context(contextlib.redirect_stdout(LoggingWriter("datacraft.tasks.stdout", logging.INFO)))
             try:
                 yield buf
             except BaseException:
@@ -63,6 +76,8 @@ def capture_task_output(path: Path) -> Iterator[io.StringIO]:
                 raise
     finally:
         root.removeHandler(handler)
+        if echo is not None:
+            root.removeHandler(echo)
         root.setLevel(old_level)
         text = buf.getvalue()
         if text:
@@ -73,12 +88,17 @@ def capture_task_output(path: Path) -> Iterator[io.StringIO]:
 
 
 class LoggedTask:
-    """Wraps a task function (picklable when the function is) so each task gets its own log file."""
+    """Wraps a task function (picklable when the function is) so each task gets its own log file.
+
+    Made in the driver, it carries the driver's verbosity and log format to worker processes.
+    """
 
     def __init__(self, fn: Callable[[Any], Any], log_dir: str | Path) -> None:
         self.fn = fn
         self.log_dir = str(log_dir)
+        self.verbosity = STATE.verbosity
+        self.fmt = STATE.fmt
 
     def __call__(self, task: Any) -> Any:
-        with capture_task_output(Path(self.log_dir) / f"{task_name(task)}.log"):
+        with capture_task_output(Path(self.log_dir) / f"{task_name(task)}.log", self.verbosity, self.fmt):
             return self.fn(task)

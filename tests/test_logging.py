@@ -93,3 +93,26 @@ def test_warnings_go_through_logging_and_q_silences_them(tmp_path: Path) -> None
     assert "absl chatter" not in loud.stderr  # third-party INFO is noise
     quiet = subprocess.run([sys.executable, "-c", script.format(v=1)], capture_output=True, text=True)
     assert quiet.stderr == ""
+
+
+def test_raw_stderr_of_libraries_follows_verbosity_and_lands_in_task_logs(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in", shards=2, docs=10)
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        pipe = write_pipeline(
+            tmp_path / f"p{workers}.yaml",
+            tmp_path / "in",
+            out,
+            "  - noisy",
+            workers=workers,
+            extra=f"plugins: [{Path(__file__).parent / 'plugins' / 'timing_stages.py'}]\n",
+        )
+        loud = datacraft("run", str(pipe))
+        assert loud.returncode == 0, loud.stderr
+        noisy = [line for line in loud.stderr.splitlines() if "noisy library: 10 documents" in line]
+        assert len(noisy) == 2 and all(TIMESTAMP.match(line) for line in noisy), loud.stderr
+        assert "noisy library" in (out / "logs" / "shard-00000.log").read_text()
+        quiet = datacraft("run", str(pipe), "-q", "--force")
+        assert quiet.returncode == 0 and "noisy" not in quiet.stderr
+        as_json = datacraft("run", str(pipe), "--log-format", "json", "--force")
+        assert [json.loads(line) for line in as_json.stderr.splitlines()]

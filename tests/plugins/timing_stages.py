@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 
 from pydantic import Field
@@ -47,4 +48,13 @@ class Nap(Mapper):
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
         time.sleep(self.params.seconds)  # type: ignore[attr-defined]
+        return docs
+
+
+@register("noisy")
+class Noisy(Mapper):
+    """Write to stderr directly, as warcio does with its warnings."""
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        sys.stderr.write(f"noisy library: {len(docs)} documents\n")
         return docs
