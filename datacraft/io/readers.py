@@ -10,8 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import IO, Any
 
 import orjson
@@ -22,36 +21,12 @@ import zstandard
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
+from datacraft.io.readtypes import READERS, Item, ReaderFn, ReadOptions, reader  # re-exported
 from datacraft.io.records import BadRecord
 
-Item = Document | BadRecord
+__all__ = ["READERS", "Item", "ReadOptions", "ReaderFn", "reader"]
 RAW_SNIPPET = 500
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
-
-
-@dataclass(frozen=True, slots=True)
-class ReadOptions:
-    """How to turn input records into documents."""
-
-    text_field: str = "text"
-    id_field: str = "id"
-    keep_fields: bool = True
-    max_record_bytes: int = 16 * 1024 * 1024
-    parquet_batch_rows: int = 4096
-
-
-ReaderFn = Callable[[Shard, ReadOptions], Iterator[Item]]
-READERS: dict[str, ReaderFn] = {}
-
-
-def reader(fmt: str) -> Callable[[ReaderFn], ReaderFn]:
-    """Register a reader function for an input format."""
-
-    def deco(fn: ReaderFn) -> ReaderFn:
-        READERS[fmt] = fn
-        return fn
-
-    return deco
 
 
 def read_shard(shard: Shard, options: ReadOptions) -> Iterator[Item]:

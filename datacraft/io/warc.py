@@ -25,7 +25,7 @@ from warcio.recordloader import ArcWarcRecord
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
-from datacraft.io.readers import Item, ReadOptions, reader
+from datacraft.io.readtypes import Item, ReadOptions, reader
 from datacraft.io.records import BadRecord
 
 CONTENT_RECORDS = ("response", "resource")

@@ -13,10 +13,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from datacraft.dedup.params import parse_dedup_section
 from datacraft.errors import ConfigError
 from datacraft.stages.base import StageParams
 from datacraft.stages.registry import get_stage_class, load_plugins, resolve_plugin
 from datacraft.suggest import did_you_mean
+from datacraft.validation import format_validation_error, parse_value
+
+__all__ = ["PipelineConfig", "build_config", "format_validation_error", "load_pipeline", "parse_value"]
 
 
 class _Strict(BaseModel):
@@ -119,9 +123,11 @@ class PipelineConfig(_Strict):
     @model_validator(mode="after")
     def _check_dedup(self) -> PipelineConfig:
         if self.dedup is not None:
-            from datacraft.dedup.config import dedup_from_pipeline  # the dedup package imports this module
-
-            dedup_from_pipeline(self)
+            section = dict(self.dedup)
+            out = section.pop("output", None)
+            if out is not None and not isinstance(out, str):
+                raise ConfigError(f"dedup.output: expected a directory path, got {out!r}")
+            parse_dedup_section(section, "dedup")
         return self
 
     def fingerprint(self) -> str:
@@ -143,40 +149,6 @@ def _plugin_identity(entry: str) -> str:
         except OSError:
             return entry
     return entry
-
-
-def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that holds the key at ``loc`` (for 'did you mean' on unknown keys)."""
-    for part in loc:
-        if model is None or isinstance(part, int):
-            continue
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None) if field else None
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return model
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def format_validation_error(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
-    """Render pydantic errors as ``key: message`` lines (unknown keys of ``model`` get a suggestion)."""
-    lines = []
-    for e in err.errors():
-        key = _loc((prefix, *tuple(e["loc"])) if prefix else tuple(e["loc"]))
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        if e["type"] == "extra_forbidden":
-            holder = _model_at(model, tuple(e["loc"])[:-1])
-            if holder is not None:
-                msg += did_you_mean(str(e["loc"][-1]), holder.model_fields)
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
-            msg += f" (got {e['input']!r})"
-        lines.append(f"{key}: {msg}")
-    return "; ".join(lines)
 
 
 def validate_stage_params(name: str, params: dict[str, Any], where: str) -> StageParams:
@@ -215,14 +187,6 @@ def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
         validate_stage_params(name, params, f"stages[{i}].{name}")
         specs.append({"name": name, "label": label, "params": params})
     return specs
-
-
-def parse_value(text: str) -> Any:
-    """Parse a command-line value as YAML (``50`` → int, ``true`` → bool, ``[a, b]`` → list)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -58,8 +58,8 @@ def register(name: str) -> Callable[[S], S]:
 
 
 def _load_builtin() -> None:
-    import datacraft.stages  # noqa: F401  (imports every built-in stage module)
-
+    # Built-in stages are registered already: importing this module imports its package first,
+    # and datacraft/stages/__init__.py imports every built-in stage module. Then the entry points.
     load_entry_points()
 
 
