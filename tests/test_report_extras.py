@@ -92,3 +92,16 @@ def test_text_safety_helpers() -> None:
     assert for_terminal(evil, Tty()) == safe
     assert for_terminal(evil, object()) == evil  # not a terminal: untouched (pipes get the real text)
     assert truncate("abcdef", 3) == "abc… (3 more characters)" and truncate("abc", 3) == "abc"
+
+
+def test_trim_png_cuts_the_blank_bottom(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from datacraft.report.trim import trim_png
+
+    img = np.full((1000, 50, 3), 255, dtype=np.uint8)
+    img[100:300, 10:20] = 0  # content ends at row 299
+    Image.fromarray(img).save(tmp_path / "p.png")
+    assert trim_png(tmp_path / "p.png", margin=10) == (50, 310)
+    assert Image.open(tmp_path / "p.png").size == (50, 310)
