@@ -65,7 +65,8 @@ def format_eta(seconds: float | None) -> str:
 class RunProgress:
     """Documents and shards of one run or phase: a bar on a terminal, periodic log lines everywhere.
 
-    ``enabled=False`` shows nothing on stderr (the log file still gets the start and end lines).
+    ``enabled=False`` draws no bar; the periodic lines are logged anyway (the stderr handler's level
+    decides whether they show: not with ``-q``), so ``OUT/logs/driver.log`` always has them.
     """
 
     def __init__(self, total_shards: int, enabled: bool, unit: str = "docs", desc: str = "") -> None:
@@ -95,9 +96,8 @@ class RunProgress:
         self._thread: threading.Thread | None = None
         self._ticker: threading.Thread | None = None
         self._update_postfix()
-        if enabled:
-            self._ticker = threading.Thread(target=self._tick, daemon=True, name="datacraft-progress")
-            self._ticker.start()
+        self._ticker = threading.Thread(target=self._tick, daemon=True, name="datacraft-progress")
+        self._ticker.start()
 
     def _update_postfix(self) -> None:
         self.bar.set_postfix_str(f"shards {self.shards_done}/{self.total_shards}", refresh=False)
@@ -171,5 +171,5 @@ class RunProgress:
                 t.join()
         self._drain()
         self.bar.close()
-        if self.enabled and self.total_shards:
+        if self.total_shards:
             self.log_line("done")
