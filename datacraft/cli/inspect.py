@@ -171,7 +171,7 @@ def explain(
     \b
     Examples:
       datacraft explain --id 'fortunes:law:150' --pipeline pipelines/demo.yaml
-      datacraft explain data/sample/udhr-55.jsonl.gz --id udhr:deu -p pipelines/demo.yaml --json
+      datacraft explain data/sample/udhr-55.jsonl.gz --id udhr:fra:art1 -p pipelines/demo.yaml --json
     """
     config = load_pipeline(pipeline, list(overrides))
     doc, source = find_document(config, list(inputs) or config.input.paths, doc_id)
