@@ -97,7 +97,8 @@ out/%/report.html: out/%/stats.json | $(STAMP)
 
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
 SCREENSHOT_RUN ?= out/demo
-SCREENSHOT_SIZE ?= 1280,4800
+SCREENSHOT_SIZE ?= 1280,16000
+# A tall window captures the whole page (up to 16000 px); the blank bottom is trimmed afterwards.
 .PHONY: report-screenshot
 report-screenshot: $(SCREENSHOT_RUN)/report.png
 
@@ -107,7 +108,8 @@ report-screenshot: $(SCREENSHOT_RUN)/report.png
 	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 	  --disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$profile \
 	  --window-size=$(SCREENSHOT_SIZE) --screenshot=$(abspath $@.tmp.png) file://$(abspath $<) 2>/dev/null; \
-	rc=$$?; rm -rf $$profile; test $$rc -eq 0 && mv $@.tmp.png $@ && echo "screenshot: $@"
+	rc=$$?; rm -rf $$profile; test $$rc -eq 0 && $(BIN)/python -m datacraft.report.trim $@.tmp.png >/dev/null \
+	  && mv $@.tmp.png $@ && echo "screenshot: $@"
 
 # --- ablation and model-based quality filtering (issue 9) ---
 #   make ablate-demo          raw vs curated LM, same token budget, held-out Gutenberg chapters → out/ablate/runs

@@ -36,8 +36,10 @@ def test_run_ok_prints_summary_and_rerun_skips(tmp_path: Path) -> None:
     assert "too_few_words" in result.stderr
     again = invoke("run", str(pipeline(tmp_path)))
     assert "0 run, 2 already complete" in again.stderr
-    quiet = invoke("run", str(pipeline(tmp_path)), "--quiet")
-    assert quiet.exit_code == 0 and quiet.stderr == ""
+    quiet = invoke("run", str(pipeline(tmp_path)), "--quiet")  # -q: the one-line summary only
+    assert quiet.exit_code == 0 and len(quiet.stderr.splitlines()) == 1 and "kept 34" in quiet.stderr
+    silent = invoke("run", str(pipeline(tmp_path)), "-qq")
+    assert silent.exit_code == 0 and silent.stderr == ""
 
 
 def test_run_overrides_and_dry_run(tmp_path: Path) -> None:

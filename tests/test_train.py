@@ -201,7 +201,7 @@ def test_classifier_train_evaluate_predict_cli(cls_data: Path, tmp_path: Path) -
     assert len(json.loads((model / "history.json").read_text())) == 2
     res = runner.invoke(main, ["evaluate", str(model), str(cls_data), "--json", "--k", "5"])
     assert res.exit_code == 0, res.output
-    m = json.loads(res.output)
+    m = json.loads(res.stdout)
     assert set(m["per_class"]) == {"de", "en", "fi"}
     assert sum(map(sum, m["confusion_matrix"])) == m["documents"]
     assert 0 <= m["macro_f1"] <= 1 and "precision_at_5" in m and "ndcg_at_5" in m
@@ -216,7 +216,7 @@ def test_classifier_train_evaluate_predict_cli(cls_data: Path, tmp_path: Path) -
     assert set(out.column("pred_label").to_pylist()) <= {"de", "en", "fi"}
     res = runner.invoke(main, ["evaluate", str(model), str(cls_data), "--kfold", "2", "--epochs", "1", "--json"])
     assert res.exit_code == 0, res.output
-    kf = json.loads(res.output)
+    kf = json.loads(res.stdout)
     assert [f["test_docs"] for f in kf["folds"]] and sum(f["test_docs"] for f in kf["folds"]) == m["documents"]
 
 
@@ -231,11 +231,11 @@ def test_lm_generate_is_seeded_and_export_matches(lm_data: Path, tmp_path: Path)
     assert a.output == b.output and a.output.startswith("And God said")
     res = runner.invoke(main, ["evaluate", str(model), str(lm_data), "--split", "val", "--json"])
     assert res.exit_code == 0, res.output
-    m = json.loads(res.output)
+    m = json.loads(res.stdout)
     assert m["perplexity"] == pytest.approx(np.exp(m["loss"])) and 0 <= m["accuracy"] <= m["top5_accuracy"] <= 1
     res = runner.invoke(main, ["export", str(model), "--repeats", "2", "--json"])
     assert res.exit_code == 0, res.output
-    rep = json.loads(res.output)
+    rep = json.loads(res.stdout)
     assert rep["saved_model"]["matches"] and rep["tflite"]["matches"], rep
     assert rep["tflite"]["bytes"] < rep["keras"]["bytes"]
 

@@ -9,6 +9,8 @@ import click
 
 from datacraft import __version__
 from datacraft.cli.errors import DatacraftGroup
+from datacraft.cli.options import LOG_FORMAT_HELP, QUIET_HELP, add_logging_options
+from datacraft.suggest import unknown_command_message
 
 #: command name → "module:attribute". Keep alphabetical within each family.
 COMMANDS: dict[str, str] = {
@@ -28,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "export": "datacraft.cli.export:export",
     "ablate": "datacraft.cli.ablate:ablate",
     "verify": "datacraft.cli.verify:verify",
+    "completion": "datacraft.cli.completion:completion",
 }
 
 
@@ -43,12 +46,22 @@ class LazyGroup(DatacraftGroup):
             return None
         module, attr = target.split(":")
         cmd: Any = getattr(importlib.import_module(module), attr)
-        return cmd
+        return add_logging_options(cmd)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            raise click.UsageError(unknown_command_message(name, list(COMMANDS)), ctx)
+        return super().resolve_command(ctx, args)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="datacraft")
-def main() -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help=LOG_FORMAT_HELP)
+@click.option("--quiet", "-q", count=True, help=QUIET_HELP)
+def main(log_format: str = "text", quiet: int = 0) -> None:
     """Curate raw text shards into a pretraining corpus; train and evaluate a model on it.
 
     \b
@@ -61,4 +74,11 @@ def main() -> None:
       datacraft train out/demo-dedup -c configs/train-lm.yaml -o models/lm
 
     Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    Logs: progress bars on a terminal, timestamped lines otherwise (--log-format json for schedulers),
+    and OUT/logs/driver.log for every run; -q prints only the final summary line, -qq nothing.
+    Shell completion: eval "$(datacraft completion bash)" (or zsh, fish).
     """
+    from datacraft.log import detach_run_log, setup_logging
+
+    setup_logging(verbosity=quiet, fmt=log_format)  # a subcommand's own -q / --log-format adjust it
+    click.get_current_context().call_on_close(detach_run_log)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from datacraft.cli.options import quiet_option, set_option
+from datacraft.cli.options import quiet_option, train_set_option
 
 
 @click.command()
@@ -25,7 +25,7 @@ from datacraft.cli.options import quiet_option, set_option
 @click.option("--tokenizer", default=None, help="A tokenizer.json to share (default: learned from the raw data).")
 @click.option("--out", "-o", required=True, help="Directory for models, ablation.{json,md,png} (rerun to resume).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Evaluation batch.")
-@set_option
+@train_set_option
 @click.option("--force", is_flag=True, help="Retrain models trained earlier with another config.")
 @quiet_option
 def ablate(
@@ -46,7 +46,7 @@ def ablate(
     data variant and compare perplexity on one clean held-out set.
 
     \b
-    Example:
+    Examples:
       datacraft ablate --raw out/raw --curated out/curated --variant normalized=out/norm \\
         --eval out/heldout --config configs/train-lm.yaml --tokens 400000 --out out/ablation
     """

@@ -8,7 +8,8 @@ from typing import Any
 import click
 import orjson
 
-from datacraft.cli.options import on_error_option, quiet_option, set_option, workers_option
+from datacraft.cli.completion import complete_stage_list
+from datacraft.cli.options import on_error_option, quiet_option, set_option, workers_default_one_option
 from datacraft.cli.summary import echo_summary, format_summary
 from datacraft.errors import ConfigError, QuarantineBudgetError
 from datacraft.io.readers import iter_lines, jsonl_items
@@ -34,7 +35,7 @@ class _StderrQuarantine(ShardWriter):
 
 
 @click.command()
-@click.argument("stage_names", metavar="STAGE[,STAGE…]")
+@click.argument("stage_names", metavar="STAGE[,STAGE…]", shell_complete=complete_stage_list)
 @click.option(
     "--input",
     "-i",
@@ -52,11 +53,13 @@ class _StderrQuarantine(ShardWriter):
     show_default=True,
     help="Output format for a directory output.",
 )
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--id-field", default="id", show_default=True)
+@click.option("--text-field", default="text", show_default=True, help="Field of the input that holds the text.")
+@click.option(
+    "--id-field", default="id", show_default=True, help="Field of the input that holds the id (else file:line)."
+)
 @click.option("--no-rejected", is_flag=True, help="Do not write dropped documents to rejected/.")
 @set_option
-@workers_option
+@workers_default_one_option
 @on_error_option
 @click.option("--force", is_flag=True, help="Redo every shard, replacing an earlier run's output.")
 @quiet_option
@@ -72,16 +75,22 @@ def apply(
     workers: int | None,
     on_error: str | None,
     force: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
-    """Apply stages without a YAML file: ``apply normalize,length -i - -o - --set length.min_words=50``.
+    """Apply stages without a YAML file, on files or as a Unix filter on JSONL.
 
-    With ``-i -`` JSONL is read from stdin and with ``-o -`` kept documents are written as JSONL
+    With -i - JSONL is read from stdin and with -o - kept documents are written as JSONL
     to stdout; drops are counted in the summary on stderr.
+
+    \b
+    Examples:
+      datacraft apply normalize,length -i data/sample -o out/short --set length.min_words=50
+      zcat raw.jsonl.gz | datacraft apply clean,pii -i - -o - > clean.jsonl
+      datacraft apply normalize -i data/sample/udhr-55.jsonl.gz -o out/udhr --format jsonl.gz -q
     """
     names = [n.strip() for n in stage_names.split(",") if n.strip()]
     if not names:
-        raise ConfigError("name at least one stage, e.g. `normalize,length`")
+        raise ConfigError("name at least one stage, e.g. normalize,length")
     raw: dict[str, Any] = {
         "name": "apply",
         "input": {"paths": list(inputs), "text_field": text_field, "id_field": id_field},
@@ -97,18 +106,17 @@ def apply(
         try:
             result = run_pipeline(config, force=force, show_progress=not quiet)
         except QuarantineBudgetError as e:
-            if not quiet and e.result is not None:
+            if e.result is not None:
                 r = e.result
                 echo_summary(
                     format_summary(r.merged, out=output, ran=r.ran, skipped=len(r.plan.skipped), seconds=r.seconds)
                 )
             raise
-        if not quiet:
-            echo_summary(
-                format_summary(
-                    result.merged, out=output, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
-                )
+        echo_summary(
+            format_summary(
+                result.merged, out=output, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
             )
+        )
         return
     if inputs != ("-",) or output != "-":
         raise click.UsageError("stream mode needs both --input - and --output -")
@@ -117,5 +125,4 @@ def apply(
     opts = read_options(config)
     items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>", max_bytes=opts.max_record_bytes), "stdin", opts)
     stats = run_stream(config, items, quarantine=_StderrQuarantine())
-    if not quiet:
-        echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))
+    echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from datacraft.cli.options import executor_options, quiet_option, workers_option
+from datacraft.cli.options import executor_options, quiet_option, workers_config_option
 from datacraft.cli.summary import echo_summary, format_summary
 from datacraft.dedup.config import DedupConfig, build_dedup_config
 from datacraft.dedup.params import PRESETS
@@ -23,26 +23,46 @@ def format_dedup_summary(result_merged: dict[str, Any]) -> str:
         f"keep {d['keep']}",
         f"clusters    {d['clusters']:,} holding {d['clustered_docs']:,} documents; {d['removed']:,} removed; "
         f"largest {d['largest_cluster']:,}",
-        "phases      " + ", ".join(f"{k} {v['cpu_seconds']:.2f} CPU s" for k, v in d["phases"].items()),
+        "phases      wall s, CPU s in tasks, CPU s all processes (worker start-up included)",
+        *(
+            f"  {k:<12} {v.get('wall_seconds', 0.0):8.2f} {v['cpu_seconds']:8.2f} "
+            + (f"{v['tree_cpu_seconds']:8.2f}" if v.get("tree_cpu_seconds") is not None else "       -")
+            for k, v in d["phases"].items()
+        ),
     ]
     return "\n".join(lines)
 
 
-def run_and_report(config: DedupConfig, *, force: bool, quiet: bool) -> None:
+def run_and_report(config: DedupConfig, *, force: bool, quiet: int) -> None:
     """Run a dedup config and print the summary unless ``quiet``."""
     from datacraft.dedup.runner import run_dedup
 
     result = run_dedup(config, force=force, show_progress=not quiet)
-    if not quiet:
-        ran = result.ran["filter"]
-        text = format_summary(
-            result.merged,
-            out=config.output.path,
-            ran=ran,
-            skipped=len(result.shards) - ran,
-            seconds=result.seconds,
-        )
-        echo_summary(text + "\n" + format_dedup_summary(result.merged))
+    ran = result.ran["filter"]
+    text = format_summary(
+        result.merged,
+        out=config.output.path,
+        ran=ran,
+        skipped=len(result.shards) - ran,
+        seconds=result.seconds,
+    )
+    echo_summary(text + "\n" + format_dedup_summary(result.merged))
+
+
+def _run_dedup_section(inputs: tuple[str, ...]) -> dict[str, Any] | None:
+    """The ``dedup:`` settings of a pipeline run given as the only input (without its output path)."""
+    import json
+    from pathlib import Path
+
+    if len(inputs) != 1:
+        return None
+    try:
+        section = json.loads((Path(inputs[0]) / "_run.json").read_text())["config"].get("dedup")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    if not isinstance(section, dict):
+        return None
+    return {k: v for k, v in section.items() if k != "output"}
 
 
 @click.command()
@@ -74,14 +94,15 @@ def run_and_report(config: DedupConfig, *, force: bool, quiet: bool) -> None:
     "--keep",
     type=click.Choice(["first", "longest", "signal"]),
     default=None,
-    help="Document kept per cluster: first by id, longest text, or highest --signal-column [first].",
+    help="Document kept per cluster: first by id, longest text, or highest --signal-column "
+    "[first, or IN's dedup: setting].",
 )
 @click.option("--signal-column", default=None, help="Column compared by --keep signal (highest kept).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the MinHash permutations [1].")
 @click.option("--text-field", default=None, help="Text field of the input [text].")
 @click.option("--id-field", default=None, help="Id field of the input [id].")
 @click.option("--no-rejected", is_flag=True, help="Do not write removed duplicates to rejected/.")
-@workers_option
+@workers_config_option
 @executor_options
 @click.option("--force", is_flag=True, help="Start over, replacing an earlier run's output.")
 @quiet_option
@@ -107,7 +128,7 @@ def dedup(
     executor: str | None,
     ray_address: str | None,
     force: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
     """Remove exact and near duplicates across all shards of IN (files, directories, globs, or a
     datacraft output directory) into OUT (data/, rejected/, stats/, stats.json).
@@ -116,6 +137,13 @@ def dedup(
     Kept documents get dup_cluster (-1 when unique) and dup_count columns; removed ones go to
     rejected/ with reason exact_dup or near_dup and duplicate_of. Rerun the same command after
     a kill to resume. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    When IN is a pipeline run with a dedup: section, its settings are the defaults.
+
+    \b
+    Examples:
+      datacraft dedup out/demo out/demo-dedup                    as `make demo` did (the run's dedup: settings)
+      datacraft dedup out/demo out/demo-near --mode near --threshold 0.8 --workers 2
+      datacraft dedup --config pipelines/dedup.yaml
     """
     if (bands is None) != (rows is None):
         raise click.UsageError("give --bands and --rows together (or neither, to derive them from --threshold)")
@@ -129,6 +157,9 @@ def dedup(
             raise click.UsageError("give at least one input and the output directory: datacraft dedup IN… OUT")
         raw = {"input": {}, "output": {}}
         source = "command line"
+        run_section = _run_dedup_section(paths[:-1])
+        if run_section:  # IN is a pipeline run with a dedup: section: start from its settings
+            raw["dedup"] = run_section
     if paths:
         raw.setdefault("input", {})["paths"] = list(paths[:-1])
         raw.setdefault("output", {})["path"] = paths[-1]

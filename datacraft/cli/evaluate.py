@@ -45,6 +45,11 @@ def evaluate(
     LM: loss, perplexity, next-token accuracy and top-5. Classifier: accuracy, per-class and macro
     precision/recall/F1, AUC-ROC, confusion matrix (table and MODEL_DIR/eval/confusion.png),
     precision@k and nDCG@k.
+
+    \b
+    Examples:
+      datacraft evaluate models/lm out/demo-dedup --split val
+      datacraft evaluate models/lang out/udhr --kfold 5 --json
     """
     from datacraft.train import quiet_tensorflow
 

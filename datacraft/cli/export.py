@@ -22,7 +22,13 @@ from datacraft.cli.options import quiet_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @quiet_option
 def export(model_dir: str, quantize: str, repeats: int, as_json: bool, quiet: bool) -> None:
-    """Export to SavedModel and TFLite in MODEL_DIR/export; compare size, latency and predictions."""
+    """Export to SavedModel and TFLite in MODEL_DIR/export; compare size, latency and predictions.
+
+    \b
+    Examples:
+      datacraft export models/lm --quantize float16
+      datacraft export models/lang --quantize int8 --json
+    """
     from datacraft.train import quiet_tensorflow
 
     quiet_tensorflow()

@@ -13,9 +13,14 @@ from datacraft.cli.options import quiet_option
 @click.option("--max-tokens", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0: greedy.")
 @click.option("--top-k", type=click.IntRange(min=0), default=40, show_default=True, help="0: no truncation.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
 def generate(model_dir: str, prompt: str, max_tokens: int, temperature: float, top_k: int, seed: int) -> None:
-    """Continue PROMPT with a trained language model (prints prompt + continuation)."""
+    """Continue PROMPT with a trained language model (prints prompt + continuation).
+
+    \b
+    Example:
+      datacraft generate models/lm --prompt "It was a dark" --temperature 0.8 --top-k 40 --seed 1
+    """
     from datacraft.train import quiet_tensorflow
 
     quiet_tensorflow()
@@ -39,6 +44,10 @@ def predict(model_dir: str, inputs: str, out: str, batch_size: int, text_column:
 
     Classifier: pred_label, pred_score and prob_<label> per class. LM: lm_loss and lm_perplexity
     per document (over its first window), e.g. for perplexity filtering.
+
+    \b
+    Example:
+      datacraft predict models/lang out/udhr/data out/udhr-scored
     """
     from datacraft.train import quiet_tensorflow
 

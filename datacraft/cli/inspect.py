@@ -11,6 +11,7 @@ from datacraft.cli.options import set_option
 from datacraft.pipeline.config import load_pipeline
 from datacraft.report.explain import MAX_DIFF_LINES, Explanation, explain_document, find_document
 from datacraft.report.rejected import DroppedDoc, sample_drops
+from datacraft.report.textsafe import for_terminal
 
 PREVIEW_LINES = 12
 
@@ -67,7 +68,16 @@ def format_dropped(i: int, n: int, doc: DroppedDoc, max_chars: int) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (text cut to --chars; 0 for full text).")
 def inspect(out: str, stage: str | None, reason: str | None, count: int, seed: int, chars: int, as_json: bool) -> None:
-    """Show a seeded sample of documents that run OUT dropped, with the signals that dropped them."""
+    """Show a seeded sample of documents that run OUT dropped, with the signals that dropped them.
+
+    On a terminal, control characters in the text (escape sequences, carriage returns) are shown as \\x1b etc.
+
+    \b
+    Examples:
+      datacraft inspect out/demo                                   5 drops of any stage
+      datacraft inspect out/demo --stage length --reason too_few_words -n 3
+      datacraft inspect out/demo-dedup --reason near_dup --json --chars 0 | jq .docs[0]
+    """
     sample = sample_drops(out, stage, reason, count, seed)
     if as_json:
         payload = {
@@ -89,7 +99,7 @@ def inspect(out: str, stage: str | None, reason: str | None, count: int, seed: i
         f"showing {len(sample.docs)} chosen with seed {seed}\n"
     )
     for i, doc in enumerate(sample.docs, 1):
-        click.echo(format_dropped(i, len(sample.docs), doc, chars) + "\n")
+        click.echo(for_terminal(format_dropped(i, len(sample.docs), doc, chars)) + "\n")
 
 
 def format_explanation(ex: Explanation, max_chars: int) -> str:
@@ -157,6 +167,11 @@ def explain(
     """Run one document (found by --id in INPUT, default: the pipeline's input) through the pipeline's stages.
 
     Shows each stage's decision, reason, signals and text change; nothing is written.
+
+    \b
+    Examples:
+      datacraft explain --id 'fortunes:law:150' --pipeline pipelines/demo.yaml
+      datacraft explain data/sample/udhr-55.jsonl.gz --id udhr:fra:art1 -p pipelines/demo.yaml --json
     """
     config = load_pipeline(pipeline, list(overrides))
     doc, source = find_document(config, list(inputs) or config.input.paths, doc_id)
@@ -164,4 +179,4 @@ def explain(
     if as_json:
         click.echo(json.dumps(ex.to_json(), indent=2, ensure_ascii=False, default=str))
         return
-    click.echo(format_explanation(ex, chars))
+    click.echo(for_terminal(format_explanation(ex, chars)))

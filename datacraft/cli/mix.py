@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from datacraft.cli.options import quiet_option, workers_option
+from datacraft.cli.options import quiet_option, workers_config_option
 from datacraft.errors import ConfigError
 from datacraft.io.lock import output_lock
 from datacraft.mix.config import build_mix_config
@@ -72,9 +72,11 @@ def format_report(report: dict[str, Any]) -> str:
 @click.option("--weight", "weights", multiple=True, metavar="GROUP=W", help="Weight of a column value (repeatable).")
 @click.option("--unit", type=click.Choice(["words", "chars", "docs"]), default=None, help="What the target counts.")
 @click.option("--target", type=float, default=None, help="Total size in --unit (default: no upsampling).")
-@click.option("--seed", type=int, default=None)
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the sampling hash [0]; the same seed gives the same rows."
+)
 @click.option("--output", "-o", default=None, help="Output directory.")
-@workers_option
+@workers_config_option
 @quiet_option
 def mix(
     config_path: str | None,
@@ -91,9 +93,10 @@ def mix(
     """Sample sources or languages to target proportions, deterministically (up- and down-sampling).
 
     \b
-    datacraft mix -s books=out/books/data:0.3 -s web=out/web/data:0.7 -o out/mix
-    datacraft mix -s all=out/multi/data --by lang --weight en=0.5 --weight de=0.25 --weight fr=0.25 \\
-        --target 2e6 -o out/mix-lang
+    Examples:
+      datacraft mix -s books=out/books/data:0.3 -s web=out/web/data:0.7 -o out/mix
+      datacraft mix -s all=out/multi/data --by lang --weight en=0.5 --weight de=0.25 --weight fr=0.25 \\
+          --target 2e6 -o out/mix-lang
     """
     raw: dict[str, Any] = load_yaml(config_path) if config_path else {}
     if sources:

@@ -29,6 +29,11 @@ def report(out: str, dest: str | None, sample_rows: int, seed: int, quiet: bool)
     """Write one self-contained HTML report of run OUT: funnel, drops, lengths, signals, languages, timing.
 
     Plots are PNG images embedded in the page, so the file can be mailed or archived alone.
+
+    \b
+    Examples:
+      datacraft report out/demo                            writes out/demo/report.html
+      datacraft report out/demo-dedup --out /tmp/dedup.html --sample-rows 20000
     """
     from datacraft.report.build import build_report  # matplotlib: only loaded for this command
 
@@ -101,7 +106,14 @@ def format_stats(run: RunStats, shards: bool = False) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the merged stats as JSON.")
 @click.option("--shards", is_flag=True, help="Also list every shard (in JSON: keep per_shard).")
 def stats(out: str, as_json: bool, shards: bool) -> None:
-    """Print the merged counts of run OUT: documents, drops by stage and reason, time per stage."""
+    """Print the merged counts of run OUT: documents, drops by stage and reason, time per stage.
+
+    \b
+    Examples:
+      datacraft stats out/demo
+      datacraft stats out/demo --shards
+      datacraft stats out/demo --json | jq .totals
+    """
     run = load_run(out)
     if as_json:
         data: dict[str, Any] = dict(run.merged)

@@ -13,9 +13,12 @@ from datacraft.pipeline.config import load_pipeline
 from datacraft.pipeline.runner import RunResult, check_run_paths, plan_run, run_pipeline
 
 
-def _echo(result: RunResult, out: str) -> None:
+def _echo(result: RunResult, out: str, *, final: bool = True) -> None:
     echo_summary(
-        format_summary(result.merged, out=out, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds)
+        format_summary(
+            result.merged, out=out, ran=result.ran, skipped=len(result.plan.skipped), seconds=result.seconds
+        ),
+        final=final,
     )
 
 
@@ -52,12 +55,20 @@ def run(
     ray_address: str | None,
     force: bool,
     dry_run: bool,
-    quiet: bool,
+    quiet: int,
 ) -> None:
     """Run a YAML pipeline over its input shards.
 
     Finished shards of an earlier run with the same configuration are skipped, so a killed
     run can simply be rerun. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    Logs: OUT/logs/driver.log (and OUT/logs/shard-NNNNN.log where a task logged or printed).
+
+    \b
+    Examples:
+      datacraft run pipelines/demo.yaml                          run (rerun the same command to resume)
+      datacraft run pipelines/demo.yaml --dry-run                validate and show the plan
+      datacraft run pipelines/demo.yaml -o out/x -w 4 --set length.min_words=50
+      datacraft run pipelines/demo.yaml -q --log-format json 2>> run.log   for a batch job
     """
     updates: dict[str, Any] = {}
     if inputs:
@@ -106,11 +117,10 @@ def run(
     try:
         result = run_pipeline(config, force=force, show_progress=not quiet)
     except QuarantineBudgetError as e:
-        if not quiet and isinstance(e.result, RunResult):
+        if isinstance(e.result, RunResult):
             _echo(e.result, config.output.path)
         raise
-    if not quiet:
-        _echo(result, config.output.path)
+    _echo(result, config.output.path, final=config.dedup is None)
     if config.dedup is not None:
         from datacraft.cli.dedup import run_and_report
         from datacraft.dedup.config import dedup_from_pipeline

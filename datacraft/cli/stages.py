@@ -8,7 +8,8 @@ from typing import Any
 import click
 from pydantic.fields import FieldInfo
 
-from datacraft.stages.registry import all_stages
+from datacraft.cli.completion import complete_stage
+from datacraft.stages.registry import all_stages, stage_origin
 
 
 def _type_name(info: FieldInfo) -> str:
@@ -41,26 +42,52 @@ def describe_stages() -> list[dict[str, Any]]:
                 "summary": doc[0] if doc else "",
                 "params": params,
                 "columns": cls.output_columns(),
+                "origin": stage_origin(name),
             }
         )
     return out
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_stage)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def stages(name: str | None, as_json: bool) -> None:
-    """List stages with their parameters and defaults (or one stage by NAME)."""
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE|FILE.py",
+    help="Also load this plugin (as a pipeline's plugins: list does); installed entry points load anyway.",
+)
+def stages(name: str | None, as_json: bool, plugins: tuple[str, ...]) -> None:
+    """List stages with their parameters and defaults (or one stage by NAME), built-in and user stages.
+
+    
+    Examples:
+      datacraft stages                       every stage, its parameters and the columns it adds
+      datacraft stages gopher_quality        one stage
+      datacraft stages --json | jq '.[].name'
+      datacraft stages --plugin my_stages.py user stages from a file (see docs/plugins.md)
+    """
+    if plugins:
+        from datacraft.stages.registry import load_plugins, resolve_plugin
+
+        load_plugins([resolve_plugin(p, None) for p in plugins])
     described = describe_stages()
     if name:
+        all_names = [d["name"] for d in described]
         described = [d for d in described if d["name"] == name]
         if not described:
-            raise click.UsageError(f"unknown stage {name!r}; run `datacraft stages` to list them")
+            from datacraft.suggest import did_you_mean
+
+            raise click.UsageError(
+                f"unknown stage {name!r}{did_you_mean(name, all_names)}; `datacraft stages` lists them"
+            )
     if as_json:
         click.echo(json.dumps(described, indent=2, default=str))
         return
     for d in described:
-        click.echo(f"{d['name']}  [{d['kind']}]  {d['summary']}")
+        origin = "" if d["origin"] == "built-in" else f"  (from {d['origin']})"
+        click.echo(f"{d['name']}  [{d['kind']}]  {d['summary']}{origin}")
         for p in d["params"]:
             default = "required" if p["required"] else f"default {p['default']!r}"
             click.echo(f"    {p['name']:<22} {p['type']:<26} {default:<22} {p['description']}")

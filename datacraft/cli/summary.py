@@ -1,16 +1,49 @@
-"""The one-screen run summary."""
+"""The run summary: a table at normal verbosity, one line with -q, nothing with -qq; always in the run log."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from typing import Any
 
 import click
 
+from datacraft.log import STATE, get_logger, utc_iso
+
 MAX_COUNTERS = 10
+log = get_logger("summary")
 
 
-def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, seconds: float) -> str:
-    """Render merged run stats as a short text table."""
+class Summary(str):
+    """The summary text, carrying its one-line form and its counters (for -q and --log-format json)."""
+
+    line: str
+    counters: dict[str, Any]
+
+    def __new__(cls, text: str, line: str = "", counters: dict[str, Any] | None = None) -> Summary:
+        obj = super().__new__(cls, text)
+        obj.line = line or text.splitlines()[0] if text else line
+        obj.counters = counters or {}
+        return obj
+
+    def __add__(self, other: str) -> Summary:  # type: ignore[override]
+        return Summary(str(self) + other, self.line, self.counters)
+
+
+def _cpu_of(s: dict[str, Any]) -> str:
+    return f"{s['cpu_seconds']:8.2f}" if "cpu_seconds" in s else "       -"
+
+
+def run_time(merged: dict[str, Any], seconds: float) -> tuple[float, float | None]:
+    """Wall seconds of the run and CPU seconds of its process tree (None when not measured)."""
+    t = merged.get("time") or {}
+    cpu = t.get("cpu_seconds")
+    return float(t.get("wall_seconds", seconds)), (float(cpu) if cpu is not None else None)
+
+
+def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, seconds: float) -> Summary:
+    """Render merged run stats as a short text table (with its one-line form)."""
     t = merged["totals"]
     n_in = t["docs_in"] or 1
     lines = [
@@ -26,9 +59,15 @@ def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, 
             for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
                 lines.append(f"  {stage:<20} {reason:<28} {n:>10,}")
     if merged["stages"]:
-        lines.append("stages      docs in → out, CPU seconds")
+        lines.append("stages      docs in → out        wall s    CPU s (summed over workers)")
         for stage, s in merged["stages"].items():
-            lines.append(f"  {stage:<20} {int(s['docs_in']):>10,} → {int(s['docs_out']):<10,} {s['seconds']:8.2f}s")
+            lines.append(
+                f"  {stage:<20} {int(s['docs_in']):>10,} → {int(s['docs_out']):<10,} {s['seconds']:8.2f} {_cpu_of(s)}"
+            )
+        wall, cpu = merged.get("wall_seconds") or {}, merged.get("cpu_seconds") or {}
+        for part in ("read", "write"):
+            if part in wall and part in cpu:
+                lines.append(f"  {'(' + part + ')':<45}{wall[part]:8.2f} {cpu[part]:8.2f}")
     for stage, counters in merged.get("counters", {}).items():
         top = sorted(counters.items(), key=lambda kv: (-kv[1], kv[0]))
         shown = ", ".join(f"{k}={v:,}" for k, v in top[:MAX_COUNTERS])
@@ -39,13 +78,38 @@ def format_summary(merged: dict[str, Any], *, out: str, ran: int, skipped: int, 
         lines.append("quarantined by error kind (e.g. file, position)")
         for kind, n in list(q["reasons"].items())[:MAX_COUNTERS]:
             lines.append(f"  {kind:<48} {n:>10,}  ({q.get('examples', {}).get(kind, '?')})")
-    rate = t["docs_in"] / seconds if seconds > 0 else 0.0
+    wall_s, cpu_s = run_time(merged, seconds)
+    rate = t["docs_in"] / wall_s if wall_s > 0 else 0.0
     ledger = "balanced" if merged["ledger_balanced"] else "NOT BALANCED"
+    cpu_text = f", {cpu_s:.2f} CPU s (all processes)" if cpu_s is not None else ""
     lines.append(f"ledger      {ledger}: in = kept + dropped + quarantined")
-    lines.append(f"time        {seconds:.2f}s wall, {rate:,.0f} docs/s")
-    return "\n".join(lines)
+    lines.append(f"time        {wall_s:.2f}s wall{cpu_text}, {rate:,.0f} docs/s")
+    line = (
+        f"{out}: in {t['docs_in']:,}, kept {t['kept']:,} ({100 * t['kept'] / n_in:.1f}%), dropped {t['dropped']:,}, "
+        f"quarantined {t['quarantined']:,}; {wall_s:.1f}s wall" + (f", {cpu_s:.1f} CPU s" if cpu_s is not None else "")
+    )
+    counters = {
+        "output": out,
+        **t,
+        "shards_run": ran,
+        "shards_skipped": skipped,
+        "wall_seconds": round(wall_s, 3),
+        "cpu_seconds": None if cpu_s is None else round(cpu_s, 3),
+        "ledger_balanced": merged["ledger_balanced"],
+    }
+    return Summary("\n".join(lines), line, counters)
 
 
-def echo_summary(text: str) -> None:
-    """Print a summary on stderr."""
-    click.echo(text, err=True)
+def echo_summary(text: str, *, final: bool = True) -> None:
+    """Show a summary as the verbosity asks (``final=False``: not the last one of the command, so no -q line)."""
+    line = getattr(text, "line", None) or (text.splitlines()[0] if text else "")
+    counters = getattr(text, "counters", {})
+    log.info(str(text), extra={"event": "summary", "file_only": True, "counters": counters})
+    if STATE.verbosity >= 2 or (STATE.verbosity == 1 and not final):
+        return
+    if STATE.fmt == "json":
+        obj = {"time": utc_iso(time.time()), "level": "info", "logger": "datacraft.summary", "event": "summary"}
+        click.echo(json.dumps(obj | {"message": line, "counters": counters}, default=str), err=True)
+        return
+    click.echo(line if STATE.verbosity == 1 else str(text), err=True)
+    sys.stderr.flush()

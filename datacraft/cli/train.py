@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from datacraft.cli.options import quiet_option, set_option
+from datacraft.cli.options import quiet_option, train_set_option
 
 
 @click.command()
 @click.argument("data", metavar="DATA")
 @click.option("--config", "-c", "config_path", default=None, help="Training YAML (see configs/train-*.yaml).")
 @click.option("--out", "-o", required=True, help="Model directory (created; rerun the same command to resume).")
-@set_option
+@train_set_option
 @click.option("--force", is_flag=True, help="Replace a model directory trained with another config.")
 @quiet_option
 def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ...], force: bool, quiet: bool) -> None:

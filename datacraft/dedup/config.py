@@ -12,15 +12,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from datacraft.dedup.params import PRESETS, DedupParams
+from datacraft.dedup.params import DedupParams, parse_dedup_section
 from datacraft.errors import ConfigError
 from datacraft.pipeline.config import (
     InputConfig,
     OutputConfig,
     PipelineConfig,
     RayConfig,
-    format_validation_error,
 )
+from datacraft.validation import format_validation_error
+
+__all__ = ["DedupConfig", "build_dedup_config", "dedup_from_pipeline", "parse_dedup_section"]
 
 
 class DedupConfig(BaseModel):
@@ -54,27 +56,6 @@ class DedupConfig(BaseModel):
         data = self.model_dump()
         data.pop("dedup")
         return PipelineConfig(**data)
-
-
-def parse_dedup_section(raw: Any, where: str) -> DedupParams:
-    """Validate a ``dedup:`` mapping; ``preset: NAME`` picks a starting point that other keys override."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping of dedup parameters")
-    raw = dict(raw)
-    preset = raw.pop("preset", "default")
-    if not isinstance(preset, str) or preset not in PRESETS:
-        raise ConfigError(f"{where}.preset: unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
-    base = dict(PRESETS[preset])
-    if ("threshold" in raw or "num_perm" in raw) and "bands" not in raw and "rows" not in raw:
-        base["bands"] = base["rows"] = None
-    base.update(raw)
-    try:
-        return DedupParams(**base)
-    except ValidationError as e:
-        known = ", ".join(["preset", *DedupParams.model_fields])
-        raise ConfigError(f"{format_validation_error(e, where)} (dedup parameters: {known})") from None
 
 
 def build_dedup_config(raw: dict[str, Any], source: str = "config") -> DedupConfig:

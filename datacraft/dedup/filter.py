@@ -131,4 +131,6 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
                 "were computed: the input changed during the run; rerun to start over"
             )
         stats.check()
-    return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0, **task_resources(t_cpu))
+    return finish_shard(
+        layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0, cpu0=t_cpu, **task_resources(t_cpu)
+    )

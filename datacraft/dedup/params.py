@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from datacraft.dedup.minhash import optimal_bands
+from datacraft.errors import ConfigError
+from datacraft.validation import format_validation_error
 
 #: Named starting points; explicit parameters override them.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -92,3 +94,24 @@ def build_params(preset: str = "default", **overrides: Any) -> DedupParams:
         raw["bands"] = raw["rows"] = None
     raw.update(given)
     return DedupParams(**raw)
+
+
+def parse_dedup_section(raw: Any, where: str) -> DedupParams:
+    """Validate a ``dedup:`` mapping; ``preset: NAME`` picks a starting point that other keys override."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of dedup parameters")
+    raw = dict(raw)
+    preset = raw.pop("preset", "default")
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ConfigError(f"{where}.preset: unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
+    base = dict(PRESETS[preset])
+    if ("threshold" in raw or "num_perm" in raw) and "bands" not in raw and "rows" not in raw:
+        base["bands"] = base["rows"] = None
+    base.update(raw)
+    try:
+        return DedupParams(**base)
+    except ValidationError as e:
+        known = ", ".join(["preset", *DedupParams.model_fields])
+        raise ConfigError(f"{format_validation_error(e, where)} (dedup parameters: {known})") from None

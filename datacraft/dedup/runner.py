@@ -35,6 +35,7 @@ from datacraft.io.files import file_size, walk_files
 from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
+from datacraft.log import attach_run_log
 from datacraft.pipeline.fingerprint import input_set_fingerprint, run_identity
 from datacraft.pipeline.layout import DATA, DONE, MANIFEST, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
@@ -42,6 +43,8 @@ from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_o
 from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import read_options
 from datacraft.progress import RunProgress
+from datacraft.tasklog import LoggedTask
+from datacraft.timing import Clock
 
 PHASES = ("signatures", "groups", "clusters", "filter")
 
@@ -104,29 +107,32 @@ def _run_phase(
     desc: str,
     show_progress: bool,
     unit: str = "docs",
-) -> None:
+    log_dir: Path | None = None,
+) -> dict[str, float]:
+    clock = Clock()
     progress = RunProgress(total, enabled=show_progress, unit=unit, desc=desc)
     for _ in range(total - len(tasks)):
-        progress.shard_done()
+        progress.shard_done(skipped=True)
     try:
-        for _task, _result in executor.run(fn, tasks, progress):
+        for _task, _result in executor.run(LoggedTask(fn, log_dir) if log_dir else fn, tasks, progress):
             progress.shard_done()
     finally:
         progress.close()
+    return clock.read()
 
 
 def run_dedup(
     config: DedupConfig, *, force: bool = False, show_progress: bool = False, executor: Executor | None = None
 ) -> DedupResult:
     """Run (or resume) exact and/or near dedup from ``config.input`` into ``config.output``."""
-    t0 = time.perf_counter()
+    t0, clock = time.perf_counter(), Clock()
     out = Path(config.output.path)
     check_output_path(config.output.path, config.input.paths, "output directory")
     check_not_foreign(out, "output directory")
     paths = resolve_inputs(config.input.paths)
     shards = list_shards(paths, config.input.format) if paths else []
     with output_lock(out):
-        return _run_locked(config, shards, force, show_progress, executor, t0)
+        return _run_locked(config, shards, force, show_progress, executor, t0, clock)
 
 
 def _run_locked(
@@ -136,6 +142,7 @@ def _run_locked(
     show_progress: bool,
     executor: Executor | None,
     t0: float,
+    clock: Clock,
 ) -> DedupResult:
     config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
     p = config.dedup
@@ -145,6 +152,8 @@ def _run_locked(
     layout = OutputLayout(out)
     _prepare_output(layout, identity, force)
     work = WorkLayout(out)
+    attach_run_log(out)
+    logs = out / "logs"
     bands, rows = p.lsh()
     layout.dir(DATA).mkdir(parents=True, exist_ok=True)
     write_text_atomic(
@@ -185,7 +194,11 @@ def _run_locked(
             if not marker_valid(work.marker(f"sig-{s.index:05d}"), fp)
         ]
         stale = bool(sig_tasks)
-        _run_phase(executor, signature_task, sig_tasks, len(shards), "dedup 1/4 signatures", show_progress)
+        times = {
+            "signatures": _run_phase(
+                executor, signature_task, sig_tasks, len(shards), "dedup 1/4 signatures", show_progress, log_dir=logs
+            )
+        }
         ran["signatures"] = len(sig_tasks)
 
         # Phase 2: candidate pairs per band, and exact-duplicate pairs.
@@ -195,7 +208,9 @@ def _run_locked(
         )
         group_todo = [g for g in groups if stale or not marker_valid(work.marker(g.name), fp)]
         stale = stale or bool(group_todo)
-        _run_phase(executor, group_task, group_todo, len(groups), "dedup 2/4 pairs", show_progress, unit="groups")
+        times["groups"] = _run_phase(
+            executor, group_task, group_todo, len(groups), "dedup 2/4 pairs", show_progress, unit="groups", log_dir=logs
+        )
         ran["groups"] = len(group_todo)
 
         # Phase 3: clusters and representatives.
@@ -203,7 +218,9 @@ def _run_locked(
         if stale or not marker_valid(work.marker("clusters"), fp):
             cluster_todo = [ClusterTask(tuple(g.name for g in groups), indexes, params, out_s, fp)]
             stale = True
-        _run_phase(executor, cluster_task, cluster_todo, 1, "dedup 3/4 clusters", show_progress, unit="tasks")
+        times["clusters"] = _run_phase(
+            executor, cluster_task, cluster_todo, 1, "dedup 3/4 clusters", show_progress, unit="tasks", log_dir=logs
+        )
         ran["clusters"] = len(cluster_todo)
 
         # Phase 4: filter each shard.
@@ -215,7 +232,9 @@ def _run_locked(
             if stale or not _filter_marker_valid(layout, s, fp)
         ]
         layout.sweep((t.shard.index for t in filter_todo), len(shards))  # one walk per run, lock held
-        _run_phase(executor, filter_task, filter_todo, len(shards), "dedup 4/4 filter", show_progress)
+        times["filter"] = _run_phase(
+            executor, filter_task, filter_todo, len(shards), "dedup 4/4 filter", show_progress, log_dir=logs
+        )
         ran["filter"] = len(filter_todo)
 
         shard_stats = [ShardStats.from_json(json.loads(layout.stats_file(s.index).read_text())) for s in shards]
@@ -227,8 +246,14 @@ def _run_locked(
                 "shards": len(shards),
                 "dedup": _dedup_summary(config, work, shards, groups, layout),
                 "per_shard": [s.to_json() for s in shard_stats],
+                "time": clock.read() if config.executor == "local" else {"wall_seconds": clock.read()["wall_seconds"]},
             }
         )
+        for name, t in times.items():  # this run's phase clocks: wall, and CPU of all processes (None on Ray)
+            merged["dedup"]["phases"][name]["wall_seconds"] = t["wall_seconds"]
+            merged["dedup"]["phases"][name]["tree_cpu_seconds"] = (
+                t["cpu_seconds"] if config.executor == "local" else None
+            )
         write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
         if not merged["ledger_balanced"]:
             raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")

@@ -177,6 +177,9 @@ class RayExecutor:
             ) from None
         finally:
             auth_log.setLevel(auth_level)
+        from datacraft.log import tame_library_logger
+
+        tame_library_logger("ray")  # Ray installs its own stderr handler: route it through ours (-q silences it)
         self._started = True
         self._local = address is None
 

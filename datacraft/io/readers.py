@@ -12,8 +12,7 @@ import gzip
 import io
 import lzma
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import IO, Any
 
 import orjson
@@ -24,39 +23,13 @@ import zstandard
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
-from datacraft.io.records import BadRecord, Skipped, TooLong
+from datacraft.io.readtypes import FIXED_FIELDS, READERS, Item, ReaderFn, ReadOptions, reader  # re-exported
+from datacraft.io.records import BadRecord, TooLong
 
-Item = Document | BadRecord | Skipped
+__all__ = ["FIXED_FIELDS", "READERS", "Item", "ReadOptions", "ReaderFn", "reader"]
 RAW_SNIPPET = 500
 BOM = b"\xef\xbb\xbf"
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
-
-
-@dataclass(frozen=True, slots=True)
-class ReadOptions:
-    """How to turn input records into documents."""
-
-    text_field: str = "text"
-    id_field: str = "id"
-    keep_fields: bool = True
-    max_record_bytes: int = 16 * 1024 * 1024
-    parquet_batch_rows: int = 4096
-
-
-ReaderFn = Callable[[Shard, ReadOptions], Iterator[Item]]
-READERS: dict[str, ReaderFn] = {}
-#: Formats whose documents always carry the same meta fields (name → type name); others are discovered.
-FIXED_FIELDS: dict[str, dict[str, str]] = {"text": {}}
-
-
-def reader(fmt: str) -> Callable[[ReaderFn], ReaderFn]:
-    """Register a reader function for an input format."""
-
-    def deco(fn: ReaderFn) -> ReaderFn:
-        READERS[fmt] = fn
-        return fn
-
-    return deco
 
 
 def read_shard(shard: Shard, options: ReadOptions) -> Iterator[Item]:

@@ -33,7 +33,7 @@ from warcio.recordloader import ArcWarcRecord
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io.paths import Shard
-from datacraft.io.readers import FIXED_FIELDS, Item, ReadOptions, reader
+from datacraft.io.readtypes import FIXED_FIELDS, Item, ReadOptions, reader
 from datacraft.io.records import BadRecord, Skipped
 
 CONTENT_RECORDS = ("response", "resource")

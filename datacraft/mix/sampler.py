@@ -203,6 +203,18 @@ def write_task(
 
 
 def run_mix(cfg: MixConfig, show_progress: bool = False) -> dict[str, Any]:
+    """Run both passes and write ``OUT/mix_report.json``; a failed run leaves no output folder it created."""
+    out = Path(cfg.output)
+    created = not out.exists()
+    try:
+        return _run_mix(cfg, show_progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_mix(cfg: MixConfig, show_progress: bool = False) -> dict[str, Any]:
     """Run both passes and write ``OUT/mix_report.json``; returns the report."""
     out = Path(cfg.output)
     for sub in ("data", "stats", "_counts"):

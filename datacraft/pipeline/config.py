@@ -13,11 +13,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from datacraft.dedup.params import parse_dedup_section
 from datacraft.errors import ConfigError
 from datacraft.pipeline.yamlsafe import MAX_BYTES as MAX_YAML_BYTES
 from datacraft.pipeline.yamlsafe import safe_load_bounded
 from datacraft.stages.base import StageParams
-from datacraft.stages.registry import get_stage_class
+from datacraft.stages.registry import get_stage_class, load_plugins, resolve_plugin
+from datacraft.suggest import did_you_mean
+from datacraft.validation import format_validation_error, parse_value
+
+__all__ = ["PipelineConfig", "build_config", "format_validation_error", "load_pipeline", "parse_value"]
 
 
 class _Strict(BaseModel):
@@ -107,6 +112,10 @@ class PipelineConfig(_Strict):
     """A whole pipeline: reader, stages, writer and how to run it."""
 
     name: str = "pipeline"
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules (or .py files beside the pipeline) that register user stages; see docs/plugins.md",
+    )
     input: InputConfig
     output: OutputConfig
     stages: list[StageSpec] = Field(default_factory=list)
@@ -127,12 +136,20 @@ class PipelineConfig(_Strict):
         "and `output` (default: <output.path>-dedup)",
     )
 
+    @field_validator("plugins")
+    @classmethod
+    def _load_plugins(cls, value: list[str]) -> list[str]:
+        load_plugins(value)  # also in worker processes, which rebuild the config from JSON
+        return value
+
     @model_validator(mode="after")
     def _check_dedup(self) -> PipelineConfig:
         if self.dedup is not None:
-            from datacraft.dedup.config import dedup_from_pipeline  # the dedup package imports this module
-
-            dedup_from_pipeline(self)
+            section = dict(self.dedup)
+            out = section.pop("output", None)
+            if out is not None and not isinstance(out, str):
+                raise ConfigError(f"dedup.output: expected a directory path, got {out!r}")
+            parse_dedup_section(section, "dedup")
         return self
 
     def fingerprint(self) -> str:
@@ -143,26 +160,18 @@ class PipelineConfig(_Strict):
         data.pop("max_quarantine_fraction", None)  # decides the exit code, not the output
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
+        data["plugins"] = [_plugin_identity(p) for p in data.get("plugins", [])]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """Render pydantic errors as ``key: message`` lines."""
-    lines = []
-    for e in err.errors():
-        key = _loc((prefix, *tuple(e["loc"])) if prefix else tuple(e["loc"]))
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
-            msg += f" (got {e['input']!r})"
-        lines.append(f"{key}: {msg}")
-    return "; ".join(lines)
+def _plugin_identity(entry: str) -> str:
+    """A plugin file by name and content hash (its location does not decide the output); modules by name."""
+    if entry.endswith(".py"):
+        try:
+            return f"{Path(entry).name}:{hashlib.sha256(Path(entry).read_bytes()).hexdigest()[:16]}"
+        except OSError:
+            return entry
+    return entry
 
 
 def validate_stage_params(name: str, params: dict[str, Any], where: str) -> StageParams:
@@ -172,7 +181,8 @@ def validate_stage_params(name: str, params: dict[str, Any], where: str) -> Stag
         return cls.Params(**params)
     except ValidationError as e:
         known = ", ".join(cls.Params.model_fields)
-        raise ConfigError(f"{format_validation_error(e, where)} (parameters of {name!r}: {known})") from None
+        text = format_validation_error(e, where, model=cls.Params)
+        raise ConfigError(f"{text} (parameters of {name!r}: {known})") from None
 
 
 def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
@@ -204,14 +214,6 @@ def _parse_stage_entries(raw: Any) -> list[dict[str, Any]]:
     return specs
 
 
-def parse_value(text: str) -> Any:
-    """Parse a command-line value as YAML (``50`` → int, ``true`` → bool, ``[a, b]`` → list)."""
-    try:
-        return safe_load_bounded(text, "--set value")
-    except yaml.YAMLError:
-        return text
-
-
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``key.path=value`` overrides; a first key naming a stage label sets its parameter."""
     for item in overrides:
@@ -236,6 +238,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             raise ConfigError(
                 f"--set {key}: no stage {parts[0]!r} in this pipeline "
                 f"(stages: {', '.join(labels) or 'none'}) and no such config key"
+                f"{did_you_mean(parts[0], [*labels, *PipelineConfig.model_fields])}"
             )
         node = raw
         for part in parts[:-1]:
@@ -246,16 +249,30 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_config(raw: Any, source: str = "config") -> PipelineConfig:
-    """Validate a raw mapping (from YAML or built in code) into a PipelineConfig."""
+def _resolve_plugins(raw: dict[str, Any], source: str, base_dir: Path | None) -> None:
+    plugins = raw.get("plugins")
+    if plugins is None:
+        return
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"{source}: plugins: expected a list of module names or .py files, got {plugins!r}")
+    raw["plugins"] = [resolve_plugin(p, base_dir) for p in plugins]
+    load_plugins(raw["plugins"])  # before the stages are validated: they may name plugin stages
+
+
+def build_config(raw: Any, source: str = "config", base_dir: Path | None = None) -> PipelineConfig:
+    """Validate a raw mapping (from YAML or built in code) into a PipelineConfig.
+
+    ``base_dir``: where relative ``plugins:`` files are (the pipeline's folder).
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     raw = dict(raw)
+    _resolve_plugins(raw, source, base_dir)
     raw["stages"] = _parse_stage_entries(raw.get("stages"))
     try:
         return PipelineConfig(**raw)
     except ValidationError as e:
-        raise ConfigError(f"{source}: {format_validation_error(e)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(e, model=PipelineConfig)}") from None
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -289,4 +306,4 @@ def load_pipeline(
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     raw = apply_overrides(raw, overrides or [])
-    return build_config(raw, str(path))
+    return build_config(raw, str(path), base_dir=Path(path).parent)

@@ -17,7 +17,8 @@ class StageStats:
     docs_out: int = 0
     chars_in: int = 0
     chars_out: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall seconds
+    cpu_seconds: float = 0.0  # CPU seconds of the worker process while in this stage
 
 
 @dataclass
@@ -34,9 +35,12 @@ class ShardStats:
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     stages: dict[str, StageStats] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
-    read_seconds: float = 0.0
+    read_seconds: float = 0.0  # wall seconds; *_cpu_seconds: CPU seconds of the worker process
     write_seconds: float = 0.0
     seconds: float = 0.0
+    read_cpu_seconds: float = 0.0
+    write_cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     outputs: dict[str, list[str]] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     quarantine_examples: dict[str, str] = field(default_factory=dict)
@@ -102,6 +106,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
     seconds = {"read": 0.0, "write": 0.0, "total": 0.0}
     q_reasons: dict[str, int] = {}
     q_examples: dict[str, str] = {}
+    cpu = {"read": 0.0, "write": 0.0, "total": 0.0}
     for s in sorted(shards, key=lambda s: s.shard):
         totals["docs_in"] += s.docs_in
         totals["kept"] += s.kept
@@ -114,7 +119,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
             for reason, n in reasons.items():
                 d[reason] = d.get(reason, 0) + n
         for stage, st in s.stages.items():
-            agg = stages.setdefault(stage, {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0, "seconds": 0.0})
+            agg = stages.setdefault(stage, dict.fromkeys(asdict(st), 0))
             for k, v in asdict(st).items():
                 agg[k] += v
         for stage, cs in s.counters.items():
@@ -128,6 +133,9 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
         seconds["read"] += s.read_seconds
         seconds["write"] += s.write_seconds
         seconds["total"] += s.seconds
+        cpu["read"] += s.read_cpu_seconds
+        cpu["write"] += s.write_cpu_seconds
+        cpu["total"] += s.cpu_seconds
     balanced = totals["docs_in"] == totals["kept"] + totals["dropped"] + totals["quarantined"]
     return {
         "totals": totals,
@@ -138,6 +146,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
             "reasons": dict(sorted(q_reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
             "examples": q_examples,
         },
-        "cpu_seconds": seconds,
+        "cpu_seconds": cpu,
+        "wall_seconds": seconds,
         "ledger_balanced": balanced and all(s.balanced() for s in shards),
     }

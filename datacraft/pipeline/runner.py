@@ -20,6 +20,7 @@ from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_size
 from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
+from datacraft.log import attach_run_log, get_logger
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.fingerprint import input_identity, run_identity
 from datacraft.pipeline.layout import DATA, OutputLayout
@@ -28,6 +29,9 @@ from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_o
 from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import ShardTask, run_shard_task
 from datacraft.progress import RunProgress
+from datacraft.stages.registry import check_importable_in_workers
+from datacraft.tasklog import LoggedTask
+from datacraft.timing import Clock
 
 
 @dataclass
@@ -110,16 +114,17 @@ def run_pipeline(
     config: PipelineConfig, *, force: bool = False, show_progress: bool = False, executor: Executor | None = None
 ) -> RunResult:
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
-    t0 = time.perf_counter()
+    t0, clock = time.perf_counter(), Clock()
     check_run_paths(config)
     layout = OutputLayout(Path(config.output.path))
     check_not_foreign(layout.root)
     own_executor = executor is None
+    check_importable_in_workers([s.name for s in config.stages], config.workers if config.executor == "local" else 2)
     if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
     try:
         with output_lock(layout.root):
-            result = _run_locked(config, layout, executor, force, show_progress, t0)
+            result = _run_locked(config, layout, executor, force, show_progress, t0, clock)
     finally:
         if own_executor:
             close_executor(executor)
@@ -128,7 +133,13 @@ def run_pipeline(
 
 
 def _run_locked(
-    config: PipelineConfig, layout: OutputLayout, executor: Executor, force: bool, show_progress: bool, t0: float
+    config: PipelineConfig,
+    layout: OutputLayout,
+    executor: Executor,
+    force: bool,
+    show_progress: bool,
+    t0: float,
+    clock: Clock,
 ) -> RunResult:
     shards = list_shards(config.input.paths, config.input.format)
     config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
@@ -136,6 +147,10 @@ def _run_locked(
     check_identity(layout, plan.identity, force)
     fp = plan.identity["fingerprint"]
     layout.dir(DATA).mkdir(parents=True, exist_ok=True)  # an empty dataset is an empty data/, never absent
+    attach_run_log(layout.root)
+    get_logger("run").info(
+        f"run {config.name}: {len(plan.todo)} of {len(plan.shards)} shards to do, into {layout.root}"
+    )
     write_text_atomic(
         layout.manifest,
         json.dumps(
@@ -153,9 +168,9 @@ def _run_locked(
     tasks = [ShardTask(cfg_json, fp, shard, str(layout.root)) for shard in plan.todo]
     progress = RunProgress(len(plan.shards), enabled=show_progress, desc=config.name)
     for _ in plan.skipped:
-        progress.shard_done()
+        progress.shard_done(skipped=True)
     try:
-        for _task, _result in executor.run(run_shard_task, tasks, progress):
+        for _task, _result in executor.run(LoggedTask(run_shard_task, layout.root / "logs"), tasks, progress):
             progress.shard_done()
     finally:
         progress.close()
@@ -174,6 +189,8 @@ def _run_locked(
             "fingerprint": fp,
             "shards": len(plan.shards),
             "per_shard": [s.to_json() for s in shard_stats],
+            # Process-tree CPU (driver + reaped local workers); Ray workers are not our children.
+            "time": clock.read() if config.executor == "local" else {"wall_seconds": clock.read()["wall_seconds"]},
         }
     )
     write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1))

@@ -160,40 +160,44 @@ class ShardRun:
             st = stats.stages[stage.label]
             st.docs_in += len(docs)
             st.chars_in += chars
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             docs = stage.process_batch(docs, self.ctx)
             st.seconds += time.perf_counter() - t0
+            st.cpu_seconds += time.process_time() - c0
             chars = sum(len(d.text) for d in docs)
             st.docs_out += len(docs)
             st.chars_out += chars
             if not docs:
                 break
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         self.ctx.flush()
         if docs:
             stats.kept += len(docs)
             stats.chars_out += chars
             self.data.write([doc_row(d) for d in docs])
         stats.write_seconds += time.perf_counter() - t0
+        stats.write_cpu_seconds += time.process_time() - c0
 
     def run(self, items: Any) -> None:
         batch: list[Document] = []
         size = self.config.batch_size
-        t_read = time.perf_counter()
+        t_read, c_read = time.perf_counter(), time.process_time()
         for item in items:
             if type(item) is Document:
                 batch.append(item)
                 if len(batch) >= size:
                     self.stats.read_seconds += time.perf_counter() - t_read
+                    self.stats.read_cpu_seconds += time.process_time() - c_read
                     self.run_batch(batch)
                     report_docs(len(batch))
                     batch = []
-                    t_read = time.perf_counter()
+                    t_read, c_read = time.perf_counter(), time.process_time()
             elif type(item) is Skipped:
                 self.stats.add_count(READ_COUNTER, f"skipped_{item.kind}")
             else:
                 self.bad_record(item)
         self.stats.read_seconds += time.perf_counter() - t_read
+        self.stats.read_cpu_seconds += time.process_time() - c_read
         if batch:
             self.run_batch(batch)
             report_docs(len(batch))
@@ -237,7 +241,7 @@ def make_rejected_writer(config: PipelineConfig, directory: Path, stem: str, sch
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
     """Run one shard end to end and return its stats as JSON (skips nothing: the driver decides)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     config = PipelineConfig(**task.config)
     layout = OutputLayout(Path(task.out_dir))
     shard = task.shard
@@ -252,7 +256,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     with abort_on_error(data, rejected, quarantine):
         ShardRun(config, stages, stats, data, rejected, quarantine).run(read_shard(shard, read_options(config)))
         stats.check()
-    return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0)
+    return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0, cpu0=c0)
 
 
 @contextmanager
@@ -276,17 +280,22 @@ def finish_shard(
     rejected: ShardWriter | None,
     quarantine: ShardWriter,
     t0: float,
+    cpu0: float | None = None,
     **marker_extra: Any,
 ) -> dict[str, Any]:
     """Commit a complete shard: rename its files, write its stats, then (last) its completion marker."""
     out_dir = str(layout.root)
+    tw, cw = time.perf_counter(), time.process_time()  # closing the files is writing too
     with abort_on_error(data, rejected, quarantine):
         stats.outputs = {
             DATA: [os.path.relpath(p, out_dir) for p in data.commit()],
             REJECTED: [os.path.relpath(p, out_dir) for p in rejected.commit()] if rejected else [],
             QUARANTINE: [os.path.relpath(p, out_dir) for p in quarantine.commit()],
         }
+    stats.write_seconds += time.perf_counter() - tw
+    stats.write_cpu_seconds += time.process_time() - cw
     stats.seconds = time.perf_counter() - t0
+    stats.cpu_seconds = time.process_time() - cpu0 if cpu0 is not None else 0.0
     result = stats.to_json()
     write_text_atomic(layout.stats_file(shard.index), json.dumps(result, indent=1, sort_keys=True))
     marker = {
@@ -310,7 +319,7 @@ def run_stream(
     config: PipelineConfig, items: Any, out: ShardWriter | None = None, quarantine: ShardWriter | None = None
 ) -> ShardStats:
     """Run the stages over any stream of documents/bad records (e.g. stdin), writing to ``out``."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     stages = build_stages(config)
     for s in stages:
         s.ensure_setup()
@@ -322,4 +331,5 @@ def run_stream(
         quarantine.commit()
     stats.check()
     stats.seconds = time.perf_counter() - t0
+    stats.cpu_seconds = time.process_time() - c0
     return stats

@@ -11,7 +11,7 @@ import numpy as np
 
 from datacraft.io.atomic import write_text_atomic
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED
-from datacraft.report import charts
+from datacraft.report import charts, extras
 from datacraft.report.html import Raw, img, note, page, pct, table
 from datacraft.report.runstats import RunStats, load_run
 from datacraft.report.sample import (
@@ -79,7 +79,8 @@ def _sample_note(s: ParquetSample, what: str) -> str:
 class ReportBuilder:
     """Turns :class:`ReportInputs` into the sections of the page."""
 
-    def __init__(self, inputs: ReportInputs) -> None:
+    def __init__(self, inputs: ReportInputs, seed: int = 0) -> None:
+        self.seed = seed
         self.inp = inputs
         self.run = inputs.run
         self.m = inputs.run.merged
@@ -112,6 +113,7 @@ class ReportBuilder:
             else '<span class="bad">NOT BALANCED</span>'
         )
         parts.append(f"<p>Ledger {ledger}.</p>")
+        parts.append(extras.related_runs(self.run))
         return "\n".join(parts)
 
     def summary(self) -> str:
@@ -244,14 +246,23 @@ class ReportBuilder:
                 "dropped documents carry theirs in rejected/."
             )
         figs = []
+        limits = extras.thresholds(self.run)
         for name in names[:MAX_SIGNAL_PLOTS]:
             k = kept_sig.get(name, np.array([]))
             r = np.array(rej_sig.get(name, []), dtype=float)
-            figs.append(img(charts.signal_histogram(name, k, kept.weight, r[np.isfinite(r)], rej.weight), name))
+            figs.append(
+                img(
+                    charts.signal_histogram(
+                        name, k, kept.weight, r[np.isfinite(r)], rej.weight, thresholds=limits.get(name, [])
+                    ),
+                    name,
+                )
+            )
         parts = [
             note(
                 "Kept values come from numeric columns of data/ (annotate-mode filters and numeric input fields); "
-                "rejected values from the signals recorded with each drop."
+                "rejected values from the signals recorded with each drop. Dashed lines: the thresholds "
+                "of this run's stage parameters (min_…/max_…)."
             ),
             f'<div class="grid">{"".join(figs)}</div>',
         ]
@@ -325,21 +336,56 @@ class ReportBuilder:
 
     def timing(self) -> str:
         stages, cpu = self.m.get("stages", {}), self.m.get("cpu_seconds", {})
-        rows = [("read + parse", float(cpu.get("read", 0.0)))]
-        rows += [(label, float(stages[label]["seconds"])) for label in self.run.stage_order if label in stages]
-        rows.append(("write", float(cpu.get("write", 0.0))))
+        wall = self.m.get("wall_seconds")
+        if wall is None:  # stats written before CPU time was measured: cpu_seconds held wall seconds
+            wall, cpu = cpu, {}
+        rows: list[tuple[str, float, float | None]] = [("read + parse", float(wall.get("read", 0.0)), cpu.get("read"))]
+        rows += [
+            (label, float(stages[label]["seconds"]), stages[label].get("cpu_seconds"))
+            for label in self.run.stage_order
+            if label in stages
+        ]
+        rows.append(("write", float(wall.get("write", 0.0)), cpu.get("write")))
         table_rows = []
-        for label, sec in rows:
+        for label, sec, c in rows:
             docs = int(stages[label]["docs_in"]) if label in stages else self.t["docs_in"]
-            table_rows.append((label, sec, docs, docs / sec if sec > 0 else 0.0))
+            cpu_cell = float(c) if c is not None else "-"
+            table_rows.append((label, sec, cpu_cell, docs, docs / float(c) if c else 0.0))
+        run_time = self.m.get("time", {})
+        lines = [f"Shard tasks: {float(wall.get('total', 0.0)):.2f} wall seconds summed over tasks"]
+        if "total" in cpu:
+            lines.append(f"{float(cpu['total']):.2f} CPU seconds of their worker processes")
+        if run_time.get("cpu_seconds") is not None:
+            lines.append(
+                f"the whole run: {float(run_time['wall_seconds']):.2f} s wall, "
+                f"{float(run_time['cpu_seconds']):.2f} CPU s over all processes (start-up included)"
+            )
+        chart_rows = [(label, sec, float(c) if c is not None else None) for label, sec, c in rows]
         return (
-            img(charts.timing(rows), "CPU seconds per stage")
-            + note(f"Shard tasks took {float(cpu.get('total', 0.0)):.2f} CPU seconds in all.")
-            + table(["step", "CPU seconds", "documents", "documents / s"], table_rows, numeric=(1, 2, 3))
+            img(charts.timing(chart_rows), "wall and CPU seconds per step")
+            + note("; ".join(lines) + ". Wall seconds grow when workers wait for a CPU; CPU seconds do not.")
+            + table(
+                ["step", "wall seconds", "CPU seconds", "documents", "documents / CPU s"],
+                table_rows,
+                numeric=(1, 2, 3, 4),
+            )
         )
 
     def counters(self) -> str:
-        rows = [(stage, key, n) for stage, cs in self.m.get("counters", {}).items() for key, n in sorted(cs.items())]
+        rows = []
+        has_langs = "lang" in self.inp.kept.columns or "lang" in self.inp.rejected.columns
+        for stage, cs in self.m.get("counters", {}).items():
+            families: dict[str, list[tuple[str, int]]] = {}
+            for key, n in sorted(cs.items()):
+                families.setdefault(key.split("=", 1)[0] if "=" in key else key, []).append((key, n))
+            for family, items in families.items():
+                if len(items) > 8 or (family == "lang" and has_langs and len(items) > 1):
+                    top = sorted(items, key=lambda kv: -kv[1])[:3]
+                    shown = ", ".join(f"{k}={n:,}" for k, n in top)
+                    where = "see Languages" if family == "lang" and has_langs else "all in stats.json"
+                    rows.append((stage, f"{family}=… ({len(items)} values; {where})", f"top: {shown}"))
+                else:
+                    rows += [(stage, key, n) for key, n in items]
         return table(["stage", "counter", "value"], rows, numeric=(2,)) if rows else note("No stage counters.")
 
     def shards(self) -> str:
@@ -368,7 +414,9 @@ class ReportBuilder:
         sections = [
             ("summary", "Summary", self.summary()),
             ("funnel", "Funnel", self.funnel()),
+            ("sources", "Funnel per source", extras.source_funnel(self.run)),
             ("drops", "Drops by stage and reason", self.drops()),
+            ("examples", "Examples of dropped documents", extras.example_drops(self.run, self.seed)),
             ("lengths", "Lengths before and after", self.lengths()),
             ("signals", "Signals", self.signals()),
             ("languages", "Languages", self.languages()),
@@ -384,7 +432,7 @@ class ReportBuilder:
 def build_report(out: str | Path, dest: str | Path | None = None, *, sample_rows: int = 100_000, seed: int = 0) -> Path:
     """Write the report of run ``out`` to ``dest`` (default ``OUT/report.html``) atomically; return its path."""
     inputs = gather(out, sample_rows=sample_rows, seed=seed)
-    html = ReportBuilder(inputs).render()
+    html = ReportBuilder(inputs, seed=seed).render()
     path = Path(dest) if dest is not None else Path(out) / "report.html"
     write_text_atomic(path, html)
     return path

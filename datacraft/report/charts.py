@@ -78,10 +78,13 @@ def _barh(ax: Axes, labels: Sequence[str], values: Sequence[float], colors: Sequ
 
 
 def _log_x(ax: Axes, axis: str = "x") -> None:
-    """A log axis labelled at 1, 2, 5 × 10^k in plain numbers (no crowded minor labels)."""
+    """A log axis labelled in plain numbers: at 1, 2, 5 × 10^k over a short range, fewer over a long one."""
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     a = ax.xaxis if axis == "x" else ax.yaxis
-    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    lo, hi = (ax.dataLim.x0, ax.dataLim.x1) if axis == "x" else (ax.dataLim.y0, ax.dataLim.y1)
+    decades = np.log10(max(hi, 1.0) / max(lo, 1.0)) if np.isfinite(lo) and np.isfinite(hi) else 3.0
+    subs = (1.0, 2.0, 5.0) if decades <= 2 else (1.0, 3.0) if decades <= 4 else (1.0,)
+    a.set_major_locator(LogLocator(base=10, subs=subs))
     a.set_major_formatter(EngFormatter(sep=""))
     a.set_minor_formatter(NullFormatter())
 
@@ -138,8 +141,15 @@ def length_histogram(
         return to_data_uri(fig)
 
 
-def signal_histogram(name: str, kept: np.ndarray, kept_weight: float, rejected: np.ndarray, rej_weight: float) -> str:
-    """Distribution of one numeric signal among kept and rejected documents (overlaid steps)."""
+def signal_histogram(
+    name: str,
+    kept: np.ndarray,
+    kept_weight: float,
+    rejected: np.ndarray,
+    rej_weight: float,
+    thresholds: Sequence[tuple[float, str]] = (),
+) -> str:
+    """Distribution of one numeric signal among kept and rejected documents, with threshold lines."""
     both = np.concatenate([kept, rejected])
     lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
     if hi <= lo:
@@ -161,6 +171,9 @@ def signal_histogram(name: str, kept: np.ndarray, kept_weight: float, rejected: 
                 color=PALETTE[0],
                 label="rejected",
             )
+        for value, label in thresholds:
+            if lo <= value <= hi:
+                ax.axvline(value, color="#333", linestyle="--", linewidth=1, label=f"{label} = {value:g}")
         ax.set_title(name)
         ax.set_ylabel("documents")
         ax.legend(fontsize=7)
@@ -209,11 +222,25 @@ def cluster_sizes(sizes: np.ndarray, weight: float) -> str:
         return to_data_uri(fig)
 
 
-def timing(rows: Sequence[tuple[str, float]]) -> str:
-    """CPU seconds per step (summed over shards)."""
-    total = sum(r[1] for r in rows)
-    with figure(10, 0.4 * len(rows) + 1.0) as fig:
+def timing(rows: Sequence[tuple[str, float, float | None]]) -> str:
+    """Wall and CPU seconds per step ``(label, wall, cpu or None)``, summed over shards."""
+    labels = [r[0] for r in rows]
+    wall = np.array([r[1] for r in rows], dtype=float)
+    cpu = np.array([r[2] if r[2] is not None else np.nan for r in rows], dtype=float)
+    with figure(10, 0.45 * len(rows) + 1.2) as fig:
         ax = fig.subplots()
-        _barh(ax, [r[0] for r in rows], [r[1] for r in rows], [KEPT_COLOR] * len(rows), total)
-        ax.set_xlabel("CPU seconds, all shards")
+        y = np.arange(len(rows))
+        ax.barh(y - 0.2, wall, height=0.4, color=PALETTE[1 % len(PALETTE)], label="wall seconds")
+        ax.barh(y + 0.2, np.nan_to_num(cpu), height=0.4, color=KEPT_COLOR, label="CPU seconds")
+        top = float(np.nanmax(np.concatenate([wall, np.nan_to_num(cpu)]))) if len(rows) else 1.0
+        for yi, w, c in zip(y, wall, cpu, strict=True):
+            ax.text(w + top * 0.01, yi - 0.2, _fmt(float(w)), va="center", fontsize=7)
+            if np.isfinite(c):
+                ax.text(c + top * 0.01, yi + 0.2, _fmt(float(c)), va="center", fontsize=7)
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        ax.set_xlim(0, (top or 1.0) * 1.15)
+        ax.set_xlabel("seconds, summed over shards")
+        ax.legend(fontsize=7, loc="lower right")
         return to_data_uri(fig)

@@ -19,6 +19,7 @@ img { max-width: 100%; height: auto; } .grid { display: flex; flex-wrap: wrap; g
 .grid figure { flex: 1 1 480px; margin: 0; } .note { color: #666; font-size: .85rem; }
 .warn { background: #fff3cd; border: 1px solid #e0c060; padding: .5rem .8rem; }
 .bad { color: #b00020; font-weight: bold; } code { background: #f4f4f4; padding: 0 .2rem; }
+pre.doc { white-space: pre-wrap; word-break: break-word; max-width: 640px; margin: 0; font-size: .8rem; }
 """
 
 

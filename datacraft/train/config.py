@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datacraft.errors import ConfigError
-from datacraft.pipeline.config import format_validation_error, parse_value
+from datacraft.validation import format_validation_error, parse_value
 
 
 class _Strict(BaseModel):
