@@ -19,7 +19,7 @@ def make_strategy(cfg: TrainConfig) -> Any:
     if devices is None:
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-    known = {d.name for d in tf.config.list_logical_devices()}
+    known = {_canonical(d.name) for d in tf.config.list_logical_devices()}
     missing = [d for d in devices if _canonical(d) not in known]
     if missing:
         raise ConfigError(f"devices: {missing} not available (this machine has {sorted(known)})")
@@ -29,11 +29,10 @@ def make_strategy(cfg: TrainConfig) -> Any:
 
 
 def _canonical(name: str) -> str:
-    """``/cpu:1`` or ``CPU:1`` → ``/job:localhost/replica:0/task:0/device:CPU:1``."""
-    if name.startswith("/job:"):
-        return name
-    kind, _, idx = name.strip("/").replace("device:", "").partition(":")
-    return f"/job:localhost/replica:0/task:0/device:{kind.upper()}:{idx or 0}"
+    """``/cpu:1``, ``CPU:1``, ``/job:localhost/.../device:CPU:1`` → ``CPU:1``."""
+    tail = name.rsplit("/", 1)[-1].replace("device:", "")
+    kind, _, idx = tail.partition(":")
+    return f"{kind.upper()}:{idx or 0}"
 
 
 def split_cpu(n: int) -> None:

@@ -44,6 +44,7 @@ from datacraft.train.modeldir import (
     write_json,
 )
 from datacraft.train.steps import (
+    SignalFlag,
     StepCheckpoint,
     catch_stop_signals,
     interrupted,
@@ -109,9 +110,17 @@ def current_lr(model: keras.Model) -> float:
 class RunState(keras.callbacks.Callback):
     """After each epoch: history, best model, per-epoch checkpoint + state, early stopping."""
 
-    def __init__(self, out: Path, cfg: TrainConfig, state: dict[str, Any], units_per_epoch: int, unit: str) -> None:
+    def __init__(
+        self,
+        out: Path,
+        cfg: TrainConfig,
+        state: dict[str, Any],
+        units_per_epoch: int,
+        unit: str,
+        flag: SignalFlag | None = None,
+    ) -> None:
         super().__init__()
-        self.out, self.cfg, self.state = out, cfg, state
+        self.out, self.cfg, self.state, self.flag = out, cfg, state, flag
         self.units_per_epoch, self.unit = units_per_epoch, unit
         self.t0 = 0.0
 
@@ -119,6 +128,8 @@ class RunState(keras.callbacks.Callback):
         self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.flag is not None and self.flag.signum is not None:  # stopped mid-epoch: not an epoch
+            return
         secs = time.perf_counter() - self.t0
         logs = dict(logs or {})
         row = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
@@ -461,7 +472,7 @@ def fit(
                 _prune_steps(ckdir, keep=name)
 
             callbacks: list[keras.callbacks.Callback] = [
-                RunState(out, cfg, state, units, unit),
+                RunState(out, cfg, state, units, unit, flag),
                 StepCheckpoint(save_step, steps, cfg.checkpoint_every_steps, flag, step0),
             ]
             if cfg.optimizer.schedule == "plateau":
