@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "predict": "datacraft.cli.infer:predict",
     "export": "datacraft.cli.export:export",
     "ablate": "datacraft.cli.ablate:ablate",
+    "tune": "datacraft.cli.tune:tune",
+    "explain-model": "datacraft.cli.explain_model:explain_model",
 }
 
 
