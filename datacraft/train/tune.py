@@ -146,14 +146,17 @@ def run_tune(
         "overwrite": False,
         "seed": base.seed if seed is None else seed,
     }
-    if algorithm == "random":
-        tuner: Any = kt.RandomSearch(Model(), max_trials=trials, **common)
-    elif algorithm == "bayesian":
-        tuner = kt.BayesianOptimization(Model(), max_trials=trials, **common)
+    cls = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[algorithm]
+
+    class Tuner(cls):  # type: ignore[misc, valid-type]
+        def _configure_tensorboard_dir(self, callbacks: Any, trial: Any, execution: int = 0) -> None:
+            """KerasTuner imports tensorboard here for TensorBoard callbacks; we pass none (and
+            tensorflow-cpu does not install tensorboard)."""
+
+    if algorithm != "hyperband":
+        tuner: Any = Tuner(Model(), max_trials=trials, **common)
     else:
-        tuner = kt.Hyperband(
-            Model(), max_epochs=max(2, base.epochs), factor=3, max_consecutive_failed_trials=3, **common
-        )
+        tuner = Tuner(Model(), max_epochs=max(2, base.epochs), factor=3, max_consecutive_failed_trials=3, **common)
     keras.utils.set_random_seed(base.seed)
     tuner.search(epochs=base.epochs, verbose=0)
     rows = trial_rows(tuner, list(space))
