@@ -135,7 +135,7 @@ def test_explain_model_points_at_the_deciding_token(tmp_path: Path) -> None:
         assert sum(r["pooling_weights"]) == pytest.approx(1.0, abs=1e-4)
     assert out[3]["label"] == "no"
     page = (tmp_path / "x/index.html").read_text()
-    assert "zebra" in page and "<span" in page and (tmp_path / "x/text-000.png").stat().st_size > 1000
+    assert "predicted <b>yes</b>" in page and "<span" in page and (tmp_path / "x/text-000.png").stat().st_size > 1000
 
 
 def test_explain_lm_surprisal_and_attention(tmp_path: Path) -> None:
