@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "ablate": "datacraft.cli.ablate:ablate",
     "verify": "datacraft.cli.verify:verify",
     "completion": "datacraft.cli.completion:completion",
+    "tune": "datacraft.cli.tune:tune",
+    "explain-model": "datacraft.cli.explain_model:explain_model",
 }
 
 

@@ -27,6 +27,15 @@ from datacraft.cli.options import quiet_option
 @click.option(
     "--k", "top_k", type=click.IntRange(min=1), default=10, show_default=True, help="k of precision@k, nDCG@k."
 )
+@click.option(
+    "--baseline",
+    type=click.Choice(["ngram", "none"]),
+    default="ngram",
+    show_default=True,
+    help="LM: also fit add-1 unigram, add-k bigram and interpolated Kneser-Ney n-grams on the model's "
+    "training split and score them on the same tokens.",
+)
+@click.option("--max-order", type=click.IntRange(2, 5), default=5, show_default=True, help="Highest Kneser-Ney order.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @quiet_option
 def evaluate(
@@ -37,12 +46,16 @@ def evaluate(
     epochs: int | None,
     batch_size: int,
     top_k: int,
+    baseline: str,
+    max_order: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Score a trained model on curated Parquet DATA.
 
-    LM: loss, perplexity, next-token accuracy and top-5. Classifier: accuracy, per-class and macro
+    LM: loss, perplexity, next-token accuracy and top-5, next to n-gram baselines (add-1 unigram,
+    add-k bigram, interpolated Kneser-Ney 2..--max-order) fitted on the model's training split and
+    scored on exactly the same target tokens with the same context limit. Classifier: accuracy, per-class and macro
     precision/recall/F1, AUC-ROC, confusion matrix (table and MODEL_DIR/eval/confusion.png),
     precision@k and nDCG@k.
 
@@ -65,7 +78,7 @@ def evaluate(
         from datacraft.train.metrics import evaluate as run_eval
         from datacraft.train.metrics import plot_confusion
 
-        res = run_eval(loaded, data, split, batch_size, top_k)
+        res = run_eval(loaded, data, split, batch_size, top_k, max_order if baseline == "ngram" else None)
         if res["task"] == "classify":
             png = loaded.dir / "eval" / "confusion.png"
             plot_confusion(res["confusion_matrix"], res["labels"], png)
@@ -85,10 +98,20 @@ def _format(res: dict, k: int) -> str:
         lines += [f"  {key:<16} {v['mean']:.4f} ± {v['std']:.4f}" for key, v in res["summary"].items()]
         return "\n".join(lines)
     if res["task"] == "lm":
-        return (
+        line = (
             f"loss {res['loss']:.4f}  perplexity {res['perplexity']:.2f}  accuracy {res['accuracy']:.4f}  "
             f"top-5 {res['top5_accuracy']:.4f}  ({res['tokens_scored']} tokens, split {res['split']})"
         )
+        base = res.get("baselines")
+        if not base:
+            return line
+        rows = [("neural LM (this model)", res["perplexity"])]
+        rows += [(m["model"], m["perplexity"]) for m in base["models"]]
+        w = max(len(r[0]) for r in rows)
+        lines = [line, f"perplexity on the same {res['tokens_scored']} tokens (n-grams fitted on {base['fitted_on']}, "
+                 f"{base['train_tokens']} tokens):"]  # fmt: skip
+        lines += [f"  {name:<{w}}  {ppl:>10.2f}" for name, ppl in rows]
+        return "\n".join(lines)
     auc = "n/a" if res["auc_roc"] is None else f"{res['auc_roc']:.4f}"
     lines = [
         f"documents {res['documents']}  accuracy {res['accuracy']:.4f}  macro P/R/F1 {res['macro_precision']:.4f}/"

@@ -12,7 +12,7 @@ from datacraft.cli.options import quiet_option, train_set_option
 @click.option("--config", "-c", "config_path", default=None, help="Training YAML (see configs/train-*.yaml).")
 @click.option("--out", "-o", required=True, help="Model directory (created; rerun the same command to resume).")
 @train_set_option
-@click.option("--force", is_flag=True, help="Replace a model directory trained with another config.")
+@click.option("--force", is_flag=True, help="Replace a model directory trained with another config or on other data.")
 @quiet_option
 def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ...], force: bool, quiet: bool) -> None:
     """Train a tokenizer and a Keras model on curated Parquet DATA (a run directory, folder or files).
@@ -22,7 +22,10 @@ def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ..
       datacraft train out/demo --config configs/train-lm.yaml --out models/lm
       datacraft train out/udhr --config configs/train-lang.yaml --out models/lang --set epochs=3
 
-    Checkpoints are written every epoch; after a kill, the same command resumes the run.
+    Checkpoints are written every epoch; after a kill, the same command resumes the run. The model
+    directory records the data's identity (file names, sizes, checksums): training into it again with
+    other data (or another config) is refused with exit 2 unless --force; a run that failed before
+    training (e.g. no usable data) is cleared by the next run instead of being trusted.
     """
     from datacraft.train.config import load_train_config
 
@@ -36,7 +39,7 @@ def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ..
     if quiet:
         return
     if res["status"] == "already complete":
-        click.echo(f"{out}: already trained with this config (use --force to retrain)", err=True)
+        click.echo(f"{out}: already trained with this config on this data (use --force to retrain)", err=True)
         return
     m = res["manifest"]
     tok = m["data"]["tokens"]["train"]

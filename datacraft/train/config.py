@@ -55,7 +55,11 @@ class ModelConfig(_Strict):
     attention_dim: int = Field(32, ge=4, description="key/query size per head")
     dropout: float = Field(0.1, ge=0, lt=1)
     l2: float = Field(0.0, ge=0, description="L2 penalty on kernel weights")
-    tie_embeddings: bool = Field(False, description="LM: project to embed_dim before the softmax")
+    tie_embeddings: bool = Field(
+        False,
+        description="LM: output logits = hidden · embeddingᵀ + bias (one shared matrix), with a learned "
+        "projection hidden → embed_dim when rnn_units ≠ embed_dim",
+    )
 
 
 class OptimizerConfig(_Strict):
@@ -92,14 +96,31 @@ class TrainConfig(_Strict):
         description="LM: train on exactly epochs × (N // (epochs × batch_size × seq_len)) batches, whatever the data "
         "size (the seeded data order repeats when the data is smaller); an epoch is an equal share of the budget",
     )
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "float32", description="Keras dtype policy: mixed_* compute in 16 bits, keep float32 weights and logits"
+    )
+    jit_compile: bool | Literal["auto"] = Field("auto", description="XLA-compile the train step (Keras' default: auto)")
+    distribute: Literal["none", "mirrored"] = Field(
+        "none", description="tf.distribute strategy: mirrored = synchronous data parallel over `devices`"
+    )
+    devices: list[str] | None = Field(None, description="mirrored: devices (default: all GPUs, else the CPU)")
+    checkpoint_every_steps: int | None = Field(
+        None, ge=1, description="also checkpoint every N train steps (and on SIGTERM) for mid-epoch resume"
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the trained model (a changed config cannot resume a run)."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        """Hash of everything that decides the trained model (a changed config cannot resume a run);
+        where the run executes (``EXECUTION_KEYS``) is left out, so a run may resume elsewhere."""
+        raw = self.model_dump(mode="json", exclude=set(EXECUTION_KEYS))
+        return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: keys that decide how and where a run executes, not what it learns (outside the fingerprint)
+EXECUTION_KEYS = ("jit_compile", "distribute", "devices", "checkpoint_every_steps")
 
 
 def _set_key(raw: dict[str, Any], key: str, value: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,46 +16,78 @@ from datacraft.train import data as D
 from datacraft.train.modeldir import LoadedModel
 
 
-def sample_next(logits: np.ndarray, temperature: float, top_k: int, rng: np.random.Generator) -> int:
-    """Sample one token id from logits with temperature (0: greedy) and top-k truncation (0: off)."""
-    logits = logits.astype(np.float64)
-    if temperature <= 0:
-        return int(np.argmax(logits))
-    logits = logits / temperature
-    if 0 < top_k < len(logits):
-        cut = np.partition(logits, -top_k)[-top_k]
-        logits = np.where(logits >= cut, logits, -np.inf)
-    p = np.exp(logits - logits.max())
-    p /= p.sum()
-    return int(rng.choice(len(p), p=p))
+@dataclass
+class GenerateOptions:
+    """Sampling controls of :func:`generate`."""
+
+    max_tokens: int = 50
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    seed: int = 0
+    stop: tuple[str, ...] = ()
 
 
-def generate(
-    loaded: LoadedModel, prompt: str, *, max_tokens: int = 50, temperature: float = 1.0, top_k: int = 0, seed: int = 0
-) -> str:
-    """Continue ``prompt`` token by token (context: the last ``seq_len`` tokens); stops at ``[EOS]``."""
+def generate(loaded: LoadedModel, prompt: str, options: GenerateOptions | None = None) -> str:
+    """Continue ``prompt`` token by token with the stateful decoder; stops at ``[EOS]``, after
+    ``max_tokens`` or before the first stop sequence."""
+    from datacraft.train.decode import StepDecoder, sample_next
+
+    o = options or GenerateOptions()
     if loaded.task != "lm":
         raise ConfigError(f"{loaded.dir}: generate needs a language model (task lm), this one is {loaded.task}")
     tok = loaded.tokenizer
-    ids = tok.encode(prompt) if prompt else []
-    if not ids:
-        ids = [tok.eos_id]  # start of a document
-    rng = np.random.default_rng(seed)
+    ids = [tok.eos_id, *(tok.encode(prompt) if prompt else [])]  # [EOS] starts a document, as in training
+    dec = StepDecoder(loaded.model, loaded.length)
+    state = dec.initial_state()
+    for t in ids:
+        logits = dec.step(t, state)
+    rng = np.random.default_rng(o.seed)
+    seen = set(ids[1:])
     new: list[int] = []
+    for _ in range(o.max_tokens):
+        logits[tok.pad_id] = -np.inf
+        nxt = sample_next(
+            logits,
+            rng,
+            temperature=o.temperature,
+            top_k=o.top_k,
+            top_p=o.top_p,
+            repetition_penalty=o.repetition_penalty,
+            seen=seen,
+        )
+        if nxt == tok.eos_id:
+            break
+        new.append(nxt)
+        seen.add(nxt)
+        if o.stop:
+            text = tok.decode(new)
+            cut = min((i for i in (text.find(s) for s in o.stop) if i >= 0), default=-1)
+            if cut >= 0:
+                return text[:cut]
+        logits = dec.step(nxt, state)
+    return tok.decode(new)
+
+
+def window_generate(loaded: LoadedModel, prompt: str, max_tokens: int) -> list[int]:
+    """Greedy decoding by re-running the whole right-padded window per token (the old way; kept as the
+    reference for the stateful decoder and for ``bench/train_bench.py``'s ms/token comparison)."""
+    tok = loaded.tokenizer
+    ids = [tok.eos_id, *(tok.encode(prompt) if prompt else [])]
     L = loaded.length
+    new: list[int] = []
     for _ in range(max_tokens):
-        # right-padded to the fixed window (one compiled graph); causal attention makes the logits
-        # at the last real position independent of the padding after it
         ctx = (ids + new)[-L:]
         x = np.zeros((1, L), dtype=np.int32)
         x[0, : len(ctx)] = ctx
         logits = np.array(loaded.model.predict_on_batch(x))[0, len(ctx) - 1]
         logits[tok.pad_id] = -np.inf
-        nxt = sample_next(logits, temperature, top_k, rng)
+        nxt = int(np.argmax(logits))
         if nxt == tok.eos_id:
             break
         new.append(nxt)
-    return tok.decode(new)
+    return new
 
 
 def _lm_doc_scores(loaded: LoadedModel, seqs: list[list[int]], batch_size: int) -> tuple[np.ndarray, np.ndarray]:

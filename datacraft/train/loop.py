@@ -9,9 +9,13 @@ position (the optimizer's step counter is in the checkpoint) and the same early-
 
 from __future__ import annotations
 
+import itertools
+import json
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,9 @@ from datacraft.errors import ConfigError, OutputConflictError
 from datacraft.io.atomic import atomic_path
 from datacraft.report.charts import save_png
 from datacraft.train import data as D
+from datacraft.train.accel import make_strategy
 from datacraft.train.config import TrainConfig
+from datacraft.train.identity import data_identity, describe_difference
 from datacraft.train.model import ModelSpec, build_model
 from datacraft.train.modeldir import (
     CACHE_DIR,
@@ -37,9 +43,19 @@ from datacraft.train.modeldir import (
     read_manifest,
     write_json,
 )
+from datacraft.train.steps import (
+    SignalFlag,
+    StepCheckpoint,
+    catch_stop_signals,
+    interrupted,
+    restore_seed_states,
+    seed_states,
+)
 from datacraft.train.tokenizer import TextTokenizer
 
 STATE_FILE = "state.json"
+#: manifest statuses a rerun does not trust: the directory is cleared and training starts afresh
+UNTRUSTED = ("preparing", "failed")
 
 
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -81,6 +97,7 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int) ->
         optimizer=make_optimizer(cfg, steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=metrics,
+        jit_compile=cfg.jit_compile,
     )
 
 
@@ -93,9 +110,17 @@ def current_lr(model: keras.Model) -> float:
 class RunState(keras.callbacks.Callback):
     """After each epoch: history, best model, per-epoch checkpoint + state, early stopping."""
 
-    def __init__(self, out: Path, cfg: TrainConfig, state: dict[str, Any], units_per_epoch: int, unit: str) -> None:
+    def __init__(
+        self,
+        out: Path,
+        cfg: TrainConfig,
+        state: dict[str, Any],
+        units_per_epoch: int,
+        unit: str,
+        flag: SignalFlag | None = None,
+    ) -> None:
         super().__init__()
-        self.out, self.cfg, self.state = out, cfg, state
+        self.out, self.cfg, self.state, self.flag = out, cfg, state, flag
         self.units_per_epoch, self.unit = units_per_epoch, unit
         self.t0 = 0.0
 
@@ -103,6 +128,8 @@ class RunState(keras.callbacks.Callback):
         self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.flag is not None and self.flag.signum is not None:  # stopped mid-epoch: not an epoch
+            return
         secs = time.perf_counter() - self.t0
         logs = dict(logs or {})
         row = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
@@ -123,12 +150,13 @@ class RunState(keras.callbacks.Callback):
         if patience is not None and epoch + 1 - self.state["best_epoch"] >= patience:
             self.state["stopped_early"] = True
             self.model.stop_training = True
-        self.state.update(epoch=epoch + 1, checkpoint=name)
+        self.state.update(epoch=epoch + 1, step=0, checkpoint=name, rng=seed_states(self.model))
         write_json(ckdir / STATE_FILE, self.state)
         write_json(self.out / HISTORY_FILE, hist)
         keep = sorted(p.name for p in ckdir.glob("epoch-*.keras"))[: -self.cfg.keep_checkpoints]
         for old in keep:
             (ckdir / old).unlink(missing_ok=True)
+        _prune_steps(ckdir, keep=None)
 
 
 class TqdmProgress(keras.callbacks.Callback):
@@ -164,14 +192,23 @@ class TqdmProgress(keras.callbacks.Callback):
         sys.stderr.write(f"epoch {epoch + 1}: " + " ".join(parts) + "\n")
 
 
+def _prune_steps(ckdir: Path, keep: str | None) -> None:
+    """Delete step checkpoints other than ``keep`` (an epoch checkpoint supersedes them all)."""
+    for p in ckdir.glob("step-*.keras"):
+        if p.name != keep:
+            p.unlink(missing_ok=True)
+
+
 def _save_keras(model: keras.Model, path: Path) -> None:
     """Save to a temporary ``.keras`` name, then rename (a kill never leaves a half-written model)."""
     with atomic_path(path, keep_suffix=True) as tmp:
         model.save(tmp)
 
 
-def _prepare_dir(out: Path, cfg: TrainConfig, force: bool) -> dict[str, Any] | None:
-    """Return the existing manifest to resume from, None for a fresh run; refuse foreign dirs."""
+def _prepare_dir(out: Path, cfg: TrainConfig, identity: dict[str, Any], force: bool) -> dict[str, Any] | None:
+    """Return the existing manifest to resume from, None for a fresh run; refuse foreign dirs,
+    another config and other data. A run that failed or was killed while preparing its data left
+    nothing worth keeping: it is cleared and started afresh."""
     if not out.exists():
         out.mkdir(parents=True)
         return None
@@ -180,15 +217,35 @@ def _prepare_dir(out: Path, cfg: TrainConfig, force: bool) -> dict[str, Any] | N
             raise OutputConflictError(f"{out}: exists and is not a datacraft model directory; choose another --out")
         return None
     manifest = read_manifest(out)
-    if force:
-        shutil.rmtree(out)
-        out.mkdir(parents=True)
+    if force or manifest.get("status") in UNTRUSTED:
+        _clear_dir(out)
         return None
     if manifest.get("fingerprint") != cfg.fingerprint():
         raise OutputConflictError(
             f"{out}: holds a model trained with a different config; use --force to replace it, or another --out"
         )
+    old = manifest.get("data_identity")
+    if not isinstance(old, dict) or old.get("digest") != identity["digest"]:
+        why = describe_difference(old, identity) if isinstance(old, dict) else "it records no data identity"
+        raise OutputConflictError(
+            f"{out}: holds a model {'trained' if manifest.get('status') == 'complete' else 'being trained'} on "
+            f"different data ({why}); use --force to retrain it on this data, or another --out"
+        )
     return manifest
+
+
+def _clear_dir(out: Path) -> None:
+    """Empty a model directory (keeps the folder itself, which the user named)."""
+    for p in out.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _mark_failed(out: Path, manifest: dict[str, Any], error: BaseException) -> None:
+    """Record a run that failed before training: a rerun clears it instead of trusting its files."""
+    write_json(out / MANIFEST, {**manifest, "status": "failed", "error": str(error)})
 
 
 def _plot_history(history: list[dict[str, Any]], path: Path) -> None:
@@ -247,39 +304,25 @@ def prepare_data(
     return tok, labels, info
 
 
-def fit(
-    data: str | Path,
-    cfg: TrainConfig,
-    out: str | Path,
-    *,
-    quiet: bool = False,
-    force: bool = False,
-    extra_callbacks: list[keras.callbacks.Callback] | None = None,
-) -> dict[str, Any]:
-    """Train (or resume) a model on curated Parquet ``data`` into ``out``; returns a summary."""
-    out = Path(out)
-    files = D.parquet_files(data)
-    required = [cfg.data.text_column] + ([cfg.data.label_column] if cfg.task == "classify" else [])
-    D.check_columns(files, [c for c in required if c])
-    manifest = _prepare_dir(out, cfg, force)
-    if manifest and manifest.get("status") == "complete":
-        return {"status": "already complete", "out": str(out), "history": manifest.get("history", [])}
-    base = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "datacraft_version": __version__,
-        "keras_version": keras.__version__,
-        "task": cfg.task,
-        "fingerprint": cfg.fingerprint(),
-        "config": cfg.model_dump(mode="json"),
-    }
-    if manifest is None:  # claim the directory first: a kill while preparing still resumes
-        write_json(out / MANIFEST, {**base, "status": "preparing"})
-    tok, labels, info = prepare_data(files, cfg, out, manifest)
-    manifest = {**base, "labels": labels, "data": info, "status": "training"}
-    write_json(out / MANIFEST, manifest)
+@dataclass
+class BatchPlan:
+    """How a run's batches are made: generators per epoch, their signatures and sizes."""
 
-    cache = out / CACHE_DIR
+    train_gen: Callable[[int], Iterator[tuple]]
+    val_gen: Callable[[int], Iterator[tuple]]
+    train_sig: tuple
+    val_sig: tuple
+    steps: int
+    n_train: int
+    n_val: int
+    units: int
+    unit: str
+
+
+def plan_batches(
+    cfg: TrainConfig, cache: Path, tok: TextTokenizer, labels: list[str], info: dict[str, Any]
+) -> BatchPlan:
+    """The batch generators of a run over its token cache; a config error when the data gives none."""
     bs = cfg.batch_size
     if cfg.task == "lm":
         n_train = D.count_lm_windows(info["tokens_with_eos"]["train"], cfg.data.seq_len)
@@ -351,48 +394,113 @@ def fit(
     if steps == 0:
         raise ConfigError(f"the training split gives no full batch of {bs}; lower batch_size or add data")
 
-    keras.utils.set_random_seed(cfg.seed)
-    state_path = out / CKPT_DIR / STATE_FILE
-    state: dict[str, Any] = {}
-    initial_epoch = 0
-    if state_path.exists():
-        import json
+    return BatchPlan(train_gen, val_gen, sig, sig if cfg.task == "lm" else val_sig, steps, n_train, n_val, units, unit)
 
-        state = json.loads(state_path.read_text())
-        model = _load_checkpoint(out / CKPT_DIR / state["checkpoint"])
-        initial_epoch = int(state["epoch"])
-        if not quiet:
-            sys.stderr.write(f"resuming {out} after epoch {initial_epoch}\n")
-    else:
-        n_classes = len(labels)
-        model = build_model(ModelSpec.from_config(cfg, tok.vocab_size, n_classes))
-        compile_model(model, cfg, steps)
+
+def fit(
+    data: str | Path,
+    cfg: TrainConfig,
+    out: str | Path,
+    *,
+    quiet: bool = False,
+    force: bool = False,
+    extra_callbacks: list[keras.callbacks.Callback] | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) a model on curated Parquet ``data`` into ``out``; returns a summary."""
+    out = Path(out)
+    files = D.parquet_files(data)
+    required = [cfg.data.text_column] + ([cfg.data.label_column] if cfg.task == "classify" else [])
+    D.check_columns(files, [c for c in required if c])
+    identity = data_identity(files)
+    manifest = _prepare_dir(out, cfg, identity, force)
+    if manifest and manifest.get("status") == "complete":
+        return {"status": "already complete", "out": str(out), "history": manifest.get("history", [])}
+    base = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "datacraft_version": __version__,
+        "keras_version": keras.__version__,
+        "task": cfg.task,
+        "fingerprint": cfg.fingerprint(),
+        "config": cfg.model_dump(mode="json"),
+        "data_identity": identity,
+    }
+    if manifest is None:  # claim the directory first (a rerun after a kill here starts afresh)
+        write_json(out / MANIFEST, {**base, "status": "preparing"})
+    try:
+        tok, labels, info = prepare_data(files, cfg, out, manifest)
+        plan = plan_batches(cfg, out / CACHE_DIR, tok, labels, info)
+    except Exception as e:
+        _mark_failed(out, base, e)
+        raise
+    manifest = {**base, "labels": labels, "data": info, "status": "training"}
+    write_json(out / MANIFEST, manifest)
+    steps, n_train, n_val, units, unit = plan.steps, plan.n_train, plan.n_val, plan.units, plan.unit
+    bs = cfg.batch_size
+
+    keras.utils.set_random_seed(cfg.seed)
+    ckdir = out / CKPT_DIR
+    state_path = ckdir / STATE_FILE
+    state: dict[str, Any] = {}
+    initial_epoch = step0 = 0
+    strategy = make_strategy(cfg)
+    with strategy.scope():
+        if state_path.exists():
+            state = json.loads(state_path.read_text())
+            model = _load_checkpoint(ckdir / state["checkpoint"])
+            restore_seed_states(model, state.get("rng") or [])
+            if cfg.jit_compile != "auto":
+                model.jit_compile = cfg.jit_compile
+            initial_epoch, step0 = int(state["epoch"]), int(state.get("step", 0))
+            if not quiet:
+                where = f"at step {step0} of epoch {initial_epoch + 1}" if step0 else f"after epoch {initial_epoch}"
+                sys.stderr.write(f"resuming {out} {where}\n")
+        else:
+            model = build_model(ModelSpec.from_config(cfg, tok.vocab_size, len(labels)))
+            compile_model(model, cfg, steps)
     done = state.get("stopped_early") or initial_epoch >= cfg.epochs
     if not done:
-        train_ds = D.make_dataset(train_gen, sig, epochs=range(initial_epoch, cfg.epochs))
         val_batches = D.steps_for(n_val, bs, drop_remainder=False)
-        val_ds = D.make_dataset(val_gen, sig if cfg.task == "lm" else val_sig, batches=val_batches)
-        callbacks: list[keras.callbacks.Callback] = [RunState(out, cfg, state, units, unit)]
-        if cfg.optimizer.schedule == "plateau":
-            callbacks.insert(
-                0,
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor="val_loss", factor=cfg.optimizer.step_gamma, patience=cfg.optimizer.plateau_patience
-                ),
-            )
-        if not quiet:
-            callbacks.append(TqdmProgress(steps, cfg.epochs))
-        callbacks += extra_callbacks or []
-        model.fit(
-            train_ds,
-            epochs=cfg.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            validation_data=val_ds,
-            callbacks=callbacks,
-            verbose=0,
-            shuffle=False,
-        )
+        val_ds = D.make_dataset(plan.val_gen, plan.val_sig, batches=val_batches)
+        with catch_stop_signals() as flag:
+
+            def save_step(m: keras.Model, epoch: int, done_steps: int) -> None:
+                name = f"step-{epoch + 1:04d}-{done_steps:08d}.keras"
+                _save_keras(m, ckdir / name)
+                state.update(epoch=epoch, step=done_steps, checkpoint=name, rng=seed_states(m))
+                write_json(state_path, state)
+                _prune_steps(ckdir, keep=name)
+
+            callbacks: list[keras.callbacks.Callback] = [
+                RunState(out, cfg, state, units, unit, flag),
+                StepCheckpoint(save_step, steps, cfg.checkpoint_every_steps, flag, step0),
+            ]
+            if cfg.optimizer.schedule == "plateau":
+                callbacks.insert(
+                    0,
+                    keras.callbacks.ReduceLROnPlateau(
+                        monitor="val_loss", factor=cfg.optimizer.step_gamma, patience=cfg.optimizer.plateau_patience
+                    ),
+                )
+            if not quiet:
+                callbacks.append(TqdmProgress(steps, cfg.epochs))
+            callbacks += extra_callbacks or []
+            fit_kw = {"validation_data": val_ds, "callbacks": callbacks, "verbose": 0, "shuffle": False}
+            if step0:  # finish the interrupted epoch: replay its seeded batches, skipping those done
+                part = D.make_dataset(
+                    lambda e: itertools.islice(plan.train_gen(e), step0, None),
+                    plan.train_sig,
+                    epochs=range(initial_epoch, initial_epoch + 1),
+                )
+                model.fit(
+                    part, epochs=initial_epoch + 1, initial_epoch=initial_epoch, steps_per_epoch=steps - step0, **fit_kw
+                )
+                initial_epoch += 1
+            if initial_epoch < cfg.epochs and flag.signum is None and not state.get("stopped_early"):
+                train_ds = D.make_dataset(plan.train_gen, plan.train_sig, epochs=range(initial_epoch, cfg.epochs))
+                model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, **fit_kw)
+            if flag.signum is not None and int(state.get("epoch", 0)) < cfg.epochs and not state.get("stopped_early"):
+                raise interrupted(flag, out)
     history = state.get("history", [])
     if history:
         _plot_history(history, out / CURVE_FILE)

@@ -192,12 +192,35 @@ def plot_confusion(cm: list[list[int]], labels: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate(loaded: LoadedModel, data: str | Path, split: str, batch_size: int, k: int) -> dict[str, Any]:
-    """Evaluate a loaded model on DATA (``split``: all documents, or the model's val/train split)."""
+def lm_baselines(loaded: LoadedModel, data: str | Path, cache: Path, work: Path, max_order: int) -> dict[str, Any]:
+    """n-gram baselines fitted on the model's training split, scored on the windows of ``cache``."""
+    from datacraft.train.modeldir import CACHE_DIR
+    from datacraft.train.ngram import baseline_table, token_stream
+
+    eos, L = loaded.tokenizer.eos_id, loaded.config.data.seq_len
+    train_cache = loaded.dir / CACHE_DIR / "train.parquet"
+    source = "the model's training cache"
+    if not train_cache.exists():  # the cache was removed: re-encode the training split of DATA
+        (work / "train").mkdir()
+        train_cache, _ = encode_eval_data(loaded, data, "train", work / "train")
+        source = "the training split of DATA"
+    windows = np.concatenate(list(D.lm_window_chunks(cache, L, eos)) or [np.zeros((0, L + 1), np.int32)])
+    stream = token_stream(train_cache, eos)
+    rows = baseline_table(stream, windows, loaded.tokenizer.vocab_size, max_order)
+    return {"fitted_on": source, "train_tokens": len(stream), "models": rows}
+
+
+def evaluate(
+    loaded: LoadedModel, data: str | Path, split: str, batch_size: int, k: int, baseline_order: int | None = 5
+) -> dict[str, Any]:
+    """Evaluate a loaded model on DATA (``split``: all documents, or the model's val/train split); an LM
+    is shown next to n-gram baselines up to ``baseline_order`` (None: none) on the same tokens."""
     with tempfile.TemporaryDirectory(prefix="datacraft-eval-") as tmp:
         cache, info = encode_eval_data(loaded, data, split, Path(tmp))
         if loaded.task == "lm":
             res = evaluate_lm(loaded, cache, batch_size)
+            if baseline_order:
+                res["baselines"] = lm_baselines(loaded, data, cache, Path(tmp), baseline_order)
         else:
             probs, y = predict_proba(loaded.model, cache, loaded.length, batch_size)
             res = classifier_metrics(y, probs, loaded.labels, k)

@@ -89,14 +89,34 @@ class TokenStats:
         }
 
 
+#: names under which foreign tokenizers keep their end-of-text / unknown tokens (first found wins)
+EOS_NAMES = ("[EOS]", "<|endoftext|>", "</s>", "<eos>", "<|end_of_text|>", "[SEP]", "<|im_end|>")
+UNK_NAMES = ("[UNK]", "<unk>", "<|unk|>")
+OFFSET = len(SPECIAL_TOKENS)
+
+
 class TextTokenizer:
-    """A trained tokenizer: batch encode/decode and the special ids (pad 0, unk 1, eos 2)."""
+    """A trained tokenizer: batch encode/decode and the special ids (pad 0, unk 1, eos 2).
+
+    A tokenizer.json learned by datacraft has [PAD] [UNK] [EOS] at ids 0, 1, 2. Any other
+    tokenizer.json (e.g. GPT-2's) is reused by mapping: its ids are shifted up by 3 so that 0, 1, 2
+    stay pad/unk/eos, and its own end-of-text and unknown tokens (found by the usual names, see
+    ``EOS_NAMES``/``UNK_NAMES``) map to [EOS] and [UNK]. The mapping depends only on the file, so a
+    model directory holding the file reloads it the same way.
+    """
 
     def __init__(self, tok: Tokenizer) -> None:
         self.tok = tok
-        self.pad_id, self.unk_id, self.eos_id = (tok.token_to_id(t) for t in SPECIAL_TOKENS)
-        if (self.pad_id, self.unk_id, self.eos_id) != (0, 1, 2):
-            raise ConfigError("tokenizer.json: special tokens [PAD] [UNK] [EOS] must have ids 0, 1, 2")
+        self.pad_id, self.unk_id, self.eos_id = 0, 1, 2
+        native = tuple(tok.token_to_id(t) for t in SPECIAL_TOKENS)
+        self.offset = 0 if native == (0, 1, 2) else OFFSET
+        self.to_special: dict[int, int] = {}
+        if self.offset:
+            for names, target in ((EOS_NAMES, self.eos_id), (UNK_NAMES, self.unk_id)):
+                ext = next((i for i in (tok.token_to_id(n) for n in names) if i is not None), None)
+                if ext is not None:
+                    self.to_special[ext + self.offset] = target
+        self.from_special = {v: k - self.offset for k, v in self.to_special.items()}
 
     @classmethod
     def train(cls, texts: Iterable[str], cfg: TokenizerConfig) -> TextTokenizer:
@@ -119,13 +139,21 @@ class TextTokenizer:
 
     @property
     def vocab_size(self) -> int:
-        return self.tok.get_vocab_size()
+        return self.tok.get_vocab_size(with_added_tokens=True) + self.offset
+
+    def _map(self, ids: list[int]) -> list[int]:
+        if not self.offset:
+            return ids
+        m = self.to_special
+        return [m.get(i + self.offset, i + self.offset) for i in ids]
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+        return [self._map(e.ids) for e in self.tok.encode_batch(texts, add_special_tokens=False)]
 
     def encode(self, text: str) -> list[int]:
-        return self.tok.encode(text, add_special_tokens=False).ids
+        return self._map(self.tok.encode(text, add_special_tokens=False).ids)
 
     def decode(self, ids: list[int]) -> str:
+        if self.offset:
+            ids = [i - self.offset for i in ids if i >= self.offset and i not in self.to_special]
         return self.tok.decode(ids, skip_special_tokens=True)
