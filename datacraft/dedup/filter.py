@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from datacraft.dedup.config import DedupConfig
@@ -16,6 +15,7 @@ from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.readers import read_shard
 from datacraft.io.writers import JsonlShardWriter, ShardWriter, make_writer
@@ -97,11 +97,11 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
     t_cpu = start_task()
     config = DedupConfig(**task.config)
     pconf = config.pipeline()
-    layout = OutputLayout(Path(task.out))
+    layout = OutputLayout(fs.as_path(task.out))
     shard = task.shard
     layout.clear_shard(shard.index)
     stem = shard_stem(shard.index)
-    stage = ApplyDecisions(read_decisions(WorkLayout(Path(task.out)), shard.index))
+    stage = ApplyDecisions(read_decisions(WorkLayout(fs.as_path(task.out)), shard.index))
     stats = ShardStats(shard=shard.index, input=shard.path)
     o = pconf.output
     data = make_data_writer(pconf, layout.dir(DATA), stem)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from datacraft.dedup.phases import (
 )
 from datacraft.errors import ConfigError, LedgerError, OutputConflictError
 from datacraft.executors import Executor, close_executor, make_executor
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
@@ -58,7 +58,7 @@ def resolve_inputs(paths: list[str]) -> list[str]:
     """A datacraft output directory as input means its ``data/`` folder."""
     out = []
     for p in paths:
-        path = Path(p)
+        path = fs.as_path(p)
         if path.is_dir() and (path / DATA).is_dir() and ((path / "_run.json").is_file() or (path / "_done").is_dir()):
             out.append(str(path / DATA))
         else:
@@ -73,14 +73,14 @@ def input_fingerprint(shards: list[Shard]) -> str:
 
 
 def _check_paths(config: DedupConfig, shards: list[Shard]) -> None:
-    out = Path(config.output.path).resolve()
+    out = fs.as_path(config.output.path).resolve()
     for s in shards:
-        if out in Path(s.path).resolve().parents:
+        if out in fs.as_path(s.path).resolve().parents:
             raise ConfigError(f"input {s.path} is inside the output directory {config.output.path}; choose another")
 
 
 def _prepare_output(config: DedupConfig, fp: str, input_fp: str, force: bool) -> None:
-    layout = OutputLayout(Path(config.output.path))
+    layout = OutputLayout(fs.as_path(config.output.path))
     work = WorkLayout(layout.root)
     root = layout.root
     if root.exists() and not force:
@@ -100,7 +100,7 @@ def _prepare_output(config: DedupConfig, fp: str, input_fp: str, force: bool) ->
             raise OutputConflictError(f"{root} is not empty and is not a datacraft output; choose another output")
     if force:
         layout.clear_all()
-        shutil.rmtree(work.root, ignore_errors=True)
+        fs.rmtree(work.root)
     root.mkdir(parents=True, exist_ok=True)
 
 
@@ -128,6 +128,7 @@ def run_dedup(
 ) -> DedupResult:
     """Run (or resume) exact and/or near dedup from ``config.input`` into ``config.output``."""
     t0 = time.perf_counter()
+    fs.check_access(config.output.path, write=True)  # credentials and bucket, before anything runs
     paths = resolve_inputs(config.input.paths)
     shards = list_shards(paths, config.input.format)
     _check_paths(config, shards)
@@ -135,7 +136,7 @@ def run_dedup(
     fp = config.fingerprint()
     input_fp = input_fingerprint(shards)
     _prepare_output(config, fp, input_fp, force)
-    out = Path(config.output.path)
+    out = fs.as_path(config.output.path)
     layout = OutputLayout(out)
     work = WorkLayout(out)
     bands, rows = p.lsh()

@@ -21,6 +21,7 @@ import zstandard
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.records import BadRecord
 
@@ -67,11 +68,11 @@ def open_binary(path: str) -> IO[bytes]:
     """Open a possibly compressed file (by suffix: .gz, .zst) for binary streaming."""
     try:
         if path.endswith(".gz"):
-            return gzip.open(path, "rb")
+            return gzip.open(path if not fs.is_url(path) else fs.open_input(path), "rb")
         if path.endswith((".zst", ".zstd")):
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the reader wrapper
+            fh = fs.open_input(path)
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
-        return open(path, "rb")
+        return fs.open_input(path)
     except OSError as e:
         raise InputError(f"cannot open {path}: {e.strerror or e}") from None
 
@@ -206,7 +207,7 @@ def read_text(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
 def read_parquet(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """Parquet, read batch by batch; ids default to ``name:row``."""
     try:
-        pf = pq.ParquetFile(shard.path)
+        pf = pq.ParquetFile(fs.open_input(shard.path) if fs.is_url(shard.path) else shard.path)
     except FileNotFoundError:
         raise InputError(f"input not found: {shard.path}") from None
     except (pa.ArrowException, OSError) as e:

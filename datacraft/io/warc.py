@@ -24,6 +24,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.readers import Item, ReadOptions, reader
 from datacraft.io.records import BadRecord
@@ -83,7 +84,7 @@ def record_to_item(record: ArcWarcRecord, name: str, position: str, opts: ReadOp
 
 
 def _open_decompressed(path: str) -> io.BufferedIOBase:
-    fh = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    fh = fs.open_input(path)  # returned to the caller
     if fh.read(2) == b"\x1f\x8b":
         fh.seek(0)
         return gzip.open(fh, "rb")  # type: ignore[return-value]
@@ -144,7 +145,7 @@ def _resync(shard: Shard, opts: ReadOptions, skip: int) -> Iterator[Item]:
 def read_warc(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """WARC/ARC/WET files, gzip-compressed or not; see the module docstring."""
     try:
-        fh = open(shard.path, "rb")  # noqa: SIM115 - closed below
+        fh = fs.open_input(shard.path)  # closed below
     except OSError as e:
         raise InputError(f"cannot open {shard.path}: {e.strerror or e}") from None
     done = 0

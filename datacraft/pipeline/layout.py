@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from datacraft.io import fs
 
 DATA, REJECTED, QUARANTINE, STATS, DONE = "data", "rejected", "quarantine", "stats", "_done"
 MANIFEST, MERGED_STATS = "_run.json", "stats.json"
@@ -72,6 +73,6 @@ class OutputLayout:
     def clear_all(self) -> None:
         """Remove everything a run writes (never other files the user keeps there)."""
         for sub in SUBDIRS:
-            shutil.rmtree(self.root / sub, ignore_errors=True)
+            fs.rmtree(self.root / sub)
         for f in (self.manifest, self.merged_stats):
             f.unlink(missing_ok=True)

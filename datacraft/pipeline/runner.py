@@ -11,6 +11,7 @@ from typing import Any
 from datacraft import __version__
 from datacraft.errors import LedgerError, OutputConflictError
 from datacraft.executors import Executor, close_executor, make_executor
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
 from datacraft.pipeline.config import PipelineConfig
@@ -50,8 +51,7 @@ def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str) -> bool:
     return (
         marker.get("fingerprint") == fingerprint
         and marker.get("name") == shard.name
-        and marker.get("size") == input_identity(shard.path)["size"]
-        and marker.get("mtime_ns") == input_identity(shard.path)["mtime_ns"]
+        and all(marker.get(k) == v for k, v in input_identity(shard.path).items())
         and layout.stats_file(shard.index).is_file()
         and all(_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
     )
@@ -88,7 +88,7 @@ def _check_output_dir(layout: OutputLayout, config: PipelineConfig, force: bool)
 def plan_run(config: PipelineConfig, force: bool = False) -> RunPlan:
     """List shards and decide which are already complete (valid marker for the same config and input)."""
     shards = list_shards(config.input.paths, config.input.format)
-    layout = OutputLayout(Path(config.output.path))
+    layout = OutputLayout(fs.as_path(config.output.path))
     fp = config.fingerprint()
     if force or not layout.root.exists():
         todo, skipped = list(shards), []
@@ -106,7 +106,8 @@ def run_pipeline(
     own_executor = executor is None
     if executor is None:  # before anything is written: a missing engine is a config error (it connects in run)
         executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
-    layout = OutputLayout(Path(config.output.path))
+    fs.check_access(config.output.path, write=True)  # credentials and bucket, before anything runs
+    layout = OutputLayout(fs.as_path(config.output.path))
     _check_output_dir(layout, config, force)
     plan = plan_run(config, force=force)
     layout.root.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ import orjson
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
@@ -78,9 +79,8 @@ def read_options(config: PipelineConfig) -> ReadOptions:
 
 
 def input_identity(path: str) -> dict[str, Any]:
-    """Size and mtime of an input file: a marker is valid only for the same input."""
-    st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    """Size and mtime (an object's size and ETag) of an input: a marker is valid only for the same input."""
+    return fs.identity(path)
 
 
 class ShardContext:
@@ -218,7 +218,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     """Run one shard end to end and return its stats as JSON (skips nothing: the driver decides)."""
     t0 = time.perf_counter()
     config = PipelineConfig(**task.config)
-    layout = OutputLayout(Path(task.out_dir))
+    layout = OutputLayout(fs.as_path(task.out_dir))
     shard = task.shard
     layout.clear_shard(shard.index)
     stem = shard_stem(shard.index)
@@ -287,7 +287,7 @@ def finish_shard(
         **input_identity(shard.path),
         # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
         # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
-        "outputs": {p: os.path.getsize(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "outputs": {p: fs.size(fs.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
         **marker_extra,
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))
