@@ -115,6 +115,18 @@ def test_run_s3_in_and_out_matches_local(s3_server: S3Server, corpus: Path, tmp_
     assert s3_digest(s3_server, f"{BUCKET}/runs/a") == expected
 
 
+def test_report_and_stats_of_an_s3_run(s3_server: S3Server, corpus: Path, tmp_path: Path) -> None:  # noqa: F811
+    env = s3_server.client_env()
+    remote = write_pipeline(tmp_path / "s3.yaml", f"s3://{BUCKET}/raw/", f"s3://{BUCKET}/runs/rep")
+    assert datacraft(["run", str(remote), "--quiet"], env, cwd=tmp_path).returncode == 0
+    r = datacraft(["report", f"s3://{BUCKET}/runs/rep"], env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    html = s3_server.fs().cat_file(f"{BUCKET}/runs/rep/report.html").decode()
+    assert "<img" in html and "too_few_words" in html
+    r = datacraft(["stats", f"s3://{BUCKET}/runs/rep"], env, cwd=tmp_path)
+    assert r.returncode == 0 and "kept 912" in r.stdout, (r.stdout, r.stderr)
+
+
 def test_glob_over_s3(s3_server: S3Server, corpus: Path) -> None:  # noqa: F811
     from datacraft.io.paths import list_shards
 

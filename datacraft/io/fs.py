@@ -175,6 +175,9 @@ class RemotePath:
     def __hash__(self) -> int:
         return hash(self.url)
 
+    def __lt__(self, other: RemotePath) -> bool:
+        return self.url < other.url
+
     def __truediv__(self, part: str) -> RemotePath:
         return RemotePath(f"{self.url}/{str(part).lstrip('/')}")
 
@@ -257,6 +260,12 @@ class RemotePath:
         keys = sorted(k for k in found if fnmatch.fnmatch(k.rsplit("/", 1)[-1], pattern))
         return iter(RemotePath(f"{self.proto}://{k}", _known_file=True) for k in keys)
 
+    @_guard
+    def glob(self, pattern: str) -> Iterator[RemotePath]:
+        """Files and folders directly in this folder whose name matches ``pattern``."""
+        keys = sorted(self.fs.glob(f"{self.key}/{pattern}"))
+        return iter(self._child(k) for k in keys)
+
     # -- reading and writing
     def open(self, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
         """Open for reading, or for writing (the object appears when the file is closed)."""
@@ -336,6 +345,12 @@ def open_input(path: str | os.PathLike[str]) -> IO[bytes]:
     if isinstance(p, RemotePath):
         return p.open("rb")
     return open(p, "rb")
+
+
+def parquet_source(path: str | os.PathLike[str] | RemotePath) -> Any:
+    """What to hand to ``pyarrow.parquet.ParquetFile``: the local path, or an open (seekable) remote file."""
+    p = as_path(path)
+    return p.open("rb") if isinstance(p, RemotePath) else p
 
 
 def size(path: str | os.PathLike[str] | RemotePath) -> int:

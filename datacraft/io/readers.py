@@ -207,7 +207,7 @@ def read_text(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
 def read_parquet(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """Parquet, read batch by batch; ids default to ``name:row``."""
     try:
-        pf = pq.ParquetFile(fs.open_input(shard.path) if fs.is_url(shard.path) else shard.path)
+        pf = pq.ParquetFile(fs.parquet_source(shard.path))
     except FileNotFoundError:
         raise InputError(f"input not found: {shard.path}") from None
     except (pa.ArrowException, OSError) as e:
