@@ -209,3 +209,50 @@ def test_missing_bucket_is_a_clear_error(s3_server: S3Server, corpus: Path, tmp_
     missing_input = write_pipeline(tmp_path / "q.yaml", f"s3://{BUCKET}/nothing-here/", str(tmp_path / "o"))
     r = datacraft(["run", str(missing_input)], env, cwd=tmp_path)
     assert r.returncode == 1 and "input not found" in r.stderr, r.stderr
+
+
+@pytest.mark.train
+def test_train_reads_and_writes_s3(s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
+    """`train` on s3:// data into an s3:// model folder, then `evaluate` from it: same as local."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("tokenizers")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from datacraft.io.paths import list_shards
+    from datacraft.io.readers import ReadOptions, read_shard
+
+    rows = []
+    for doc in read_shard(list_shards([str(REPO / "data/sample/kjv-chapters.jsonl.zst")])[0], ReadOptions()):
+        rows.append({"id": doc.id, "text": doc.text[:400]})
+        if len(rows) == 30:
+            break
+    (tmp_path / "lm" / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "lm" / "data" / "part-00000-0000.parquet")
+    s3_server.fs().put(str(tmp_path / "lm") + "/", f"{BUCKET}/lm/", recursive=True)
+    conf = tmp_path / "lm.yaml"
+    conf.write_text(
+        yaml.safe_dump(
+            {
+                "epochs": 1,
+                "batch_size": 8,
+                "data": {"seq_len": 16, "val_fraction": 0.2, "shuffle_buffer": 64},
+                "tokenizer": {"vocab_size": 300, "min_frequency": 1},
+                "model": {"embed_dim": 8, "rnn_units": 8, "attention_heads": 1, "attention_dim": 4, "dropout": 0.0},
+            }
+        )
+    )
+    env = s3_server.client_env(DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
+    local, remote = str(tmp_path / "model"), f"s3://{BUCKET}/models/lm"
+    for data, out in ((str(tmp_path / "lm"), local), (f"s3://{BUCKET}/lm", remote)):
+        r = datacraft(["train", data, "-c", str(conf), "-o", out, "-q"], env, timeout=600)
+        assert r.returncode == 0, r.stderr
+    store = s3_server.fs()
+    assert store.cat_file(f"{BUCKET}/models/lm/tokenizer.json") == (tmp_path / "model" / "tokenizer.json").read_bytes()
+    assert store.exists(f"{BUCKET}/models/lm/model.keras")
+    metrics = []
+    for model in (local, remote):
+        r = datacraft(["evaluate", model, str(tmp_path / "lm"), "--split", "val", "--json"], env, timeout=600)
+        assert r.returncode == 0, r.stderr
+        metrics.append(json.loads(r.stdout))
+    assert metrics[0]["loss"] == pytest.approx(metrics[1]["loss"], rel=1e-5)

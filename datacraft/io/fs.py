@@ -444,3 +444,72 @@ def check_access(path: str, write: bool = False) -> None:
             p.fs.ls(bucket, detail=False, refresh=True)  # raises for missing credentials or bucket
         except FileNotFoundError:
             raise StorageError(f"{p.url}: the bucket {bucket!r} does not exist (create it first)") from None
+
+
+def _scratch_for(url: str, kind: str) -> Path:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return scratch_dir() / kind / f"{digest}-{url.rstrip('/').rsplit('/', 1)[-1]}"
+
+
+def download_dir(url: str | RemotePath, dest: Path) -> Path:
+    """Copy every object under ``url`` into the local folder ``dest`` (emptied first); return ``dest``."""
+    p = as_path(url)
+    assert isinstance(p, RemotePath)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    with storage_errors(p.url):
+        for key in p.fs.find(p.key, withdirs=False):
+            rel = key[len(p.key) :].lstrip("/")
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            p.fs.get_file(key, str(target))
+    return dest
+
+
+def upload_dir(src: Path, url: str | RemotePath, last: str | None = None) -> None:
+    """Mirror the local folder ``src`` to ``url``: upload every file (``last`` after all others), delete the rest."""
+    p = as_path(url)
+    assert isinstance(p, RemotePath)
+    _check_writable(p)
+    files = sorted(f for f in src.rglob("*") if f.is_file())
+    files.sort(key=lambda f: f.name == last)
+    keep = set()
+    with storage_errors(p.url, writing=True):
+        try:
+            existing = set(p.fs.find(p.key, withdirs=False))
+        except FileNotFoundError:
+            existing = set()
+        for f in files:
+            key = f"{p.key}/{f.relative_to(src).as_posix()}"
+            keep.add(key)
+            p.fs.put_file(str(f), key)
+        stale = sorted(existing - keep)
+        if stale:
+            p.fs.rm(stale)
+
+
+def local_dir(path: str) -> str:
+    """A local folder with the contents of ``path``: the path itself, or a fresh download of the URL's objects."""
+    p = as_path(path)
+    if not isinstance(p, RemotePath):
+        return str(p)
+    return str(download_dir(p, _scratch_for(p.url, "dirs")))
+
+
+@contextlib.contextmanager
+def synced_dir(path: str, last: str | None = None) -> Iterator[str]:
+    """A local folder to work in for ``path``: itself, or (for a URL) a download uploaded back on exit.
+
+    The upload happens on failure too (a killed process excepted), so a rerun resumes from what was
+    saved; ``last`` names the file uploaded after all others (the completion manifest).
+    """
+    p = as_path(path)
+    if not isinstance(p, RemotePath):
+        yield str(p)
+        return
+    check_access(p.url, write=True)
+    local = download_dir(p, _scratch_for(p.url, "dirs"))
+    try:
+        yield str(local)
+    finally:
+        upload_dir(local, p, last=last)
