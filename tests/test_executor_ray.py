@@ -213,10 +213,13 @@ def test_cli_starts_a_quiet_local_ray(tmp_path: Path) -> None:
         "batch_size": 100,
     }
     pipeline.write_text(yaml.safe_dump(raw))
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS" and not k.startswith("RAY_AUTH")}
     env["PYTHONPATH"] = str(REPO)
+    env["HOME"] = str(tmp_path / "home")  # a home without ~/.ray: what a first private Ray does to it
     cmd = [sys.executable, "-m", "datacraft", "run", str(pipeline), "--executor", "ray", "--workers", "2", "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == "" and proc.stdout.strip() == ""  # no Ray start-up chatter with --quiet
     assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "ref")
+    # No token left behind: a later `ray start --head` on this machine does not switch to token auth.
+    assert not (tmp_path / "home" / ".ray" / "auth_token").exists()
