@@ -30,6 +30,9 @@ from datacraft.io import fs
 
 T = TypeVar("T")
 
+#: Seconds without an answer from the head's GCS after which a run stops (Ray itself gives up after 60 s).
+GCS_GRACE_S = 15.0
+
 #: The package directory shipped to Ray workers.
 PACKAGE_DIR = Path(datacraft.__file__).resolve().parent
 
@@ -83,6 +86,12 @@ def resolve_task_paths(task: T) -> T:
         elif f.name == "shard" and dataclasses.is_dataclass(value) and isinstance(getattr(value, "path", None), str):
             changes[f.name] = dataclasses.replace(value, path=fs.resolve(value.path))  # type: ignore[type-var]
     return dataclasses.replace(task, **changes) if changes else task  # type: ignore[type-var]
+
+
+def _exit_now(code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def rerun_hint() -> str:
@@ -208,6 +217,8 @@ class RayExecutor:
         self._local = False
         self._remote: Any = None
         self._saved_env: dict[str, str | None] = {}
+        self._gcs_lost_since: float | None = None
+        self._lost = False  # the cluster is gone: do not wait for Ray to shut down
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -269,6 +280,13 @@ class RayExecutor:
 
     def close(self) -> None:
         """Disconnect from Ray if this executor connected (a local Ray it started stops too)."""
+        if self._started and self._lost:  # Ray's shutdown would wait for the lost GCS, then abort loudly
+            import atexit
+
+            atexit.unregister(self.ray.shutdown)
+            # Ray's threads crash the interpreter's exit without their GCS: leave at once, after the message.
+            atexit.register(_exit_now, ExecutorError.exit_code)
+            self._started = False
         if self._started:
             self.ray.shutdown()
             self._started = False
@@ -338,9 +356,10 @@ class RayExecutor:
                 while next_index < len(tasks) and len(inflight) < limit:
                     submit()
                 while inflight:
-                    done, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0 if self.task_timeout else None)
+                    done, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0 if self.task_timeout else 5.0)
                     if not done:
                         self._check_timeouts(inflight, started, name)
+                        self._check_gcs(name)
                     for ref in done:
                         i = inflight.pop(ref)
                         started.pop(ref, None)
@@ -370,6 +389,29 @@ class RayExecutor:
                     "and was cancelled (finished tasks are kept: raise ray.task_timeout, or split the input into "
                     f"smaller shards, then rerun: {rerun_hint()})"
                 )
+
+    def _check_gcs(self, name: str) -> None:
+        """Fail with one line when the head's GCS has not answered for ``GCS_GRACE_S`` (before Ray aborts)."""
+        import socket
+
+        try:
+            host, port = self.ray.get_runtime_context().gcs_address.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=2):
+                self._gcs_lost_since = None
+                return
+        except OSError:
+            pass
+        except Exception:  # no address to check: leave it to Ray
+            return
+        now = time.monotonic()
+        if self._gcs_lost_since is None:
+            self._gcs_lost_since = now
+        elif now - self._gcs_lost_since > GCS_GRACE_S:
+            self._lost = True
+            raise ExecutorError(
+                f"lost the Ray cluster while running {name} tasks (its head node / GCS has not answered for "
+                f"{GCS_GRACE_S:g} s); finished tasks are kept: once the cluster is back, rerun: {rerun_hint()}"
+            )
 
     def _check_feasible(self, opts: dict[str, Any]) -> None:
         """Fail at once when no node of the cluster could ever run a task with these resources."""
