@@ -93,11 +93,23 @@ def measure(kind: str, workers: int, src: Path, dst: Path, tiny: int) -> dict[st
 
 
 CLUSTER_MEASURE = r"""
-import json, operator, sys, time
+import json, operator, os, sys, time
+from pathlib import Path
 from datacraft.executors.ray import RayExecutor
 from datacraft.pipeline.config import build_config
 from datacraft.pipeline.runner import run_pipeline
-address, src, dst, tiny = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+address, src, dst, tiny, tag = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def cluster_cpu():  # the cluster's processes, read while this driver's workers are still alive
+    tick, total = os.sysconf("SC_CLK_TCK"), {}
+    for e in Path("/proc").iterdir():
+        try:
+            if e.name.isdigit() and tag.encode() in (e / "environ").read_bytes().split(b"\0"):
+                f = (e / "stat").read_text().rsplit(")", 1)[1].split()
+                total[int(e.name)] = (int(f[11]) + int(f[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+cpu0 = cluster_cpu()
 out = {}
 ex = RayExecutor(address=address)
 t = time.perf_counter(); ex.connect(); out["start_s"] = time.perf_counter() - t
@@ -112,6 +124,8 @@ if tiny:
         t = time.perf_counter(); assert sum(1 for _ in ex.run(operator.neg, list(range(n)))) == n
         times.append(time.perf_counter() - t)
     out["per_task_ms"] = 1000 * (times[1] - times[0]) / (tiny - 10)
+cpu1 = cluster_cpu()
+out["cluster_cpu_s"] = sum(t - cpu0.get(pid, 0.0) for pid, t in cpu1.items())
 ex.close()
 print("RESULT " + json.dumps(out))
 """
@@ -222,7 +236,7 @@ def cluster_bench(args: argparse.Namespace, src: Path) -> None:
             if kind == "local":
                 m = measure("local", 2 * args.workers[0], src, work / "out-local", args.tiny_tasks)
             else:
-                before, s3_before = _tagged_cpu(tag), _tagged_cpu(s3_tag)
+                s3_before = _tagged_cpu(s3_tag)
                 with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
                     cmd = [
                         sys.executable,
@@ -232,6 +246,7 @@ def cluster_bench(args: argparse.Namespace, src: Path) -> None:
                         "s3://bench/raw",
                         "s3://bench/out",
                         str(args.tiny_tasks),
+                        tag,
                     ]
                     proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
                     _, status, usage = os.wait4(proc.pid, 0)
@@ -240,10 +255,9 @@ def cluster_bench(args: argparse.Namespace, src: Path) -> None:
                     lines = [line for line in out.read().splitlines() if line.startswith("RESULT ")]
                     if status != 0 or not lines:
                         raise SystemExit(f"cluster run failed (status {status}):\n{err.read()[-3000:]}")
-                after, s3_after = _tagged_cpu(tag), _tagged_cpu(s3_tag)
+                s3_after = _tagged_cpu(s3_tag)
                 m = json.loads(lines[-1][len("RESULT ") :])
-                cluster_cpu = sum(t - before.get(pid, 0.0) for pid, t in after.items())
-                m["cpu_s"] = usage.ru_utime + usage.ru_stime + cluster_cpu
+                m["cpu_s"] = usage.ru_utime + usage.ru_stime + m["cluster_cpu_s"]
                 m["s3_cpu_s"] = sum(t - s3_before.get(pid, 0.0) for pid, t in s3_after.items())
             results[kind] = m
     finally:
