@@ -242,17 +242,27 @@ def test_train_reads_and_writes_s3(s3_server: S3Server, tmp_path: Path) -> None:
             }
         )
     )
-    env = s3_server.client_env(DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
+    # In this process (one TensorFlow import); the fixture pointed the environment at the S3 server.
+    from click.testing import CliRunner
+
+    from datacraft.cli import main
+
+    os.environ["DATACRAFT_SCRATCH"] = str(tmp_path / "scratch")
+    runner = CliRunner()
     local, remote = str(tmp_path / "model"), f"s3://{BUCKET}/models/lm"
-    for data, out in ((str(tmp_path / "lm"), local), (f"s3://{BUCKET}/lm", remote)):
-        r = datacraft(["train", data, "-c", str(conf), "-o", out, "-q"], env, timeout=600)
-        assert r.returncode == 0, r.stderr
-    store = s3_server.fs()
-    assert store.cat_file(f"{BUCKET}/models/lm/tokenizer.json") == (tmp_path / "model" / "tokenizer.json").read_bytes()
-    assert store.exists(f"{BUCKET}/models/lm/model.keras")
-    metrics = []
-    for model in (local, remote):
-        r = datacraft(["evaluate", model, str(tmp_path / "lm"), "--split", "val", "--json"], env, timeout=600)
-        assert r.returncode == 0, r.stderr
-        metrics.append(json.loads(r.stdout))
+    try:
+        for data, out in ((str(tmp_path / "lm"), local), (f"s3://{BUCKET}/lm", remote)):
+            r = runner.invoke(main, ["train", data, "-c", str(conf), "-o", out, "-q"])
+            assert r.exit_code == 0, r.output
+        store = s3_server.fs()
+        tokenizer = (tmp_path / "model" / "tokenizer.json").read_bytes()
+        assert store.cat_file(f"{BUCKET}/models/lm/tokenizer.json") == tokenizer
+        assert store.exists(f"{BUCKET}/models/lm/model.keras")
+        metrics = []
+        for model in (local, remote):
+            r = runner.invoke(main, ["evaluate", model, str(tmp_path / "lm"), "--split", "val", "--json"])
+            assert r.exit_code == 0, r.output
+            metrics.append(json.loads(r.output))
+    finally:
+        del os.environ["DATACRAFT_SCRATCH"]
     assert metrics[0]["loss"] == pytest.approx(metrics[1]["loss"], rel=1e-5)
