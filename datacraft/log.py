@@ -227,6 +227,8 @@ def attach_run_log(out_dir: str | Path, name: str = DRIVER_LOG) -> Path | None:
     """Append this process's log records to ``OUT/logs/<name>`` from now on (replacing an earlier run log)."""
     root = logging.getLogger()
     detach_run_log()
+    if "://" in str(out_dir):
+        return None  # an object-store output: per-task logs are uploaded whole (tasklog); no driver file
     log_dir = Path(out_dir) / LOG_DIR
     try:
         log_dir.mkdir(parents=True, exist_ok=True)

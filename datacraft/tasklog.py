@@ -81,10 +81,16 @@ def capture_task_output(path: Path, verbosity: int = 0, fmt: str = "text") -> It
         root.setLevel(old_level)
         text = buf.getvalue()
         if text:
+            text = text if text.endswith("\n") else text + "\n"
             with contextlib.suppress(OSError):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "a", encoding="utf-8") as fh:
-                    fh.write(text if text.endswith("\n") else text + "\n")
+                if "://" in str(path):  # an object store has no append: the task's log is one object
+                    from datacraft.io import fs
+
+                    fs.as_path(str(path)).write_text(text)
+                else:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    with open(path, "a", encoding="utf-8") as fh:
+                        fh.write(text)
 
 
 class LoggedTask:

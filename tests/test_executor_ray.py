@@ -213,10 +213,44 @@ def test_cli_starts_a_quiet_local_ray(tmp_path: Path) -> None:
         "batch_size": 100,
     }
     pipeline.write_text(yaml.safe_dump(raw))
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS" and not k.startswith("RAY_AUTH")}
     env["PYTHONPATH"] = str(REPO)
+    env["HOME"] = str(tmp_path / "home")  # a home without ~/.ray: what a first private Ray does to it
     cmd = [sys.executable, "-m", "datacraft", "run", str(pipeline), "--executor", "ray", "--workers", "2", "--quiet"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == "" and proc.stdout.strip() == ""  # no Ray start-up chatter with --quiet
+    assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "ref")
+    # No token left behind: a later `ray start --head` on this machine does not switch to token auth.
+    assert not (tmp_path / "home" / ".ray" / "auth_token").exists()
+
+
+@pytest.mark.slow  # a private Ray, a lost GCS and 15 s of grace: about a minute
+def test_lost_head_is_one_error_line_with_the_rerun_command(tmp_path: Path) -> None:
+    make_corpus(tmp_path / "in", shards=12, docs=20000)
+    raw = {
+        "input": {"paths": ["in"]},
+        "output": {"path": "out"},
+        "stages": [{"normalize": {}}, {"length": {"min_words": 5}}],
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw))
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS" and not k.startswith("RAY_AUTH")}
+    env.update(PYTHONPATH=str(REPO), HOME=str(tmp_path / "home"))
+    cmd = [sys.executable, "-m", "datacraft", "run", "p.yaml", "--executor", "ray", "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list((tmp_path / "out" / "_done").glob("*.json")):
+        time.sleep(0.2)
+    gcs = [c for c in psutil.Process(proc.pid).children() if "gcs_server" in " ".join(c.cmdline())]
+    assert gcs and proc.poll() is None, "no GCS to kill, or the run already ended"
+    gcs[0].kill()
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 1, (out, err)
+    assert err.count("\n") == 1 and "lost the Ray cluster" in err, err
+    assert "rerun: datacraft run p.yaml --executor ray --workers 1 --quiet" in err
+    rerun = subprocess.run([*cmd[:5], "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    run_pipeline(
+        build_config({**raw, "input": {"paths": [str(tmp_path / "in")]}, "output": {"path": str(tmp_path / "ref")}})
+    )
     assert tree_digest(tmp_path / "out") == tree_digest(tmp_path / "ref")

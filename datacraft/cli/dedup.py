@@ -197,5 +197,7 @@ def dedup(
     for key, value in (("workers", workers), ("executor", executor), ("ray_address", ray_address)):
         if value:
             raw[key] = value
+    if ray_address and not executor:
+        raw["executor"] = "ray"  # joining a cluster means running on it, as for `datacraft run`
     config = build_dedup_config(raw, source)
     run_and_report(config, force=force, quiet=quiet)

@@ -140,8 +140,11 @@ def executor_options(f: F) -> F:
     f = click.option(
         "--ray-address",
         default=None,
+        envvar="RAY_ADDRESS",
+        show_envvar=True,
         metavar="auto|HOST:PORT",
-        help="Ray cluster to join (implies --executor ray); without it, --executor ray starts a local Ray.",
+        help="Ray cluster to join (implies --executor ray, unless --executor local); without it, --executor ray "
+        "starts a local Ray.",
     )(f)
     return click.option(
         "--executor",

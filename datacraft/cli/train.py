@@ -33,9 +33,12 @@ def train(data: str, config_path: str | None, out: str, overrides: tuple[str, ..
     from datacraft.train import quiet_tensorflow
 
     quiet_tensorflow()
+    from datacraft.io import fs
     from datacraft.train.loop import fit
+    from datacraft.train.modeldir import MANIFEST
 
-    res = fit(data, cfg, out, quiet=quiet, force=force)
+    with fs.synced_dir(out, last=MANIFEST) as local_out:  # a URL: trained in local scratch, uploaded after
+        res = fit(data, cfg, local_out, quiet=quiet, force=force)
     if quiet:
         return
     if res["status"] == "already complete":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +17,7 @@ from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.readers import read_shard
 from datacraft.io.writers import JsonlShardWriter, ShardWriter
@@ -110,11 +110,11 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
     t_cpu = start_task()
     config = DedupConfig(**task.config)
     pconf = config.pipeline()
-    layout = OutputLayout(Path(task.out))
+    layout = OutputLayout(fs.as_path(task.out))
     shard = task.shard
     layout.clear_shard(shard.index)
     stem = shard_stem(shard.index)
-    stage = ApplyDecisions(read_decisions(WorkLayout(Path(task.out)), shard.index))
+    stage = ApplyDecisions(read_decisions(WorkLayout(fs.as_path(task.out)), shard.index))
     stats = ShardStats(shard=shard.index, input=shard.path)
     data_schema, rejected_schema = output_schemas(pconf, [stage], task.fingerprint)
     data = make_data_writer(pconf, layout.dir(DATA), stem, data_schema)

@@ -32,6 +32,7 @@ from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
 from datacraft.document import Document
+from datacraft.io import fs
 from datacraft.io.atomic import atomic_path, write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
@@ -125,7 +126,7 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
     """Read one shard; write its doc table, exact hashes, signatures and band hashes."""
     t_cpu = start_task()
     p = DedupParams(**task.params)
-    layout = WorkLayout(Path(task.out))
+    layout = WorkLayout(fs.as_path(task.out))
     idx = task.shard.index
     layout.marker(f"sig-{idx:05d}").unlink(missing_ok=True)
     ids: list[str] = []
@@ -213,7 +214,8 @@ class SignatureStore:
         for s in np.unique(shards):
             m = self._maps.get(int(s))
             if m is None:
-                m = self._maps[int(s)] = np.load(self.layout.shard_file(int(s), "sig.npy"), mmap_mode="r")
+                sig_file = fs.local_copy(self.layout.shard_file(int(s), "sig.npy"))
+                m = self._maps[int(s)] = np.load(sig_file, mmap_mode="r")
             sel = np.flatnonzero(shards == s)
             if out is None:
                 out = np.empty((len(keys), m.shape[1]), np.uint32)
@@ -226,12 +228,12 @@ def _load_group_inputs(task: GroupTask, layout: WorkLayout) -> tuple[np.ndarray,
     keys, cols = [], []
     for s in task.shards:
         if task.band < 0:
-            ex = np.load(layout.shard_file(s, "exact.npy"))
+            ex = np.load(fs.local_copy(layout.shard_file(s, "exact.npy")))
             keys.append(doc_keys(s, np.arange(len(ex))))
             cols.append(ex)
         else:
-            valid = np.load(layout.shard_file(s, "keys.npy"))
-            bands = np.load(layout.shard_file(s, "bands.npy"), mmap_mode="r")
+            valid = np.load(fs.local_copy(layout.shard_file(s, "keys.npy")))
+            bands = np.load(fs.local_copy(layout.shard_file(s, "bands.npy")), mmap_mode="r")
             keys.append(doc_keys(s, valid))
             cols.append(np.array(bands[task.band])[:, None])
     if not keys:
@@ -292,7 +294,7 @@ def group_task(task: GroupTask) -> dict[str, Any]:
     """Write the candidate (verified) pairs of one band, or the exact-duplicate pairs."""
     t_cpu = start_task()
     p = DedupParams(**task.params)
-    layout = WorkLayout(Path(task.out))
+    layout = WorkLayout(fs.as_path(task.out))
     layout.marker(task.name).unlink(missing_ok=True)
     keys, hashes = _load_group_inputs(task, layout)
     edges, starts, skeys = star_edges(keys, hashes)
@@ -341,9 +343,9 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
 
     t_cpu = start_task()
     p = DedupParams(**task.params)
-    layout = WorkLayout(Path(task.out))
+    layout = WorkLayout(fs.as_path(task.out))
     layout.marker("clusters").unlink(missing_ok=True)
-    parts = [np.load(layout.pairs(g)) for g in task.groups]
+    parts = [np.load(fs.local_copy(layout.pairs(g))) for g in task.groups]
     edges = np.concatenate(parts) if parts else np.zeros((0, 2), np.uint64)
     del parts
     nodes, inverse = np.unique(edges, return_inverse=True)
@@ -362,7 +364,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
     ex = np.zeros((len(nodes), 2), np.uint64)
     for s in np.unique(node_shard).tolist():
         sel = np.flatnonzero(node_shard == s)
-        docs = pq.read_table(layout.shard_file(s, "docs.parquet"))
+        docs = pq.read_table(fs.local_copy(layout.shard_file(s, "docs.parquet")))
         rows = pa.array(node_row[sel])
         ids[sel] = docs.column("id").take(rows).to_numpy(zero_copy_only=False)
         length[sel] = docs.column("length").take(rows).to_numpy()
@@ -370,7 +372,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
             sig = docs.column("signal").take(rows).to_numpy(zero_copy_only=False).astype(float)
             signal[sel] = np.where(np.isnan(sig), -np.inf, sig)
         if p.exact:
-            ex[sel] = np.load(layout.shard_file(s, "exact.npy"), mmap_mode="r")[node_row[sel]]
+            ex[sel] = np.load(fs.local_copy(layout.shard_file(s, "exact.npy")), mmap_mode="r")[node_row[sel]]
     # Representative: the best by policy, ties broken by id then by (shard, row).
     table = pa.table(
         {
@@ -431,7 +433,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
 
 def read_decisions(layout: WorkLayout, shard: int) -> dict[int, tuple[int, int, bool, str | None, str | None]]:
     """Decisions of one shard: row → (cluster, count, keep, duplicate_of, reason)."""
-    t = pq.read_table(layout.decisions(shard)).to_pydict()
+    t = pq.read_table(fs.local_copy(layout.decisions(shard))).to_pydict()
     return {
         r: (c, n, k, d, why)
         for r, c, n, k, d, why in zip(

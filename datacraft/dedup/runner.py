@@ -8,7 +8,6 @@ run resumes where it stopped; when any task of a phase reruns, the later phases 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from datacraft.dedup.phases import (
 )
 from datacraft.errors import LedgerError
 from datacraft.executors import Executor, close_executor, make_executor
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_size, walk_files
 from datacraft.io.lock import output_lock
@@ -60,12 +60,12 @@ class DedupResult:
     shard_stats: list[ShardStats] = field(default_factory=list)
 
 
-def is_datacraft_output(path: Path) -> bool:
+def is_datacraft_output(path: Path | fs.RemotePath) -> bool:
     """True for a folder written by ``datacraft run``/``apply``/``dedup`` (it has ``_run.json`` or ``_done/``)."""
     return path.is_dir() and ((path / MANIFEST).is_file() or (path / DONE).is_dir())
 
 
-def _has_files(folder: Path) -> bool:
+def _has_files(folder: Path | fs.RemotePath) -> bool:
     return any(not p.name.startswith((".", "_")) for p in walk_files(folder))
 
 
@@ -74,7 +74,7 @@ def resolve_inputs(paths: list[str]) -> list[str]:
     quarantine/ or stats), and an output whose ``data/`` is empty or absent contributes no shards."""
     out = []
     for p in paths:
-        path = Path(p)
+        path = fs.as_path(p)
         if is_datacraft_output(path):
             if _has_files(path / DATA):
                 out.append(str(path / DATA))
@@ -96,7 +96,7 @@ def _prepare_output(layout: OutputLayout, identity: dict[str, Any], force: bool)
     work = WorkLayout(layout.root)
     check_identity(layout, identity, force, "output directory")
     if force:
-        shutil.rmtree(work.root, ignore_errors=True)
+        fs.rmtree(work.root)
 
 
 def _run_phase(
@@ -126,8 +126,9 @@ def run_dedup(
 ) -> DedupResult:
     """Run (or resume) exact and/or near dedup from ``config.input`` into ``config.output``."""
     t0, clock = time.perf_counter(), Clock()
-    out = Path(config.output.path)
+    out = fs.as_path(config.output.path)
     check_output_path(config.output.path, config.input.paths, "output directory")
+    fs.check_access(config.output.path, write=True)  # credentials and bucket, before anything runs
     check_not_foreign(out, "output directory")
     paths = resolve_inputs(config.input.paths)
     shards = list_shards(paths, config.input.format) if paths else []
@@ -148,7 +149,7 @@ def _run_locked(
     p = config.dedup
     identity = _identity(config, shards)
     fp = identity["fingerprint"]
-    out = Path(config.output.path)
+    out = fs.as_path(config.output.path)
     layout = OutputLayout(out)
     _prepare_output(layout, identity, force)
     work = WorkLayout(out)

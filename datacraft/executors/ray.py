@@ -13,8 +13,12 @@ cluster only needs datacraft's dependencies installed, not datacraft itself. Sta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+import shlex
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,8 +26,12 @@ from typing import Any, TypeVar
 import datacraft
 from datacraft import progress as progress_mod
 from datacraft.errors import ConfigError, DatacraftError, ExecutorError
+from datacraft.io import fs
 
 T = TypeVar("T")
+
+#: Seconds without an answer from the head's GCS after which a run stops (Ray itself gives up after 60 s).
+GCS_GRACE_S = 15.0
 
 #: The package directory shipped to Ray workers.
 PACKAGE_DIR = Path(datacraft.__file__).resolve().parent
@@ -56,6 +64,73 @@ def _execute(fn: Callable[[Any], Any], task: Any, counter: Any, key: int) -> Any
             # Calls from one caller run in order: once this returns, every count of this task is in.
             with contextlib.suppress(Exception):
                 ray.get(counter.total.remote(), timeout=10)
+
+
+#: Fields of task records that name a path (``out``, ``out_dir``) or hold a shard whose ``path`` is one.
+_PATH_FIELDS = ("out", "out_dir")
+
+
+def resolve_task_paths(task: T) -> T:
+    """The task with its relative paths made absolute (URLs kept), as the driver sees them.
+
+    A worker on another node runs in another working directory: a relative path would name
+    another file there (or none).
+    """
+    if not dataclasses.is_dataclass(task) or isinstance(task, type):
+        return task
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(task):
+        value = getattr(task, f.name)
+        if f.name in _PATH_FIELDS and isinstance(value, str):
+            changes[f.name] = fs.resolve(value)
+        elif f.name == "shard" and dataclasses.is_dataclass(value) and isinstance(getattr(value, "path", None), str):
+            changes[f.name] = dataclasses.replace(value, path=fs.resolve(value.path))  # type: ignore[type-var]
+    return dataclasses.replace(task, **changes) if changes else task  # type: ignore[type-var]
+
+
+def _exit_now(code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def rerun_hint() -> str:
+    """The command line that started this process, to rerun after a failure."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("datacraft", "__main__.py")):
+        argv[0] = "datacraft"
+    return shlex.join(argv)
+
+
+_AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
+
+
+def ray_token_available() -> bool:
+    """Whether Ray would find an authentication token: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+    return os.path.isfile(path)
+
+
+def auth_env(joining: bool) -> dict[str, str]:
+    """Environment for ``ray.init`` so token authentication works without side effects.
+
+    Joining a cluster: Ray sends its token only with ``RAY_AUTH_MODE=token``, which it does not set
+    for an explicit address; when a token is available (as ``ray start`` uses it), use it.
+    A private local Ray: Ray would generate ``~/.ray/auth_token``, and every later ``ray start --head``
+    on this machine would then require tokens. A token held in this process's environment instead
+    keeps the private cluster authenticated and leaves ``~/.ray`` alone.
+    """
+    if os.environ.get("RAY_AUTH_MODE"):
+        return {}
+    if joining:
+        return {"RAY_AUTH_MODE": "token"} if ray_token_available() else {}
+    if ray_token_available():
+        return {}  # Ray uses the existing token, writes nothing
+    import secrets
+
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 
 def describe_worker(_: Any = None) -> dict[str, Any]:
@@ -127,8 +202,10 @@ class RayExecutor:
         max_retries: int = 3,
         max_in_flight: int | None = None,
         object_store_memory: int | None = None,
+        task_timeout: float | None = None,
     ) -> None:
         self.ray = import_ray()
+        self.task_timeout = task_timeout
         self.workers = max(1, workers)
         self.address = address
         self.num_cpus = num_cpus
@@ -139,6 +216,9 @@ class RayExecutor:
         self._started = False
         self._local = False
         self._remote: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._gcs_lost_since: float | None = None
+        self._lost = False  # the cluster is gone: do not wait for Ray to shut down
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -161,6 +241,15 @@ class RayExecutor:
         auth_log.setLevel(logging.ERROR)
         # Like Ray itself, honour RAY_ADDRESS (set e.g. for the entrypoint of `ray job submit`).
         address = self.address or os.environ.get("RAY_ADDRESS") or None
+        auth = auth_env(joining=address is not None)
+        for key, value in auth.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        if auth:
+            with contextlib.suppress(Exception):  # Ray caches its config: make it read the variables again
+                from ray._raylet import Config
+
+                Config.initialize("")
         try:
             if address is None:
                 ray.init(address="local", num_cpus=self.workers, object_store_memory=self.object_store_memory, **common)
@@ -170,11 +259,20 @@ class RayExecutor:
             raise ConfigError(f"ray_address {address!r}: {e}") from None
         except ConnectionError as e:
             where = "no running Ray cluster was found" if address == "auto" else f"cannot reach {address}"
+            self._restore_env()
             raise ExecutorError(
-                f"Ray: {where} ({e}); start one with `ray start --head`, or leave out --ray-address "
-                "to start a local Ray. A cluster with token authentication also needs RAY_AUTH_MODE=token "
-                "and its token (RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+                f"Ray: {where} ({_first_line(e)}); start one with `ray start --head`, or leave out --ray-address "
+                "to start a local Ray. A cluster with token authentication needs its token here: RAY_AUTH_TOKEN, "
+                "RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token (see `ray get-auth-token`)"
             ) from None
+        except Exception as e:
+            self._restore_env()
+            if type(e).__name__ == "AuthenticationError":
+                raise ExecutorError(
+                    f"Ray: the cluster at {address} requires token authentication ({_first_line(e)}); give datacraft "
+                    "its token: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token (see `ray get-auth-token`)"
+                ) from None
+            raise
         finally:
             auth_log.setLevel(auth_level)
         from datacraft.log import tame_library_logger
@@ -185,9 +283,25 @@ class RayExecutor:
 
     def close(self) -> None:
         """Disconnect from Ray if this executor connected (a local Ray it started stops too)."""
+        if self._started and self._lost:  # Ray's shutdown would wait for the lost GCS, then abort loudly
+            import atexit
+
+            atexit.unregister(self.ray.shutdown)
+            # Ray's threads crash the interpreter's exit without their GCS: leave at once, after the message.
+            atexit.register(_exit_now, ExecutorError.exit_code)
+            self._started = False
         if self._started:
             self.ray.shutdown()
             self._started = False
+        self._restore_env()
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
 
     def __enter__(self) -> RayExecutor:
         return self
@@ -225,33 +339,124 @@ class RayExecutor:
             view = CounterView(ray, counter)
             progress.watch(view)
         opts = self._task_options()
+        self._check_feasible(opts)
         name = getattr(fn, "__name__", "task")
         inflight: dict[Any, int] = {}
+        started: dict[Any, float] = {}
         next_index = 0
+        sent = [resolve_task_paths(t) for t in tasks]
 
         def submit() -> None:
             nonlocal next_index
             i = next_index
             next_index += 1
-            ref = self._remote.options(name=f"datacraft.{name}[{i}]", **opts).remote(fn, tasks[i], counter, i)
+            ref = self._remote.options(name=f"datacraft.{name}[{i}]", **opts).remote(fn, sent[i], counter, i)
             inflight[ref] = i
+            started[ref] = time.monotonic()
 
         try:
-            while next_index < len(tasks) and len(inflight) < limit:
-                submit()
-            while inflight:
-                done, _ = ray.wait(list(inflight), num_returns=1)
-                for ref in done:
-                    i = inflight.pop(ref)
-                    result = self._result(ray, ref, name, i)
-                    if next_index < len(tasks):
-                        submit()
-                    yield tasks[i], result
+            with self._cluster_loss(name):
+                while next_index < len(tasks) and len(inflight) < limit:
+                    submit()
+                while inflight:
+                    done, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0 if self.task_timeout else 5.0)
+                    if not done:
+                        self._check_timeouts(inflight, started, name)
+                        self._check_gcs(name)
+                    for ref in done:
+                        i = inflight.pop(ref)
+                        started.pop(ref, None)
+                        result = self._result(ray, ref, name, i)
+                        if next_index < len(tasks):
+                            submit()
+                        yield tasks[i], result
         finally:
-            self._cancel(ray, list(inflight))
+            with contextlib.suppress(Exception):
+                self._cancel(ray, list(inflight))
             if view is not None:
                 view.close()
-                ray.kill(counter)
+                with contextlib.suppress(Exception):
+                    ray.kill(counter)
+
+    def _check_timeouts(self, inflight: dict[Any, int], started: dict[Any, float], name: str) -> None:
+        """Fail the run when a task has run longer than ``task_timeout`` (queued time counts, too)."""
+        if not self.task_timeout:
+            return
+        now = time.monotonic()
+        for ref, t0 in started.items():
+            if now - t0 > self.task_timeout:
+                with contextlib.suppress(Exception):
+                    self.ray.cancel(ref, force=True)
+                raise ExecutorError(
+                    f"Ray task {name}[{inflight[ref]}] ran longer than ray.task_timeout={self.task_timeout:g} s "
+                    "and was cancelled (finished tasks are kept: raise ray.task_timeout, or split the input into "
+                    f"smaller shards, then rerun: {rerun_hint()})"
+                )
+
+    def _check_gcs(self, name: str) -> None:
+        """Fail with one line when the head's GCS has not answered for ``GCS_GRACE_S`` (before Ray aborts)."""
+        import socket
+
+        try:
+            host, port = self.ray.get_runtime_context().gcs_address.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=2):
+                self._gcs_lost_since = None
+                return
+        except OSError:
+            pass
+        except Exception:  # no address to check: leave it to Ray
+            return
+        now = time.monotonic()
+        if self._gcs_lost_since is None:
+            self._gcs_lost_since = now
+        elif now - self._gcs_lost_since > GCS_GRACE_S:
+            self._lost = True
+            raise ExecutorError(
+                f"lost the Ray cluster while running {name} tasks (its head node / GCS has not answered for "
+                f"{GCS_GRACE_S:g} s); finished tasks are kept: once the cluster is back, rerun: {rerun_hint()}"
+            )
+
+    def _check_feasible(self, opts: dict[str, Any]) -> None:
+        """Fail at once when no node of the cluster could ever run a task with these resources."""
+        try:
+            nodes = [n for n in self.ray.nodes() if n.get("Alive")]
+        except Exception:  # the check is advisory: Ray itself reports what it cannot schedule
+            return
+        if not nodes:
+            return
+        best_cpu = max(float(n.get("Resources", {}).get("CPU", 0.0)) for n in nodes)
+        best_mem = max(float(n.get("Resources", {}).get("memory", 0.0)) for n in nodes)
+        want_mem = float(opts.get("memory") or 0)
+        problems = []
+        if opts["num_cpus"] > best_cpu:
+            problems.append(f"ray.num_cpus={opts['num_cpus']:g} but the largest node has {best_cpu:g} CPUs")
+        if want_mem > best_mem:
+            problems.append(
+                f"ray.memory={want_mem / 2**30:.1f}GiB but the largest node offers {best_mem / 2**30:.1f}GiB to tasks"
+            )
+        if problems:
+            raise ConfigError(
+                "no node of the Ray cluster can run a task: " + "; ".join(problems) + " (lower the request with "
+                "--set ray.num_cpus=… / --set ray.memory=…, or add a larger node)"
+            )
+
+    @contextlib.contextmanager
+    def _cluster_loss(self, name: str) -> Iterator[None]:
+        """Turn a lost head node / GCS into one datacraft error line with the command to rerun."""
+        try:
+            yield
+        except DatacraftError:
+            raise
+        except Exception as e:
+            exc = self.ray.exceptions
+            lost = (exc.RaySystemError, exc.GetTimeoutError, ConnectionError)
+            lost_names = ("RpcError", "GcsUnavailable", "RaySystemError", "ConnectionError")
+            if isinstance(e, lost) or any(n in type(e).__name__ for n in lost_names):
+                raise ExecutorError(
+                    f"lost the Ray cluster while running {name} tasks ({type(e).__name__}: {_first_line(e)}); "
+                    f"finished tasks are kept: once the cluster is back, rerun: {rerun_hint()}"
+                ) from None
+            raise
 
     def _result(self, ray: Any, ref: Any, name: str, index: int) -> Any:
         """The value of one finished task; errors raised as they would be by the local executors."""

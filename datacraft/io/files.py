@@ -9,11 +9,16 @@ from pathlib import Path
 
 import xxhash
 
+from datacraft.io import fs
+
 _CHUNK = 1 << 20
 
 
 def file_size(path: str | Path) -> int | None:
     """Size of a file in bytes, or None when it does not exist or is not a file."""
+    if fs.is_url(path):
+        p = fs.as_path(path)
+        return fs.size(p) if p.is_file() else None
     try:
         st = os.stat(path)
     except OSError:
@@ -24,7 +29,7 @@ def file_size(path: str | Path) -> int | None:
 def file_checksum(path: str | Path) -> str:
     """``xxh3_64:<hex>`` of a file's bytes (streamed)."""
     h = xxhash.xxh3_64()
-    with open(path, "rb") as fh:
+    with fs.as_path(path).open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     return f"xxh3_64:{h.hexdigest()}"
@@ -32,11 +37,16 @@ def file_checksum(path: str | Path) -> str:
 
 def remove_file(path: str | Path) -> None:
     """Delete a file if it exists."""
-    Path(path).unlink(missing_ok=True)
+    fs.as_path(path).unlink(missing_ok=True)
 
 
-def walk_files(root: str | Path) -> Iterator[Path]:
+def walk_files(root: str | Path) -> Iterator[Path]:  # a RemotePath for URLs
     """Every file under ``root`` (recursively, unordered); nothing when ``root`` does not exist."""
+    if fs.is_url(root):
+        r = fs.as_path(root)
+        if r.is_dir():
+            yield from (p for p in r.rglob("*") if p.is_file())
+        return
     stack = [str(root)]
     while stack:
         d = stack.pop()

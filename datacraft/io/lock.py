@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from datacraft.errors import OutputLockedError
+from datacraft.io import fs
 
 LOCK_NAME = "_lock"
 
@@ -59,7 +60,14 @@ def _try_lock(path: Path) -> int | None:
 
 @contextmanager
 def output_lock(out: str | Path, command: str = "") -> Iterator[Path]:
-    """Hold the lock of ``out`` (created if needed) for the block; OutputLockedError if held elsewhere."""
+    """Hold the lock of ``out`` (created if needed) for the block; OutputLockedError if held elsewhere.
+
+    Object stores have no ``flock``: for a URL output there is no lock (one writer per output prefix is
+    the user's to ensure, as with Spark's and datatrove's committers); the README says so.
+    """
+    if fs.is_url(out):
+        yield fs.as_path(out) / LOCK_NAME  # type: ignore[misc]
+        return
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     path = lock_path(root)

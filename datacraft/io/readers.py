@@ -22,6 +22,7 @@ import zstandard
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.readtypes import FIXED_FIELDS, READERS, Item, ReaderFn, ReadOptions, reader  # re-exported
 from datacraft.io.records import BadRecord, TooLong
@@ -44,16 +45,17 @@ def read_shard(shard: Shard, options: ReadOptions) -> Iterator[Item]:
 def open_binary(path: str) -> IO[bytes]:
     """Open a possibly compressed file (by suffix: .gz, .zst, .bz2, .xz) for binary streaming."""
     try:
+        src = fs.open_input(path) if fs.is_url(path) else path
         if path.endswith(".gz"):
-            return gzip.open(path, "rb")
+            return gzip.open(src, "rb")
         if path.endswith(".bz2"):
-            return bz2.open(path, "rb")
+            return bz2.open(src, "rb")
         if path.endswith(".xz"):
-            return lzma.open(path, "rb")
+            return lzma.open(src, "rb")
         if path.endswith((".zst", ".zstd")):
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the reader wrapper
+            fh = fs.open_input(path)
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
-        return open(path, "rb")
+        return fs.open_input(path)
     except OSError as e:
         raise InputError(f"cannot open {path}: {e.strerror or e}") from None
 
@@ -221,7 +223,7 @@ def read_text(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
 def read_parquet(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """Parquet, read batch by batch; ids default to ``name:row``."""
     try:
-        pf = pq.ParquetFile(shard.path)
+        pf = pq.ParquetFile(fs.parquet_source(shard.path))
     except FileNotFoundError:
         raise InputError(f"input not found: {shard.path}") from None
     except (pa.ArrowException, OSError) as e:

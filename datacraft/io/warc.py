@@ -32,6 +32,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.paths import Shard
 from datacraft.io.readtypes import FIXED_FIELDS, Item, ReadOptions, reader
 from datacraft.io.records import BadRecord, Skipped
@@ -126,7 +127,7 @@ def _classify(record: ArcWarcRecord, name: str, position: str, opts: ReadOptions
 
 def _open_decompressed(path: str) -> io.BufferedIOBase:
     """The decompressed stream (gzip by its magic bytes; .bz2, .xz by suffix): truncation raises on read."""
-    fh = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    fh = fs.open_input(path)  # returned to the caller
     magic = fh.read(2)
     fh.seek(0)
     if magic == b"\x1f\x8b":

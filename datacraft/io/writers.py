@@ -21,6 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from datacraft.io import fs
 from datacraft.io.atomic import tmp_path_for
 from datacraft.io.schema import as_string, rows_conformed, rows_to_table
 
@@ -39,7 +40,7 @@ class ShardWriter(ABC):
     def __init__(
         self, directory: str | Path, stem: str, rows_per_file: int = 1_000_000, bytes_per_file: int = 512 * 1024 * 1024
     ) -> None:
-        self.directory = Path(directory)
+        self.directory = fs.as_path(directory)  # a local Path, or a URL's RemotePath
         self.stem = stem
         self.rows_per_file = rows_per_file
         self.bytes_per_file = bytes_per_file
@@ -67,7 +68,7 @@ class ShardWriter(ABC):
         """Close, then rename every temporary file to its final name; return the final names."""
         self.close()
         for tmp, final in self._pending:
-            os.replace(tmp, final)
+            fs.replace(tmp, final)  # rename, or upload to an object store
         return [str(final) for _, final in self._pending]
 
     def abort(self) -> None:

@@ -106,6 +106,9 @@ class RayConfig(_Strict):
     object_store_memory: ByteSize | None = Field(
         None, description="object store size of the local Ray that datacraft starts (default: Ray's own)"
     )
+    task_timeout: float | None = Field(
+        None, gt=0, description="seconds one task may run before it is cancelled and the run fails (default: none)"
+    )
 
 
 class PipelineConfig(_Strict):

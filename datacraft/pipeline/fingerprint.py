@@ -25,6 +25,7 @@ from typing import Any
 import xxhash
 
 from datacraft import __version__
+from datacraft.io import fs
 from datacraft.io.files import walk_files
 from datacraft.io.paths import Shard
 
@@ -81,9 +82,8 @@ def content_fingerprint(config_fp: str, side: dict[str, str]) -> str:
 
 
 def input_identity(path: str) -> dict[str, Any]:
-    """Size and mtime of an input file: a marker is valid only for the same input."""
-    st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    """Size and mtime (an object's size and ETag) of an input: a marker is valid only for the same input."""
+    return fs.identity(path)
 
 
 def input_set_fingerprint(shards: list[Shard], idents: dict[str, dict[str, Any]] | None = None) -> str:

@@ -10,11 +10,11 @@ done by the driver while it holds the output lock.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from datacraft.io import fs
 from datacraft.io.files import remove_file, walk_files
 
 DATA, REJECTED, QUARANTINE, STATS, DONE = "data", "rejected", "quarantine", "stats", "_done"
@@ -122,6 +122,6 @@ class OutputLayout:
     def clear_all(self) -> None:
         """Remove everything a run writes (never other files the user keeps there)."""
         for sub in SUBDIRS:
-            shutil.rmtree(self.root / sub, ignore_errors=True)
+            fs.rmtree(self.root / sub)
         for f in (self.manifest, self.merged_stats):
             f.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from datacraft.errors import ConfigError, OutputConflictError
+from datacraft.io import fs
 from datacraft.io.lock import LOCK_NAME
 from datacraft.io.overlap import check_disjoint
 from datacraft.pipeline.fingerprint import describe_change, same_run
@@ -15,6 +16,11 @@ from datacraft.pipeline.layout import SUBDIRS, OutputLayout
 
 def check_output_path(output: str, inputs: list[str], what: str = "output") -> None:
     """The output must be a directory (or not exist yet) and must not overlap any input (exit 2)."""
+    if fs.is_url(output):
+        if fs.as_path(output).is_file():
+            raise ConfigError(f"the {what} {output} is an existing object, not a folder; choose a folder")
+        check_disjoint(inputs, output, what)
+        return
     path = Path(output)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"the {what} {output} is an existing file, not a directory; choose a directory")
@@ -24,7 +30,7 @@ def check_output_path(output: str, inputs: list[str], what: str = "output") -> N
     check_disjoint(inputs, output, what)
 
 
-def check_not_foreign(root: Path, what: str = "--output") -> None:
+def check_not_foreign(root: Path | fs.RemotePath, what: str = "--output") -> None:
     """Refuse a non-empty directory that is not a datacraft output (never delete a user's files)."""
     if not root.is_dir():
         return

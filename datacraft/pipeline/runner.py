@@ -8,7 +8,6 @@ once, runs the tasks, merges stats and checks the ledger and the quarantine budg
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from datacraft.errors import LedgerError, QuarantineBudgetError
 from datacraft.executors import Executor, close_executor, make_executor
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_size
 from datacraft.io.lock import output_lock
@@ -63,14 +63,12 @@ def _marker_valid(layout: OutputLayout, shard: Shard, fingerprint: str, ident: d
     marker = layout.read_marker(shard.index)
     if marker is None:
         return False
-    root = str(layout.root)
     return (
         marker.get("fingerprint") == fingerprint
         and marker.get("name") == shard.name
-        and marker.get("size") == ident["size"]
-        and marker.get("mtime_ns") == ident["mtime_ns"]
+        and all(marker.get(k) == v for k, v in ident.items())
         and file_size(layout.stats_file(shard.index)) is not None
-        and all(file_size(os.path.join(root, rel)) == size for rel, size in marker.get("outputs", {}).items())
+        and all(file_size(layout.root / rel) == size for rel, size in marker.get("outputs", {}).items())
     )
 
 
@@ -97,7 +95,7 @@ def plan_run(config: PipelineConfig, force: bool = False, shards: list[Shard] | 
     if shards is None:
         shards = list_shards(config.input.paths, config.input.format)
     config = resolve_fields(config, shards)  # the output schema's input columns, decided once here
-    layout = OutputLayout(Path(config.output.path))
+    layout = OutputLayout(fs.as_path(config.output.path))
     idents = {s.path: input_identity(s.path) for s in shards}  # one stat per input file
     identity = identity_of(config, shards, idents)
     fp = identity["fingerprint"]
@@ -116,7 +114,8 @@ def run_pipeline(
     """Run a pipeline over all its shards; finished shards of an earlier run are skipped."""
     t0, clock = time.perf_counter(), Clock()
     check_run_paths(config)
-    layout = OutputLayout(Path(config.output.path))
+    fs.check_access(config.output.path, write=True)  # credentials and bucket, before anything runs
+    layout = OutputLayout(fs.as_path(config.output.path))
     check_not_foreign(layout.root)
     own_executor = executor is None
     check_importable_in_workers([s.name for s in config.stages], config.workers if config.executor == "local" else 2)

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
@@ -243,7 +244,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     """Run one shard end to end and return its stats as JSON (skips nothing: the driver decides)."""
     t0, c0 = time.perf_counter(), time.process_time()
     config = PipelineConfig(**task.config)
-    layout = OutputLayout(Path(task.out_dir))
+    layout = OutputLayout(fs.as_path(task.out_dir))
     shard = task.shard
     layout.clear_shard(shard.index)
     stem = shard_stem(shard.index)
@@ -307,8 +308,8 @@ def finish_shard(
         # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
         # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
         # Checksums (xxh3 of the bytes) are for `datacraft verify`; resume compares sizes only.
-        "outputs": {p: file_size(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
-        "checksums": {p: file_checksum(os.path.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "outputs": {p: file_size(fs.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "checksums": {p: file_checksum(fs.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
         **marker_extra,
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))

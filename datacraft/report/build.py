@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED
 from datacraft.report import charts, extras
@@ -433,6 +434,6 @@ def build_report(out: str | Path, dest: str | Path | None = None, *, sample_rows
     """Write the report of run ``out`` to ``dest`` (default ``OUT/report.html``) atomically; return its path."""
     inputs = gather(out, sample_rows=sample_rows, seed=seed)
     html = ReportBuilder(inputs, seed=seed).render()
-    path = Path(dest) if dest is not None else Path(out) / "report.html"
+    path = fs.as_path(dest) if dest is not None else fs.as_path(out) / "report.html"
     write_text_atomic(path, html)
     return path

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datacraft.errors import ConfigError, InputError
+from datacraft.io import fs
 from datacraft.pipeline.layout import REJECTED
 from datacraft.report.runstats import load_run
 from datacraft.report.sample import parquet_files
@@ -78,7 +79,7 @@ def _loads(raw: Any) -> dict[str, Any]:
 
 def _stage_reason(path: Path) -> pa.Table:
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(fs.parquet_source(path))
         missing = [c for c in ("stage", "reason") if c not in pf.schema_arrow.names]
         if missing:
             raise InputError(f"{path}: no {', '.join(missing)} column: not a datacraft rejected/ file")
@@ -163,7 +164,7 @@ def sample_drops(out: str | Path, stage: str | None, reason: str | None, n: int,
 def _read_rows(path: Path, stage: str | None, reason: str | None, wanted: list[int]) -> list[DroppedDoc]:
     """Read the ``wanted``-th matching rows of one file, one row group at a time."""
     rows = np.flatnonzero(_mask(_stage_reason(path), stage, reason))[wanted]
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(fs.parquet_source(path))
     columns = [c for c in COLUMNS if c in pf.schema_arrow.names]
     bounds = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])
     docs = []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from datacraft.errors import InputError
+from datacraft.io import fs
 from datacraft.pipeline.layout import MANIFEST, MERGED_STATS, STATS
 from datacraft.pipeline.ledger import ShardStats, merge_stats
 
@@ -48,7 +49,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def load_run(out: str | Path) -> RunStats:
     """Read ``OUT/stats.json`` (or merge ``OUT/stats/*.json`` when the run did not finish)."""
-    root = Path(out)
+    root = fs.as_path(out)
     if not root.is_dir():
         raise InputError(f"{root} is not a directory; give the output directory of `datacraft run`")
     manifest = _read_json(root / MANIFEST) if (root / MANIFEST).is_file() else {}

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datacraft.errors import InputError
+from datacraft.io import fs
 
 #: Columns computed from ``text`` for every sampled row.
 CHARS, WORDS = "_chars", "_words"
@@ -59,7 +60,7 @@ def parquet_files(directory: Path) -> list[Path]:
 
 def _open(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(fs.parquet_source(path))
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{path}: not a readable Parquet file: {e}") from None
 

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from datacraft.errors import ConfigError, InputError
+from datacraft.io import fs
 from datacraft.io.paths import list_shards
 from datacraft.train.config import TrainConfig
 from datacraft.train.tokenizer import TextTokenizer, TokenStats
@@ -37,13 +38,13 @@ SPLITS = ("train", "val")
 def parquet_files(spec: str | Path) -> list[str]:
     """Parquet files of DATA: a curated run directory (its ``data/``), a directory, a file or a glob."""
     spec = str(spec)
-    if os.path.isdir(os.path.join(spec, "data")):
-        spec = os.path.join(spec, "data")
+    if (fs.as_path(spec) / "data").is_dir():
+        spec = fs.join(spec, "data")
     shards = list_shards([spec], fmt="auto")
     bad = [s.path for s in shards if s.format != "parquet"]
     if bad:
         raise InputError(f"training data must be Parquet (curate it with `datacraft run`/`apply`): {bad[0]}")
-    return [s.path for s in shards]
+    return [fs.local_copy(s.path) for s in shards]  # objects of a store: cached in local scratch
 
 
 def check_columns(files: list[str], required: list[str]) -> pa.Schema:

@@ -21,6 +21,7 @@ from typing import Any
 
 from datacraft import __version__
 from datacraft.errors import ConfigError
+from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.train.config import TrainConfig, build_train_config
 from datacraft.train.tokenizer import TextTokenizer
@@ -91,7 +92,7 @@ class LoadedModel:
 
 def load_model_dir(model_dir: str | Path) -> LoadedModel:
     """Load manifest, tokenizer and ``model.keras`` (Keras safe mode, no arbitrary code)."""
-    model_dir = Path(model_dir)
+    model_dir = Path(fs.local_dir(str(model_dir)))  # a URL: downloaded to local scratch
     manifest = read_manifest(model_dir)
     config = manifest_config(manifest, model_dir)
     if manifest.get("status") != "complete" and not (model_dir / MODEL_FILE).exists():
