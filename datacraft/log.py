@@ -24,7 +24,25 @@ LOG_DIR = "logs"
 DRIVER_LOG = "driver.log"
 FORMATS = ("text", "json")
 #: Loggers of libraries we use that talk too much at INFO; they still show warnings (unless -q).
-NOISY = ("absl", "tensorflow", "h5py", "warcio", "ray", "urllib3", "matplotlib", "PIL", "py.warnings", "numba")
+NOISY = (
+    "absl",
+    "tensorflow",
+    "h5py",
+    "warcio",
+    "ray",
+    "urllib3",
+    "matplotlib",
+    "PIL",
+    "py.warnings",
+    "numba",
+    "botocore",
+    "aiobotocore",
+    "s3fs",
+    "fsspec",
+    "gcsfs",
+    "huggingface_hub",
+    "filelock",
+)
 
 
 @dataclass

@@ -17,6 +17,11 @@ def explain_model(model_dir: str, texts: tuple[str, ...], text_file: str | None,
     Classifier: integrated-gradients attributions of the predicted class (red: for it, blue: against)
     and the attention-pooling weights. Language model: per-token surprisal (bits) and the causal
     attention map of every head.
+
+    \b
+    Examples:
+      datacraft explain-model models/lang -t "Alle Menschen sind frei" -o out/explain-lang
+      datacraft explain-model models/lm --text-file prompts.txt -o out/explain-lm
     """
     from pathlib import Path
 

@@ -31,7 +31,12 @@ def tune(
     """Search hyperparameters of a training config with KerasTuner on curated Parquet DATA.
 
     \b
-    Example space.yaml:
+    Examples:
+      datacraft tune out/demo-dedup -c configs/train-demo.yaml -s space.yaml -o out/tune --trials 3
+      datacraft tune out/demo-dedup -c configs/train-demo.yaml -s space.yaml -o out/tune --algorithm hyperband
+
+    \b
+    A space.yaml:
       model.rnn_units: {values: [32, 64, 128]}
       optimizer.learning_rate: {min: 1.0e-4, max: 1.0e-2, sampling: log}
       model.dropout: {min: 0.0, max: 0.3, step: 0.1}

@@ -15,6 +15,11 @@ def verify(output: str) -> None:
     Parquet files of data/ (and rejected/) must share one schema, the ledger must balance against
     the rows in the files, and no other file may sit in data/, rejected/, quarantine/, stats/, _done/.
     Exit codes: 0 sound, 1 problems found (listed), 2 usage error.
+
+    \b
+    Examples:
+      datacraft verify out/demo              after a run: exit 0 when the output is sound
+      datacraft verify out/demo-dedup        a dedup output is checked the same way
     """
     from datacraft.pipeline.verify import VerificationError, format_report, verify_output
 

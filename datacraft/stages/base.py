@@ -84,9 +84,10 @@ class Stage:
     def output_fields(self) -> list[pa.Field]:
         """The typed columns this configured stage adds to the documents it keeps (the output schema).
 
-        Every key a stage puts in ``doc.meta`` of a kept document must be declared here.
+        Every key a stage puts in ``doc.meta`` of a kept document must be declared here. By default:
+        the columns of :meth:`output_columns` (so a user stage that declares those is in the schema).
         """
-        return []
+        return columns_to_fields(self.output_columns())
 
 
 class Mapper(Stage):
