@@ -21,7 +21,7 @@ def explain_model(model_dir: str, texts: tuple[str, ...], text_file: str | None,
     \b
     Examples:
       datacraft explain-model models/lang -t "Alle Menschen sind frei" -o out/explain-lang
-      datacraft explain-model models/lm --text-file prompts.txt -o out/explain-lm
+      datacraft explain-model models/lm --file prompts.txt -o out/explain-lm
     """
     from pathlib import Path
 
