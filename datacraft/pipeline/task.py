@@ -160,7 +160,7 @@ class ShardRun:
             st.docs_in += len(docs)
             st.chars_in += chars
             t0 = time.perf_counter()
-            docs = stage.process_batch(docs, self.ctx)
+            docs = stage.run_batch(docs, self.ctx)
             st.seconds += time.perf_counter() - t0
             chars = sum(len(d.text) for d in docs)
             st.docs_out += len(docs)

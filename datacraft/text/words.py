@@ -29,6 +29,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from datacraft.text.scripts import has_spaceless, is_japanese, segment_run, spaceless_runs
+
 # Space-less scripts handled specially (ranges as regex class fragments).
 _CJK = (
     "\u3005\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -109,9 +111,26 @@ def token_regex() -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def split_words(text: str) -> list[str]:
-    """Tokenize ``text`` into words and punctuation tokens (whitespace dropped)."""
-    return token_regex().findall(text)
+def split_words(text: str, lang: str | None = None) -> list[str]:
+    """Tokenize ``text`` into words and punctuation tokens (whitespace dropped).
+
+    Text without Han, Kana or Thai takes one ``findall`` (the fast path). Otherwise the runs of
+    those scripts are cut by dictionary segmenters (:mod:`datacraft.text.scripts`; ``lang``
+    decides Japanese vs Chinese for Kana-less Han text) and the rest by the expression.
+    """
+    if text.isascii() or not has_spaceless(text):
+        return token_regex().findall(text)
+    find = token_regex().findall
+    japanese = is_japanese(text, lang)
+    out: list[str] = []
+    for i, piece in enumerate(spaceless_runs(text)):
+        if i % 2 == 0:
+            if piece:
+                out.extend(find(piece))
+            continue
+        words = segment_run(piece, japanese)
+        out.extend(find(piece) if words is None else words)
+    return out
 
 
 def is_punct_token(token: str) -> bool:

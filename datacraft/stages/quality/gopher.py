@@ -12,8 +12,9 @@ import math
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.base import FilterResult
 from datacraft.stages.quality.ngrams import NgramIndex
+from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import features
@@ -21,7 +22,7 @@ from datacraft.text.cache import features
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
-class GopherQualityParams(FilterParams):
+class GopherQualityParams(LangParams):
     min_words: int | None = Field(50, ge=0, description="fewest non-punctuation words")
     max_words: int | None = Field(100_000, ge=0, description="most non-punctuation words")
     min_mean_word_length: float | None = Field(3, ge=0, description="shortest mean word length (characters)")
@@ -37,7 +38,7 @@ class GopherQualityParams(FilterParams):
 
 
 @register("gopher_quality")
-class GopherQuality(Filter):
+class GopherQuality(LangAware):
     """Gopher quality rules: length, mean word length, symbols, bullets, ellipses, letters, stop words.
 
     Drop reasons: ``too_few_words``, ``too_many_words``, ``short_mean_word_length``,
@@ -68,11 +69,11 @@ class GopherQuality(Filter):
             "gopher_stop_word_count": "int64",
         }
 
-    def check(self, doc: Document) -> FilterResult:
+    def check_lang(self, doc: Document) -> FilterResult:
         p: GopherQualityParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text)
+        f = features(doc.text, doc.meta.get("lang"))
         text, tokens = f.text, f.words
         n_tokens = len(tokens)
         n_punct, punct_chars = f.punct_tokens
@@ -131,7 +132,7 @@ class GopherQuality(Filter):
         return v.result()
 
 
-class GopherRepetitionParams(FilterParams):
+class GopherRepetitionParams(LangParams):
     max_dup_line_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated lines (fraction of lines)")
     max_dup_line_char_frac: float | None = Field(0.2, ge=0, le=1, description="most characters in duplicated lines")
     max_dup_para_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated paragraphs")
@@ -148,7 +149,7 @@ class GopherRepetitionParams(FilterParams):
 
 
 @register("gopher_repetition")
-class GopherRepetition(Filter):
+class GopherRepetition(LangAware):
     """Gopher repetition rules: duplicated paragraphs and lines, top n-grams, repeated n-grams.
 
     Drop reasons, checked in this order: ``empty``, ``dup_para_frac``, ``dup_para_char_frac``,
@@ -172,11 +173,11 @@ class GopherRepetition(Filter):
         cols |= {f"gopher_rep_dup_{n}_gram_char_frac": "double" for n in p.max_dup_ngram_char_frac}
         return cols
 
-    def check(self, doc: Document) -> FilterResult:
+    def check_lang(self, doc: Document) -> FilterResult:
         p: GopherRepetitionParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text)
+        f = features(doc.text, doc.meta.get("lang"))
         text = f.text
         if not text:
             for col in self.output_columns():
