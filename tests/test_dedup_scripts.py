@@ -35,3 +35,21 @@ def test_exact_verification_matches_truth_and_rejects_loose_pairs(tmp_path: Path
     assert (WorkLayout(tmp_path / "exact").shard_file(0, "shingles.npy")).exists()
     strict = run_dedup(config(inp, tmp_path / "strict", verify="exact", verify_threshold=0.999))
     assert strict.merged["dropped"] == {}  # edited copies have Jaccard < 1: nothing passes
+
+
+def test_cli_verify_option(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from datacraft.cli import main
+
+    inp, _ = corpus(tmp_path)
+    runner = CliRunner()
+    for flag, want in ((["--verify", "exact"], "exact"), (["--verify"], "signature"), (["--no-verify"], "none")):
+        out = tmp_path / f"out-{want}"
+        res = runner.invoke(main, ["dedup", str(inp), str(out), "--mode", "near", *flag])
+        assert res.exit_code == 0, res.output
+        assert json.loads((out / "stats.json").read_text())["dedup"]["verify"] == want
+    res = runner.invoke(main, ["dedup", str(inp), str(tmp_path / "bad"), "--verify", "fuzzy"])
+    assert res.exit_code == 2

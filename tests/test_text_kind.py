@@ -112,3 +112,13 @@ def test_pipeline_split_reflow_when_ledger_balances(tmp_path: Path) -> None:
     assert rows["gutenberg:b#2"]["text"].count("\n") == 4  # heading, blank, paragraph, blank, paragraph
     m = result.merged
     assert m["ledger_balanced"] and m["totals"]["created"] == 3
+
+
+def test_reflow_joins_cjk_lines_without_spaces_by_display_width() -> None:
+    block = (
+        "       chage は、 パスワードを最後に更新してから、 次に変更しなければならない\n"
+        "       期日までの日数を変更する。 システムはこの情報を用いて、  ユーザがいつパ\n"
+        "       スワードを変更しなければならないかを決定する。"
+    )
+    text, joined = Reflow().reflow(block)
+    assert joined == 1 and "いつパスワード" in text and "ならない期日" in text and text.startswith("       chage")

@@ -11,23 +11,34 @@ columns), so every line of a paragraph "ends without punctuation" for the web ru
   indented).
 
 A wrapped block becomes one line: lines stripped and joined by a space (a line ending in a
-letter and ``-`` joins the next without one: ``to-`` + ``day``). Blocks are separated by one
+letter and ``-`` joins the next without one: ``to-`` + ``day``; Chinese and Japanese lines join
+without a space). Widths are display columns (a CJK character takes two). Blocks are separated by one
 blank line as before. Counters: ``paragraphs_joined``, ``docs_changed``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import Field
 
 from datacraft.document import Document
 from datacraft.stages.base import Mapper, StageContext, StageParams
 from datacraft.stages.registry import register
+from datacraft.text.scripts import HAN_KANA
 
 _BLOCKS = re.compile(r"\n(?:[^\S\n]*\n)+")
 _LIST_ITEM = re.compile(r"\s*(?:[-*•·–—]|\d+[.):]?|[ivxlcIVXLC]+[.)]|[a-zA-Z][.)])\s")
 _CODE_END = ("{", "}", ";", "*/", "\\")
+_WIDE = re.compile(f"[{HAN_KANA}\u3000-\u303f\uff01-\uff60]")
+
+
+def display_width(line: str) -> int:
+    """Columns ``line`` takes in a terminal: East Asian wide and full-width characters count 2."""
+    if line.isascii():
+        return len(line)
+    return len(line) + sum(1 for c in line if unicodedata.east_asian_width(c) in "WF")
 
 
 class ReflowParams(StageParams):
@@ -50,7 +61,7 @@ class Reflow(Mapper):
         p: ReflowParams = self.params  # type: ignore[assignment]
         if len(lines) < 2:
             return False
-        widths = [len(line.rstrip()) for line in lines]
+        widths = [display_width(line.rstrip()) for line in lines]
         width = max(widths)
         if width < p.min_width:
             return False
@@ -80,14 +91,19 @@ class Reflow(Mapper):
                 continue
             joined += 1
             parts: list[str] = []
+            para = ""
             for line in lines:
                 s = line.strip()
-                if parts and len(parts[-1]) > 1 and parts[-1].endswith("-") and parts[-1][-2].isalpha():
-                    parts[-1] += s
+                if not para:
+                    para = s
+                elif len(para) > 1 and para.endswith("-") and para[-2].isalpha():
+                    para += s  # to- + day
+                elif _WIDE.match(para[-1]) or (s and _WIDE.match(s[0])):
+                    para += s  # Chinese/Japanese lines join without a space
                 else:
-                    parts.append(s)
+                    para += " " + s
             lead = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
-            out.append(lead + " ".join(parts))
+            out.append(lead + para)
         return ("\n\n".join(out) if joined else text), joined
 
     def map(self, doc: Document, ctx: StageContext) -> Document:
