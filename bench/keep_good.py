@@ -102,12 +102,14 @@ def manpages(per_lang: int) -> list[dict[str, Any]]:
     """Localized manual pages of ≥ 1,000 characters (cached after the first rendering)."""
     cache = OUT / "manpages.jsonl"
     if cache.is_file():
-        return [json.loads(line) for line in cache.open(encoding="utf-8")]
+        recs = [json.loads(line) for line in cache.open(encoding="utf-8")]
+        return [r for r in recs if ":gcloud" not in r["id"]]
     if not MAN.is_dir() or not shutil.which("man"):
         return []
     jobs: list[tuple[str, Path]] = []
     for sub, lang in MAN_LANGS.items():
         files = sorted((MAN / sub).glob("man[1-8]/*.gz")) if sub else sorted(MAN.glob("man[18]/*.gz"))
+        files = [f for f in files if not f.name.startswith("gcloud")]  # 6,000 generated CLI pages, not prose
         random.Random(0).shuffle(files)
         jobs += [(lang, f) for f in files[: per_lang * 2]]
     with ThreadPoolExecutor(4) as pool:
@@ -230,7 +232,7 @@ def meant_for(key: str) -> list[str]:
     source, lang = key.split("/")
     if source in ("gutenberg-chapters", "gutenberg-books", "kjv"):
         return ["books", "demo"] if lang == "en" else ["books", "multilingual"]
-    if lang == "en":
+    if lang == "en" and source not in ("manpages", "fortunes", "udhr"):
         return ["demo"]
     return ["multilingual"]
 

@@ -146,6 +146,12 @@ class GopherRepetitionParams(LangParams):
         {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
         description="n → most characters in repeated n-grams",
     )
+    ngram_min_words: int = Field(
+        0,
+        ge=0,
+        description="apply the n-gram rules only to texts of at least this many words (0: always, as Gopher); "
+        "in a short text (a UDHR article) one repeated phrase exceeds the character fractions",
+    )
 
 
 @register("gopher_repetition")
@@ -155,7 +161,8 @@ class GopherRepetition(LangAware):
     Drop reasons, checked in this order: ``empty``, ``dup_para_frac``, ``dup_para_char_frac``,
     ``dup_line_frac``, ``dup_line_char_frac``, ``top_{n}_gram`` (n = 2, 3, 4), ``duplicated_{n}_grams``
     (n = 5 … 10). Character fractions divide by the length of the whole text; paragraphs are
-    separated by blank lines, lines by runs of newlines.
+    separated by blank lines, lines by runs of newlines. With ``ngram_min_words`` the n-gram rules
+    are skipped for shorter texts (counted as ``skipped_ngram_rules_short``).
     """
 
     Params = GopherRepetitionParams
@@ -198,6 +205,10 @@ class GopherRepetition(LangAware):
             if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
                 return v.result()
 
+        if p.ngram_min_words and len(f.words) - f.punct_tokens[0] < p.ngram_min_words:
+            result = v.result()
+            result.skipped = ("ngram_rules_short",)
+            return result
         index = NgramIndex(f.words)
         for n, limit in sorted(p.max_top_ngram_char_frac.items()):
             value = ratio(index.top_ngram_chars(n), size)

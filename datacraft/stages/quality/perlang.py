@@ -70,5 +70,5 @@ class LangAware(Filter):
         flt, skipped = self.variant(doc.meta.get("lang"))
         result = flt.check_lang(doc)
         if skipped:
-            result.skipped = skipped
+            result.skipped = (*result.skipped, *skipped)
         return result
