@@ -75,7 +75,7 @@ class Ctx:
 
 def jsonl(path: Path) -> Iterator[dict[str, Any]]:
     if path.suffix == ".gz":
-        fh: Any = gzip.open(path, "rt", encoding="utf-8")
+        fh: Any = gzip.open(path, "rt", encoding="utf-8")  # noqa: SIM115
     elif path.suffix == ".zst":
         fh = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8")  # noqa: SIM115
     else:

@@ -90,7 +90,6 @@ class Reflow(Mapper):
                 out.append(block)
                 continue
             joined += 1
-            parts: list[str] = []
             para = ""
             for line in lines:
                 s = line.strip()
