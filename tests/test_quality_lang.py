@@ -9,7 +9,12 @@ from datacraft.errors import ConfigError
 from datacraft.pipeline.config import build_config
 from datacraft.stages.quality.c4 import C4
 from datacraft.stages.quality.fineweb import FineWebParams, FineWebQuality
-from datacraft.stages.quality.gopher import GopherQuality, GopherQualityParams, GopherRepetition
+from datacraft.stages.quality.gopher import (
+    GopherQuality,
+    GopherQualityParams,
+    GopherRepetition,
+    GopherRepetitionParams,
+)
 from datacraft.stages.quality.languages import STOP_WORDS, base_lang
 from tests.stage_context import Ctx
 
@@ -92,3 +97,13 @@ def test_bad_per_lang_is_a_config_error() -> None:
     }
     with pytest.raises(ConfigError, match="min_wordz"):
         build_config(raw)
+
+
+def test_ngram_rules_need_enough_words_when_asked() -> None:
+    article = "Everyone has the right to life. Everyone has the right to liberty. Everyone has the right to work."
+    assert GopherRepetition().check(Document("a", article)).reason == "top_2_gram"  # Gopher: any length
+    gated = GopherRepetition(GopherRepetitionParams(ngram_min_words=100))
+    r = gated.check(Document("a", article))
+    assert r.keep and r.skipped == ("ngram_rules_short",)
+    looped = article + " buy now cheap pills" * 40
+    assert not gated.check(Document("b", looped)).keep
