@@ -51,12 +51,14 @@ def test_reflow_joins_wrapped_prose_only() -> None:
 
 
 def test_split_by_chapters_and_windows() -> None:
-    book = "Title page\n\nCONTENTS\n\nCHAPTER I\n\n" + "a" * 50 + "\n\nCHAPTER II.\n\n" + ("word " * 40).strip()
-    s = Split(SplitParams(by="chapters", max_chars=300))
+    toc = "CONTENTS\n\nChapter 1\nChapter 2\n\n"  # a table of contents: headings too close to cut
+    book = "Title page\n\n" + toc + "CHAPTER I\n\n" + "a" * 50 + "\n\nCHAPTER II.\n\n" + ("word " * 40).strip()
+    s = Split(SplitParams(by="chapters", max_chars=300, min_part_chars=40))
     ctx = Ctx()
     out = s.process_batch([Document("b", book, {"lang": "en"}), Document("short", "no cut")], ctx)
     assert [d.id for d in out] == ["b#0", "b#1", "b#2", "short"]
-    assert out[1].text.startswith("CHAPTER I") and out[2].text.startswith("CHAPTER II.")
+    assert out[0].text.endswith("Chapter 2") and out[1].text.startswith("CHAPTER I\n")
+    assert out[2].text.startswith("CHAPTER II.")
     assert out[1].meta == {"lang": "en", "parent_id": "b", "part": 1}
     assert ctx.counts[("split", "docs_created")] == 2
     assert all(len(p) <= 30 for p in windows("word " * 40, 30))

@@ -2,7 +2,8 @@
 
 ``by: chapters`` cuts before each heading line (``CHAPTER XII``, ``Chapter 3``, ``BOOK II``,
 ``PART ONE``, … or your ``heading`` pattern); text before the first heading (title page,
-contents) is a part of its own. Any part still longer than ``max_chars``, and every document in
+contents) is a part of its own. A heading followed by less than ``min_part_chars`` before the
+next one (the lines of a table of contents) does not cut. Any part still longer than ``max_chars``, and every document in
 ``by: window`` mode, is cut at the last paragraph break (else line break, else space) before
 ``max_chars``. A document that needs no cut passes unchanged, id included.
 
@@ -36,6 +37,9 @@ class SplitParams(StageParams):
     by: Literal["chapters", "window"] = Field("chapters", description="cut at chapter headings, or windows only")
     max_chars: int = Field(20_000, gt=0, description="longest part in characters")
     min_chars: int = Field(1, ge=0, description="parts shorter than this (stripped) are dropped as empty_part")
+    min_part_chars: int = Field(
+        500, ge=0, description="a heading less than this before the next one (a table of contents) does not cut"
+    )
     heading: str = Field(HEADING, description="regular expression (multiline) of a chapter heading line")
 
     @field_validator("heading")
@@ -86,7 +90,9 @@ class Split(Stage):
         p: SplitParams = self.params  # type: ignore[assignment]
         pieces = [text]
         if p.by == "chapters":
-            starts = [m.start() for m in self._heading.finditer(text)]
+            found = [m.start() for m in self._heading.finditer(text)]
+            ends = [*found[1:], len(text)] if found else []
+            starts = [a for a, b in zip(found, ends, strict=True) if b - a >= p.min_part_chars]
             if starts:
                 bounds = [0, *[s for s in starts if s > 0], len(text)]
                 pieces = [text[a:b].strip() for a, b in itertools.pairwise(bounds)]
