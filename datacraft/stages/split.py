@@ -4,8 +4,8 @@
 ``PART ONE``, … or your ``heading`` pattern); text before the first heading (title page,
 contents) is a part of its own. A heading followed by less than ``min_part_chars`` before the
 next one (the lines of a table of contents) does not cut. Any part still longer than
-``max_chars``, and every document in ``by: window`` mode, is cut at the last paragraph break (else line break, else space) before
-``max_chars``. A document that needs no cut passes unchanged, id included.
+``max_chars``, and every document in ``by: window`` mode, is cut at the last paragraph break
+(else line break, else space) before ``max_chars``. A document that needs no cut passes unchanged, id included.
 
 Parts get derived, stable ids ``<id>#<k>`` (k from 0) and keep every metadata column, plus
 ``parent_id`` (the original id) and ``part`` (k): provenance for dedup clusters and reports.
