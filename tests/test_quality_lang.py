@@ -99,11 +99,16 @@ def test_bad_per_lang_is_a_config_error() -> None:
         build_config(raw)
 
 
-def test_ngram_rules_need_enough_words_when_asked() -> None:
-    article = "Everyone has the right to life. Everyone has the right to liberty. Everyone has the right to work."
-    assert GopherRepetition().check(Document("a", article)).reason == "top_2_gram"  # Gopher: any length
+def test_short_texts_need_a_real_loop_for_the_top_ngram_rules() -> None:
+    article = (
+        "Everyone has the right to education. Education shall be free, at least in the elementary stages. "
+        "Parents have a prior right to choose the kind of education that shall be given to their children. "
+        "Everyone has the right to rest and leisure."
+    )
+    plain = GopherRepetition().check(Document("a", article))
+    assert plain.reason == "top_4_gram"  # Gopher: any length
     gated = GopherRepetition(GopherRepetitionParams(ngram_min_words=100))
     r = gated.check(Document("a", article))
-    assert r.keep and r.skipped == ("ngram_rules_short",)
-    looped = article + " buy now cheap pills" * 40
-    assert not gated.check(Document("b", looped)).keep
+    assert r.keep and r.skipped == ("top_4_gram_short",)
+    looped = article + " buy cheap pills now" * 5
+    assert not gated.check(Document("b", looped)).keep  # a phrase repeated 5 times is a loop

@@ -149,9 +149,10 @@ class GopherRepetitionParams(LangParams):
     ngram_min_words: int = Field(
         0,
         ge=0,
-        description="apply the n-gram rules only to texts of at least this many words (0: always, as Gopher); "
-        "in a short text (a UDHR article) one repeated phrase exceeds the character fractions",
+        description="in texts of fewer words the top n-gram rules count only an n-gram repeated at least "
+        "short_min_repeats times (0: off, as Gopher); in a short article one phrase said twice exceeds the fractions",
     )
+    short_min_repeats: int = Field(3, ge=1, description="see ngram_min_words")
 
 
 @register("gopher_repetition")
@@ -161,8 +162,9 @@ class GopherRepetition(LangAware):
     Drop reasons, checked in this order: ``empty``, ``dup_para_frac``, ``dup_para_char_frac``,
     ``dup_line_frac``, ``dup_line_char_frac``, ``top_{n}_gram`` (n = 2, 3, 4), ``duplicated_{n}_grams``
     (n = 5 … 10). Character fractions divide by the length of the whole text; paragraphs are
-    separated by blank lines, lines by runs of newlines. With ``ngram_min_words`` the n-gram rules
-    are skipped for shorter texts (counted as ``skipped_ngram_rules_short``).
+    separated by blank lines, lines by runs of newlines. With ``ngram_min_words``, in shorter texts
+    a top n-gram seen fewer than ``short_min_repeats`` times does not fail the document (counted
+    as ``skipped_top_{n}_gram_short``).
     """
 
     Params = GopherRepetitionParams
@@ -205,22 +207,28 @@ class GopherRepetition(LangAware):
             if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
                 return v.result()
 
-        if p.ngram_min_words and len(f.words) - f.punct_tokens[0] < p.ngram_min_words:
-            result = v.result()
-            result.skipped = ("ngram_rules_short",)
-            return result
         index = NgramIndex(f.words)
+        short = bool(p.ngram_min_words) and len(f.words) - f.punct_tokens[0] < p.ngram_min_words
+        skipped: tuple[str, ...] = ()
         for n, limit in sorted(p.max_top_ngram_char_frac.items()):
             value = ratio(index.top_ngram_chars(n), size)
             s[f"gopher_rep_top_{n}_gram_char_frac"] = value
-            if value > limit and v.fail(f"top_{n}_gram"):
-                return v.result()
+            if value > limit:
+                if short and index.top_ngram_count(n) < p.short_min_repeats:
+                    skipped = (f"top_{n}_gram_short",)  # a short text saying one phrase twice
+                    continue
+                if v.fail(f"top_{n}_gram"):
+                    result = v.result()
+                    result.skipped = skipped
+                    return result
         for n, limit in sorted(p.max_dup_ngram_char_frac.items()):
             value = ratio(index.duplicated_ngram_chars(n), size)
             s[f"gopher_rep_dup_{n}_gram_char_frac"] = value
             if value > limit and v.fail(f"duplicated_{n}_grams"):
-                return v.result()
-        return v.result()
+                break
+        result = v.result()
+        result.skipped = skipped
+        return result
 
 
 def _over(value: float, limit: float | None) -> bool:
