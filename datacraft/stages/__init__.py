@@ -1,6 +1,6 @@
 """Built-in stages. Importing this package registers every one of them."""
 
-from datacraft.stages import (  # noqa: F401  # noqa: F401,E402  (text by kind)
+from datacraft.stages import (  # noqa: F401
     clean,
     html,
     langid,
