@@ -67,3 +67,7 @@ def test_feature_cache_is_keyed_by_the_text_object() -> None:
         assert features(text) is not features(text)
     finally:
         set_cache_enabled(True)
+
+
+def test_code_increment_stays_one_token_like_spacy() -> None:
+    assert split_words("i++; C++ a+b c+++") == ["i++", ";", "C++", "a", "+", "b", "c", "+", "+", "+"]

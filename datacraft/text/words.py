@@ -6,7 +6,8 @@ English), closely enough that the Gopher / C4 / FineWeb rules agree with datatro
 documents (see bench/RESULTS.md):
 
 - words are runs of letters, digits and combining marks; ``3.14``, ``3,000``, ``example.com``,
-  ``and/or`` stay whole; hyphens split (``e-mail`` → ``e`` ``-`` ``mail``);
+  ``and/or`` stay whole, and so do ``i++`` / ``C++`` (as in spaCy); hyphens split (``e-mail`` →
+  ``e`` ``-`` ``mail``);
 - contractions split before the apostrophe (``it's`` → ``it`` ``'s``, ``don't`` → ``don`` ``'t``: same
   count and characters as spaCy's ``do`` ``n't``); other inner apostrophes stay (``O'Brien``);
 - URLs and e-mail addresses are one token; a few abbreviations (``U.S.``, ``e.g.``, ``Mr.``) keep
@@ -97,8 +98,8 @@ def token_regex() -> re.Pattern[str]:
             # U.S. e.g. Ph.D. C. n. / Mr. Dr. Jan.; the lookahead rejects most positions at once
             rf"(?=[A-Za-z]{{1,7}}\.)(?:(?<!\w)(?:[A-Za-z]{{1,2}}\.){{2,}}|(?<![\w.])[A-Za-z]\.(?![\w.])"
             rf"|(?<![\w.])(?:{abbrev})\.(?![\w.]))",
-            # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com (not end.Next, not a contraction)
-            rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
+            # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com, i++ (not end.Next, not a contraction)
+            rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*(?:\+\+(?![\w+]))?",
             rf"(?<=\w)['’]{w}+",  # contraction suffix after a word: 's 't (not an opening quote)
             r"\.{2,}|-{2,}|''|``",
             rf"[{p}]",
