@@ -4,9 +4,14 @@ Documents are word sequences drawn from the word frequencies of the bundled publ
 text (KJV + Gutenberg editions), with sentence punctuation and capitals. A fraction of
 documents get 1–3 copies; each family has one edit rate (0% = exact copy, or 1–8% of words
 substituted, deleted or inserted). Truth is stored in each record: ``family`` (the original's
-id, or null) and ``edit_rate``.
+id, or null), ``edit_rate`` and ``lang``.
 
-    python bench/corpus.py OUT_DIR --docs 100000 --shards 8 --seed 0
+With ``--multilingual F`` a share F of the documents is Hindi, Vietnamese, Chinese or Japanese,
+drawn from the word (hi, vi) or character (zh, ja: written without spaces) frequencies of the
+bundled UDHR: small vocabularies whose unrelated documents share many n-grams, the hard case
+for near-duplicate precision.
+
+    python bench/corpus.py OUT_DIR --docs 100000 --shards 8 --seed 0 --multilingual 0.04
 """
 
 from __future__ import annotations
@@ -42,16 +47,44 @@ def vocabulary() -> tuple[list[str], np.ndarray]:
     return words, freq / freq.sum()
 
 
-def render(idx: np.ndarray, words: np.ndarray, rng: np.random.Generator) -> str:
-    """Words as text: sentences of 8–24 words, capitalized, ending with a period."""
+#: Other languages of ``--multilingual``: UDHR code → unit (space-separated words or characters).
+LANGS = {"hi": "word", "vi": "word", "zh-cn": "char", "ja": "char"}
+
+
+def lang_vocabularies() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Units and their cumulative probabilities per language of :data:`LANGS`, from the bundled UDHR."""
+    texts: dict[str, list[str]] = collections.defaultdict(list)
+    with gzip.open(SAMPLE / "udhr-55.jsonl.gz") as fh:
+        for line in fh:
+            r = orjson.loads(line)
+            if r["lang"] in LANGS:
+                texts[r["lang"]].append(r["text"])
+    out = {}
+    for lang, unit in LANGS.items():
+        text = " ".join(texts[lang]).lower()
+        if unit == "word":  # split at spaces and punctuation only: \w would cut at Devanagari vowel signs
+            units = [w for w in re.split(r"[\s\d.,;:!?()\[\]\"'“”‘’«»—–।-]+", text) if w]
+        else:
+            units = re.findall(r"[^\W\d_]", text)
+        counts = collections.Counter(units)
+        vocab = sorted(counts, key=lambda w: (-counts[w], w))
+        freq = np.array([counts[w] for w in vocab], float)
+        out[lang] = (np.array(vocab, object), np.cumsum(freq / freq.sum()))
+    return out
+
+
+def render(idx: np.ndarray, words: np.ndarray, rng: np.random.Generator, lang: str = "en") -> str:
+    """Units as text: sentences of 8–24 units, ending with a period (``。`` and no spaces for zh/ja)."""
     toks = words[idx].tolist()
     pos = 0
+    spaceless = LANGS.get(lang) == "char"
     while pos < len(toks):
-        toks[pos] = toks[pos].capitalize()
+        if not spaceless:
+            toks[pos] = toks[pos].capitalize()
         end = min(len(toks), pos + int(rng.integers(8, 25)))
-        toks[end - 1] += "."
+        toks[end - 1] += "。" if spaceless else "."
         pos = end
-    return " ".join(toks)
+    return ("" if spaceless else " ").join(toks)
 
 
 def draw(cdf: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -77,30 +110,38 @@ def edit(idx: np.ndarray, rate: float, cdf: np.ndarray, rng: np.random.Generator
     return np.array(out)
 
 
-def generate(docs: int, seed: int = 0, dup_fraction: float = 0.15) -> list[dict]:
+def generate(docs: int, seed: int = 0, dup_fraction: float = 0.15, multilingual: float = 0.0) -> list[dict]:
     """``docs`` records (originals, unique docs and copies) in a seeded random order."""
     rng = np.random.default_rng(seed)
     words, p = vocabulary()
-    vocab = np.array(words, object)
-    cdf = np.cumsum(p)
+    tables = {"en": (np.array(words, object), np.cumsum(p))}
+    if multilingual > 0:
+        tables |= lang_vocabularies()
+    others = sorted(LANGS)
     records: list[dict] = []
     n = 0
     while len(records) < docs:
+        lang = "en"
+        if multilingual > 0 and rng.random() < multilingual:
+            lang = others[int(rng.integers(len(others)))]
+        vocab, cdf = tables[lang]
         length = int(np.clip(rng.lognormal(5.6, 0.6), 50, 2000))
+        if LANGS.get(lang) == "char":
+            length *= 2  # characters, not words
         idx = draw(cdf, rng, length)
         doc_id = f"doc{n:08d}"
         n += 1
         if rng.random() < dup_fraction:
             rate = float(EDIT_RATES[int(rng.integers(len(EDIT_RATES)))])
-            records.append({"id": doc_id, "text": render(idx, vocab, rng), "family": doc_id, "edit_rate": rate})
+            base = {"family": doc_id, "edit_rate": rate, "lang": lang}
+            records.append({"id": doc_id, "text": render(idx, vocab, rng, lang), **base})
             for _ in range(int(rng.integers(1, 4))):
                 copy = edit(idx, rate, cdf, rng)
-                records.append(
-                    {"id": f"doc{n:08d}", "text": render(copy, vocab, rng), "family": doc_id, "edit_rate": rate}
-                )
+                records.append({"id": f"doc{n:08d}", "text": render(copy, vocab, rng, lang), **base})
                 n += 1
         else:
-            records.append({"id": doc_id, "text": render(idx, vocab, rng), "family": None, "edit_rate": None})
+            text = render(idx, vocab, rng, lang)
+            records.append({"id": doc_id, "text": text, "family": None, "edit_rate": None, "lang": lang})
     records = records[:docs]
     order = rng.permutation(len(records))
     return [records[i] for i in order]
@@ -124,8 +165,9 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dup-fraction", type=float, default=0.15, help="share of documents that get copies")
+    ap.add_argument("--multilingual", type=float, default=0.0, help="share of hi/vi/zh/ja documents")
     a = ap.parse_args()
-    paths = write_shards(generate(a.docs, a.seed, a.dup_fraction), a.out, a.shards)
+    paths = write_shards(generate(a.docs, a.seed, a.dup_fraction, a.multilingual), a.out, a.shards)
     print(f"{a.docs} documents in {len(paths)} shards under {a.out}")
 
 

@@ -61,11 +61,19 @@ def labelled(out: Path, truth_key: str) -> list[dict[str, Any]]:
     """Every input document with its predicted cluster (-1: none) and its truth field."""
     docs = []
     for f in sorted((out / "data").glob("*.parquet")):
-        t = pq.read_table(
-            f, columns=["id", "dup_cluster", truth_key] + (["edit_rate"] if truth_key == "family" else [])
-        )
+        names = pq.read_schema(f).names
+        extra = [c for c in ("edit_rate", "lang") if truth_key == "family" and c in names]
+        t = pq.read_table(f, columns=["id", "dup_cluster", truth_key, *extra])
         for r in t.to_pylist():
-            docs.append({"id": r["id"], "cluster": r["dup_cluster"], "truth": r[truth_key], "rate": r.get("edit_rate")})
+            docs.append(
+                {
+                    "id": r["id"],
+                    "cluster": r["dup_cluster"],
+                    "truth": r[truth_key],
+                    "rate": r.get("edit_rate"),
+                    "lang": r.get("lang"),
+                }
+            )
     for f in sorted((out / "rejected").glob("*.parquet")):
         for r in pq.read_table(f, columns=["id", "signals", "meta"]).to_pylist():
             meta, sig = json.loads(r["meta"]), json.loads(r["signals"])
@@ -75,6 +83,7 @@ def labelled(out: Path, truth_key: str) -> list[dict[str, Any]]:
                     "cluster": sig["dup_cluster"],
                     "truth": meta.get(truth_key),
                     "rate": meta.get("edit_rate"),
+                    "lang": meta.get("lang"),
                 },
             )
             docs[-1]["removed"] = True
@@ -162,12 +171,27 @@ def editions(args: argparse.Namespace) -> dict[str, Any]:
 
 def synthetic(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"docs": args.docs, "shards": args.shards, "seed": args.seed}
-    with tempfile.TemporaryDirectory() as tmp:
-        write_shards(generate(args.docs, args.seed), Path(tmp) / "in", args.shards)
+    out["multilingual"] = args.multilingual
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        write_shards(generate(args.docs, args.seed, multilingual=args.multilingual), Path(tmp) / "in", args.shards)
         for preset in PRESETS:
-            merged = dedup(str(Path(tmp) / "in"), Path(tmp) / preset, preset)
-            out[preset] = removal_scores(labelled(Path(tmp) / preset, "family"))
-            out[preset]["removed"] = merged["totals"]["dropped"]
+            verifies = [None] if preset != "high-recall" or not args.compare_verify else ["signature", "exact"]
+            for verify in verifies:
+                name = preset if verify is None else f"{preset} (verify {verify})"
+                extra = {} if verify is None else {"verify": verify}
+                t0 = time.process_time()
+                merged = dedup(str(Path(tmp) / "in"), Path(tmp) / name.replace(" ", "_"), preset, **extra)
+                cpu = time.process_time() - t0
+                docs = labelled(Path(tmp) / name.replace(" ", "_"), "family")
+                out[name] = removal_scores(docs)
+                out[name]["removed"] = merged["totals"]["dropped"]
+                out[name]["cpu_seconds_driver"] = round(cpu, 1)
+                langs = sorted({d["lang"] for d in docs if d.get("lang")})
+                if len(langs) > 1:
+                    out[name]["per_lang"] = {
+                        lang: removal_scores([d for d in docs if d.get("lang") == lang])["overall"] for lang in langs
+                    }
+            print(json.dumps({k: v for k, v in out.items() if k.startswith(preset)}, indent=1), flush=True)
     return out
 
 
@@ -313,6 +337,10 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--docs-per-shard", type=int, default=25_000, help="memory: shard size (fixed as the corpus grows)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--multilingual", type=float, default=0.0, help="synthetic: share of hi/vi/zh/ja documents")
+    ap.add_argument(
+        "--compare-verify", action="store_true", help="synthetic: high-recall with signature and exact verification"
+    )
     ap.add_argument("--tmp", default=None, help="directory for temporary outputs (default: system temp)")
     ap.add_argument("--corpus-dir", default=None, help="memory: keep the generated corpus here and reuse it")
     args = ap.parse_args()

@@ -274,7 +274,7 @@ def test_star_edges_link_each_bucket_to_its_smallest_key() -> None:
 def test_verification_retries_other_bucket_members(tmp_path: Path) -> None:
     import numpy as np
 
-    from datacraft.dedup.phases import SignatureStore, _verify, save_npy, star_edges
+    from datacraft.dedup.phases import SignatureStore, _verify, save_npy, signature_similarity, star_edges
 
     work = WorkLayout(tmp_path)
     sigs = np.zeros((4, 16), np.uint32)
@@ -285,5 +285,5 @@ def test_verification_retries_other_bucket_members(tmp_path: Path) -> None:
     save_npy(work.shard_file(0, "sig.npy"), sigs)
     keys = np.arange(4, dtype=np.uint64)
     edges, starts, skeys = star_edges(keys, np.array([[5], [5], [5], [5]], np.uint64))
-    kept = _verify(edges, starts, skeys, SignatureStore(work), 0.75)
+    kept = _verify(edges, starts, skeys, signature_similarity(SignatureStore(work)), 0.75)
     assert kept.tolist() == [[1, 2]]

@@ -118,7 +118,7 @@ def test_params_presets_and_validation() -> None:
     assert build_params().lsh() == (14, 8)
     derived = build_params(threshold=0.8)
     assert derived.bands is None and derived.lsh() == optimal_bands(0.8, derived.num_perm)
-    assert build_params("high-recall").verify == "signature"
+    assert build_params("high-recall").verify == "exact"
     with pytest.raises(ValueError, match="both bands and rows"):
         DedupParams(bands=4, rows=None)
     with pytest.raises(ValueError, match="exceeds num_perm"):

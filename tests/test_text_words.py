@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datacraft.text import count_sentences, features, lines, nonblank_lines, paragraphs, split_words
 from datacraft.text.cache import set_cache_enabled
-from datacraft.text.words import is_punct_token, punct_set
+from datacraft.text.words import is_punct_token, punct_set, token_regex
 
 
 def test_english_conventions() -> None:
@@ -19,14 +19,15 @@ def test_period_between_words_splits_only_before_capitals() -> None:
     assert split_words("see example.com now.Then go") == ["see", "example.com", "now", ".", "Then", "go"]
 
 
-def test_cjk_characters_are_words() -> None:
-    assert split_words("我爱北京 天安门。") == ["我", "爱", "北", "京", "天", "安", "门", "。"]
-    assert split_words("ひらがなカタカナ") == list("ひらがなカタカナ")
-
-
-def test_thai_segments_before_leading_vowels() -> None:
-    # เ and ไ are leading vowels: "ไปเที่ยว" (go travel) → ไป | เที่ยว
-    assert split_words("ไปเที่ยว") == ["ไป", "เที่ยว"]
+def test_cjk_and_thai_fallback_without_segmenters() -> None:
+    # The expression alone (used when rjieba / fugashi / pythainlp are not installed): one word per
+    # Han or Kana character, Thai cut before each leading vowel (เ and ไ: "ไปเที่ยว" → ไป | เที่ยว).
+    find = token_regex().findall
+    assert find("我爱北京 天安门。") == ["我", "爱", "北", "京", "天", "安", "门", "。"]
+    assert find("ひらがなカタカナ") == list("ひらがなカタカナ")
+    assert find("ไปเที่ยว") == ["ไป", "เที่ยว"]
+    # with the segmenters: dictionary words (see tests/test_text_scripts.py)
+    assert "".join(split_words("我爱北京 天安门。")) == "我爱北京天安门。"
 
 
 def test_combining_marks_stay_inside_words() -> None:
@@ -66,3 +67,7 @@ def test_feature_cache_is_keyed_by_the_text_object() -> None:
         assert features(text) is not features(text)
     finally:
         set_cache_enabled(True)
+
+
+def test_code_increment_stays_one_token_like_spacy() -> None:
+    assert split_words("i++; C++ a+b c+++") == ["i++", ";", "C++", "a", "+", "b", "c", "+", "+", "+"]

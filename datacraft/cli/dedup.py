@@ -86,10 +86,15 @@ def _run_dedup_section(inputs: tuple[str, ...]) -> dict[str, Any] | None:
 @click.option("--bands", type=click.IntRange(min=1), default=None, help="LSH bands (with --rows).")
 @click.option("--rows", type=click.IntRange(min=1), default=None, help="Rows per band (with --bands).")
 @click.option(
-    "--verify/--no-verify",
+    "--verify",
+    type=click.Choice(["none", "signature", "exact"]),
+    is_flag=False,
+    flag_value="signature",
     default=None,
-    help="Check candidate pairs by estimated Jaccard from the signatures (drops LSH false positives).",
+    help="Check candidate pairs (drops LSH false positives): signature = estimated Jaccard (plain --verify), "
+    "exact = true Jaccard of the shingle sets (high-recall's default), none.",
 )
+@click.option("--no-verify", is_flag=True, default=False, help="Same as --verify none.")
 @click.option(
     "--keep",
     type=click.Choice(["first", "longest", "signal"]),
@@ -117,7 +122,8 @@ def dedup(
     num_perm: int | None,
     bands: int | None,
     rows: int | None,
-    verify: bool | None,
+    verify: str | None,
+    no_verify: bool,
     keep: str | None,
     signal_column: str | None,
     seed: int | None,
@@ -176,7 +182,7 @@ def dedup(
         "num_perm": num_perm,
         "bands": bands,
         "rows": rows,
-        "verify": None if verify is None else ("signature" if verify else "none"),
+        "verify": "none" if no_verify else verify,
         "keep": keep,
         "signal_column": signal_column,
         "seed": seed,

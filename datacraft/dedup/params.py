@@ -22,7 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "num_perm": 128,
         "bands": 32,
         "rows": 4,
-        "verify": "signature",
+        "verify": "exact",
         "verify_threshold": 0.5,
     },
 }
@@ -42,8 +42,10 @@ class DedupParams(BaseModel):
     threshold: float = Field(0.75, gt=0.0, lt=1.0, description="target Jaccard similarity of near duplicates")
     bands: int | None = Field(14, ge=1, description="LSH bands (None: derived from threshold and num_perm)")
     rows: int | None = Field(8, ge=1, description="rows per band (None: derived from threshold and num_perm)")
-    verify: Literal["none", "signature"] = Field(
-        "none", description="signature: keep only candidate pairs whose estimated Jaccard ≥ verify_threshold"
+    verify: Literal["none", "signature", "exact"] = Field(
+        "none",
+        description="keep only candidate pairs whose Jaccard ≥ verify_threshold: signature (estimated from the "
+        "MinHash values) or exact (from the stored shingle sets; ~4 bytes per shingle on disk)",
     )
     verify_threshold: float | None = Field(None, gt=0.0, le=1.0, description="default: threshold")
     keep: Literal["first", "longest", "signal"] = Field(

@@ -2,7 +2,7 @@
 
 1. :func:`signature_task` (per shard): exact hashes, MinHash signatures, LSH band hashes.
 2. :func:`group_task` (per band, plus one for exact hashes): equal hashes → candidate pairs,
-   optionally verified by estimated Jaccard.
+   optionally verified by estimated or exact Jaccard (:mod:`datacraft.dedup.verify`).
 3. :func:`cluster_task` (one task): connected components of all pairs, a representative per
    cluster, per-shard decisions.
 4. :func:`filter_task` (per shard): kept documents get ``dup_cluster``/``dup_count``; the others
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
+from datacraft.dedup.verify import ShingleStore, unique_sets
 from datacraft.document import Document
 from datacraft.io import fs
 from datacraft.io.atomic import atomic_path, write_text_atomic
@@ -135,6 +137,8 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
     exact: list[bytes] = []
     sig_parts: list[np.ndarray] = []
     shingled: list[np.ndarray] = []
+    sets: list[np.ndarray] = []  # verify: exact — each document's shingle set
+    set_sizes: list[np.ndarray] = []
     batch: list[Document] = []
     bands, rows = p.lsh()
 
@@ -146,6 +150,10 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
             hashes, per_doc = shingle_hashes(texts, p.shingle, p.ngram)
             sig_parts.append(signatures(hashes, per_doc, p.num_perm, p.seed))
             shingled.append(per_doc > 0)
+            if p.verify == "exact":
+                values, sizes = unique_sets(hashes, per_doc)
+                sets.append(values)
+                set_sizes.append(sizes)
         report_docs(len(batch))
         batch.clear()
 
@@ -176,6 +184,10 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
         save_npy(layout.shard_file(idx, "sig.npy"), sigs)
         save_npy(layout.shard_file(idx, "keys.npy"), valid.astype(np.uint32))
         save_npy(layout.shard_file(idx, "bands.npy"), band_hashes(sigs[valid], bands, rows))
+        if p.verify == "exact":
+            sizes = np.concatenate(set_sizes) if set_sizes else np.zeros(0, np.int64)
+            save_npy(layout.shard_file(idx, "shingles.npy"), np.concatenate(sets) if sets else np.zeros(0, np.uint32))
+            save_npy(layout.shard_file(idx, "shingle_offsets.npy"), np.concatenate(([0], np.cumsum(sizes))))
     info = {"shard": idx, "input": task.shard.path, "docs": n, **task_resources(t_cpu)}
     write_marker(layout.marker(f"sig-{idx:05d}"), task.fingerprint, info)
     return info
@@ -259,15 +271,23 @@ def star_edges(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.nda
     return edges, starts, k
 
 
-def _verify(edges: np.ndarray, starts: np.ndarray, skeys: np.ndarray, store: SignatureStore, cut: float) -> np.ndarray:
-    """Keep star edges whose estimated Jaccard reaches ``cut``.
+Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def signature_similarity(store: SignatureStore) -> Similarity:
+    """Estimated Jaccard: the share of equal MinHash values."""
+    return lambda a, b: (store.get(a) == store.get(b)).mean(axis=1)
+
+
+def _verify(edges: np.ndarray, starts: np.ndarray, skeys: np.ndarray, sim: Similarity, cut: float) -> np.ndarray:
+    """Keep star edges whose similarity (estimated or exact Jaccard) reaches ``cut``.
 
     A member that fails against its bucket's first document is tried against the other members
     of its bucket (the first 64), so a true pair is not lost because the first one differs.
     """
     if not len(edges):
         return edges
-    ok = (store.get(edges[:, 0]) == store.get(edges[:, 1])).mean(axis=1) >= cut
+    ok = sim(edges[:, 0], edges[:, 1]) >= cut
     kept = [edges[ok]]
     failed = edges[~ok, 1]
     if len(failed):
@@ -280,7 +300,7 @@ def _verify(edges: np.ndarray, starts: np.ndarray, skeys: np.ndarray, store: Sig
         for key, b in zip(failed[retry].tolist(), bucket[retry].tolist(), strict=True):
             members = skeys[bounds[b] + 1 : min(bounds[b + 1], bounds[b] + 64)]
             others = members[members != key]
-            sims = (store.get(others) == store.get(np.array([key], np.uint64))).mean(axis=1)
+            sims = sim(others, np.full(len(others), key, np.uint64))
             hit = np.flatnonzero(sims >= cut)
             if len(hit):
                 a, c = sorted((int(others[hit[0]]), key))
@@ -299,8 +319,9 @@ def group_task(task: GroupTask) -> dict[str, Any]:
     keys, hashes = _load_group_inputs(task, layout)
     edges, starts, skeys = star_edges(keys, hashes)
     candidates = len(edges)
-    if task.band >= 0 and p.verify == "signature":
-        edges = _verify(edges, starts, skeys, SignatureStore(layout), p.effective_verify_threshold())
+    if task.band >= 0 and p.verify != "none":
+        sim = signature_similarity(SignatureStore(layout)) if p.verify == "signature" else ShingleStore(layout).jaccard
+        edges = _verify(edges, starts, skeys, sim, p.effective_verify_threshold())
     if len(edges):
         edges = np.unique(edges, axis=0)
     save_npy(layout.pairs(task.name), edges.astype(np.uint64))

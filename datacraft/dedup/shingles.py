@@ -4,9 +4,13 @@ A batch of documents becomes one flat ``uint32`` array of shingle hashes plus a 
 document, so that no Python code runs per token or per shingle:
 
 * the batch is lowercased and joined, then decoded to code points (UTF-32) in one call;
-* word tokens are the maximal runs of word characters (exactly Python's ``\\w``), found with a
-  code-point lookup table; each token's polynomial hash comes from a prefix sum over the code
-  points (``(H[end] - H[start]) * P**-start`` mod 2**64), then the 64-bit MurmurHash3 finalizer;
+* word tokens are the maximal runs of word characters (Python's ``\\w`` plus the combining
+  marks, so Devanagari vowel signs and viramas or Vietnamese tone marks stay inside their word),
+  found with a code-point lookup table; in the space-less scripts (Han, Kana, Thai) every
+  character is its own token, so word ``n``-grams there are character ``n``-grams, the usual
+  unit for near-duplicate detection of CJK text and far cheaper than a dictionary segmenter;
+  each token's polynomial hash comes from a prefix sum over the code points
+  (``(H[end] - H[start]) * P**-start`` mod 2**64), then the 64-bit MurmurHash3 finalizer;
 * ``word`` shingles combine every ``n`` consecutive token hashes; ``char`` shingles combine every
   ``n`` consecutive code points of the lowercased, whitespace-collapsed text.
 
@@ -17,10 +21,13 @@ gets none.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+
+from datacraft.text.scripts import HAN_KANA, THAI
 
 _POLY = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -48,14 +55,25 @@ def exact_key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+_WORD = re.compile(r"\w+")
+_SINGLE = re.compile(f"[{HAN_KANA}{THAI}]+")
+
+
 @lru_cache(maxsize=1)
-def _word_table() -> np.ndarray:
-    """``table[cp]`` is True when code point ``cp`` matches ``\\w`` (built once per process, 1.1 MB)."""
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """(``word[cp]``: ``\\w`` or a combining mark; ``single[cp]``: a one-character token), built once, 2.2 MB."""
     chars = "".join(map(chr, range(_TABLE_SIZE)))
-    table = np.zeros(_TABLE_SIZE, bool)
-    for m in re.finditer(r"\w+", chars):
-        table[m.start() : m.end()] = True
-    return table
+    word = np.zeros(_TABLE_SIZE, bool)
+    for m in _WORD.finditer(chars):
+        word[m.start() : m.end()] = True
+    for cp in range(_TABLE_SIZE):
+        if not word[cp] and unicodedata.category(chr(cp))[0] == "M":
+            word[cp] = True
+    single = np.zeros(_TABLE_SIZE, bool)
+    for m in _SINGLE.finditer(chars):
+        single[m.start() : m.end()] = True
+    single &= word
+    return word, single
 
 
 def _power_tables(length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +103,23 @@ def token_hash(token: str) -> int:
 
 
 def tokens(text: str) -> list[str]:
-    """Reference tokenization: the ``\\w+`` runs of the lowercased text."""
-    return re.findall(r"\w+", text.lower())
+    """Reference tokenization: runs of word characters or marks; one token per Han, Kana or Thai character."""
+    word, single = _tables()
+    out: list[str] = []
+    cur: list[str] = []
+    for c in text.lower():
+        cp = ord(c)
+        if word[cp] and not single[cp]:
+            cur.append(c)
+            continue
+        if cur:
+            out.append("".join(cur))
+            cur = []
+        if single[cp]:
+            out.append(c)
+    if cur:
+        out.append("".join(cur))
+    return out
 
 
 def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,11 +130,16 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     n = len(cps)
     if not n:
         return np.empty(0, np.uint64), np.zeros(ndocs, np.int64)
-    is_word = np.zeros(n + 2, np.int8)
-    np.take(_word_table(), cps, out=is_word[1:-1].view(bool))
-    # Tokens start and end where is_word changes; padded with False, changes alternate start/end.
-    changes = np.flatnonzero(is_word[1:] != is_word[:-1])
-    starts, ends = changes[0::2], changes[1::2]
+    word, single = _tables()
+    is_word = np.zeros(n + 2, bool)
+    np.take(word, cps, out=is_word[1:-1])
+    is_single = np.zeros(n + 2, bool)
+    np.take(single, cps, out=is_single[1:-1])
+    # A token starts at a word character after a non-word one, and at or after a one-character
+    # token; it ends symmetrically. Padded with False at both ends.
+    brk = is_single[1:] | is_single[:-1] | (is_word[1:] != is_word[:-1])  # boundary between i and i+1
+    starts = np.flatnonzero(is_word[1:] & brk)  # padded index i+1 → code point i
+    ends = np.flatnonzero(is_word[:-1] & brk)
     lengths = np.fromiter((len(t) + 1 for t in lowered), np.int64, ndocs)
     doc_starts = np.cumsum(lengths) - lengths
     counts = np.diff(np.searchsorted(starts, doc_starts), append=len(starts)).astype(np.int64)

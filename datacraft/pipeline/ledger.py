@@ -1,4 +1,8 @@
-"""Per-shard stats and the ledger: documents in = kept + Σ dropped(stage, reason) + quarantined."""
+"""Per-shard stats and the ledger: documents in + created = kept + Σ dropped(stage, reason) + quarantined.
+
+``created`` are documents a stage made from another (``split`` cuts a book into k parts: k - 1
+created), counted by the stage as its ``docs_created`` counter; 0 for most pipelines.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from datacraft.errors import LedgerError
+
+#: The stage counter that records documents a stage created (see the module docstring).
+CREATED = "docs_created"
 
 
 @dataclass
@@ -66,16 +73,22 @@ class ShardStats:
         """All documents dropped by any stage."""
         return sum(sum(r.values()) for r in self.dropped.values())
 
+    @property
+    def created_total(self) -> int:
+        """Documents created by stages (their ``docs_created`` counters)."""
+        return sum(c.get(CREATED, 0) for c in self.counters.values())
+
     def balanced(self) -> bool:
         """True when the ledger balances."""
-        return self.docs_in == self.kept + self.dropped_total + self.quarantined
+        return self.docs_in + self.created_total == self.kept + self.dropped_total + self.quarantined
 
     def check(self) -> None:
         """Raise LedgerError unless the ledger balances."""
         if not self.balanced():
             raise LedgerError(
                 f"ledger does not balance for shard {self.shard} ({self.input}): in={self.docs_in} "
-                f"kept={self.kept} dropped={self.dropped_total} quarantined={self.quarantined}"
+                f"created={self.created_total} kept={self.kept} dropped={self.dropped_total} "
+                f"quarantined={self.quarantined}"
             )
 
     def to_json(self) -> dict[str, Any]:
@@ -100,6 +113,7 @@ def quarantine_kind(error: str) -> str:
 def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
     """Sum shard stats into run totals (stage order as first seen)."""
     totals = {"docs_in": 0, "kept": 0, "quarantined": 0, "dropped": 0, "chars_in": 0, "chars_out": 0}
+    totals["created"] = 0
     dropped: dict[str, dict[str, int]] = {}
     stages: dict[str, dict[str, float]] = {}
     counters: dict[str, dict[str, int]] = {}
@@ -112,6 +126,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
         totals["kept"] += s.kept
         totals["quarantined"] += s.quarantined
         totals["dropped"] += s.dropped_total
+        totals["created"] += s.created_total
         totals["chars_in"] += s.chars_in
         totals["chars_out"] += s.chars_out
         for stage, reasons in s.dropped.items():
@@ -136,7 +151,7 @@ def merge_stats(shards: list[ShardStats]) -> dict[str, Any]:
         cpu["read"] += s.read_cpu_seconds
         cpu["write"] += s.write_cpu_seconds
         cpu["total"] += s.cpu_seconds
-    balanced = totals["docs_in"] == totals["kept"] + totals["dropped"] + totals["quarantined"]
+    balanced = totals["docs_in"] + totals["created"] == totals["kept"] + totals["dropped"] + totals["quarantined"]
     return {
         "totals": totals,
         "dropped": dropped,

@@ -162,7 +162,7 @@ class ShardRun:
             st.docs_in += len(docs)
             st.chars_in += chars
             t0, c0 = time.perf_counter(), time.process_time()
-            docs = stage.process_batch(docs, self.ctx)
+            docs = stage.run_batch(docs, self.ctx)
             st.seconds += time.perf_counter() - t0
             st.cpu_seconds += time.process_time() - c0
             chars = sum(len(d.text) for d in docs)

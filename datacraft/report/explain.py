@@ -154,7 +154,7 @@ def explain_document(
             verdict = stage.check(probe)
             step.signals = dict(verdict.signals)
         n_drops = len(ctx.drops)
-        out = stage.process_batch([doc], ctx)
+        out = stage.run_batch([doc], ctx)
         step.counters = ctx.counters.pop(stage.label, {})
         if len(ctx.drops) > n_drops:
             _, reason, signals = ctx.drops[-1]

@@ -10,15 +10,29 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from datacraft.document import Document
+from datacraft.stages.when import compile_condition
 
 
 class StageParams(BaseModel):
     """Base for a stage's typed, documented parameters (unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    when: dict[str, Any] | None = Field(
+        None,
+        description="run only on documents whose metadata match, e.g. {lang: en} or {not: {source: kjv}}; "
+        "the others pass through unchanged (see docs/quality.md)",
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _check_when(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            compile_condition(value)
+        return value
 
 
 class FilterParams(StageParams):
@@ -36,6 +50,7 @@ class FilterResult:
     keep: bool
     reason: str | None = None
     signals: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()  # rules with no meaning for this document's language (counted, not failed)
 
 
 KEEP = FilterResult(True)
@@ -75,6 +90,36 @@ class Stage:
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
         """Return the documents that go on to the next stage."""
         raise NotImplementedError
+
+    def run_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        """:meth:`process_batch` on the documents matching ``when`` (all without one), order kept.
+
+        Each run of consecutive matching documents is processed as one batch; the others pass
+        through untouched and are counted as ``when_skipped``.
+        """
+        cond = self.params.when
+        if cond is None:
+            return self.process_batch(docs, ctx)
+        match = self.__dict__.get("_when")
+        if match is None:
+            match = self.__dict__["_when"] = compile_condition(cond)
+        out: list[Document] = []
+        run: list[Document] = []
+        skipped = 0
+        for doc in docs:
+            if match(doc):
+                run.append(doc)
+                continue
+            if run:
+                out.extend(self.process_batch(run, ctx))
+                run = []
+            out.append(doc)
+            skipped += 1
+        if run:
+            out.extend(self.process_batch(run, ctx))
+        if skipped:
+            ctx.count(self.label, "when_skipped", skipped)
+        return out
 
     @classmethod
     def output_columns(cls) -> dict[str, str]:
@@ -136,6 +181,8 @@ class Filter(Stage):
         kept: list[Document] = []
         label = self.label
         for doc, result in zip(docs, results, strict=True):
+            for rule in result.skipped:
+                ctx.count(label, f"skipped_{rule}")
             if annotate:
                 doc.meta.update(result.signals)
                 doc.meta[f"{label}_drop_reason"] = None if result.keep else result.reason

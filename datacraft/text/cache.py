@@ -22,15 +22,16 @@ CACHE_SIZE = 1024
 class TextFeatures:
     """Lazily computed, cached views of one text: tokens, lines, paragraphs and counts."""
 
-    __slots__ = ("__dict__", "text")
+    __slots__ = ("__dict__", "lang", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lang: str | None = None) -> None:
         self.text = text
+        self.lang = lang if isinstance(lang, str) else None
 
     @cached_property
     def words(self) -> list[str]:
         """Tokens of :func:`datacraft.text.words.split_words` (punctuation tokens included)."""
-        return split_words(self.text)
+        return split_words(self.text, self.lang)
 
     @cached_property
     def non_alpha_tokens(self) -> list[str]:
@@ -92,15 +93,15 @@ def set_cache_enabled(enabled: bool) -> None:
     _CACHE.clear()
 
 
-def features(text: str) -> TextFeatures:
-    """The (cached) features of ``text``."""
+def features(text: str, lang: str | None = None) -> TextFeatures:
+    """The (cached) features of ``text``; ``lang`` (a document's language) guides CJK word segmentation."""
     if not _enabled:
-        return TextFeatures(text)
+        return TextFeatures(text, lang)
     key = id(text)
     f = _CACHE.get(key)
     if f is not None and f.text is text:
         return f
-    f = TextFeatures(text)
+    f = TextFeatures(text, lang)
     if len(_CACHE) >= CACHE_SIZE:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = f

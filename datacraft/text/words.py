@@ -6,7 +6,8 @@ English), closely enough that the Gopher / C4 / FineWeb rules agree with datatro
 documents (see bench/RESULTS.md):
 
 - words are runs of letters, digits and combining marks; ``3.14``, ``3,000``, ``example.com``,
-  ``and/or`` stay whole; hyphens split (``e-mail`` → ``e`` ``-`` ``mail``);
+  ``and/or`` stay whole, and so do ``i++`` / ``C++`` (as in spaCy); hyphens split (``e-mail`` →
+  ``e`` ``-`` ``mail``);
 - contractions split before the apostrophe (``it's`` → ``it`` ``'s``, ``don't`` → ``don`` ``'t``: same
   count and characters as spaCy's ``do`` ``n't``); other inner apostrophes stay (``O'Brien``);
 - URLs and e-mail addresses are one token; a few abbreviations (``U.S.``, ``e.g.``, ``Mr.``) keep
@@ -28,6 +29,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from datacraft.text.scripts import has_spaceless, is_japanese, segment_run, spaceless_runs
 
 # Space-less scripts handled specially (ranges as regex class fragments).
 _CJK = (
@@ -95,8 +98,8 @@ def token_regex() -> re.Pattern[str]:
             # U.S. e.g. Ph.D. C. n. / Mr. Dr. Jan.; the lookahead rejects most positions at once
             rf"(?=[A-Za-z]{{1,7}}\.)(?:(?<!\w)(?:[A-Za-z]{{1,2}}\.){{2,}}|(?<![\w.])[A-Za-z]\.(?![\w.])"
             rf"|(?<![\w.])(?:{abbrev})\.(?![\w.]))",
-            # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com (not end.Next, not a contraction)
-            rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*",
+            # word, 3.14, 3,000, example.com, and/or, O'Brien, a@b.com, i++ (not end.Next, not a contraction)
+            rf"{w}+(?:\.(?![A-Z]){w}+|[/@]{w}+|,\d+|['’](?!{_CONTRACTION}(?!{w})){w}+)*(?:\+\+(?![\w+]))?",
             rf"(?<=\w)['’]{w}+",  # contraction suffix after a word: 's 't (not an opening quote)
             r"\.{2,}|-{2,}|''|``",
             rf"[{p}]",
@@ -109,9 +112,26 @@ def token_regex() -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def split_words(text: str) -> list[str]:
-    """Tokenize ``text`` into words and punctuation tokens (whitespace dropped)."""
-    return token_regex().findall(text)
+def split_words(text: str, lang: str | None = None) -> list[str]:
+    """Tokenize ``text`` into words and punctuation tokens (whitespace dropped).
+
+    Text without Han, Kana or Thai takes one ``findall`` (the fast path). Otherwise the runs of
+    those scripts are cut by dictionary segmenters (:mod:`datacraft.text.scripts`; ``lang``
+    decides Japanese vs Chinese for Kana-less Han text) and the rest by the expression.
+    """
+    if text.isascii() or not has_spaceless(text):
+        return token_regex().findall(text)
+    find = token_regex().findall
+    japanese = is_japanese(text, lang)
+    out: list[str] = []
+    for i, piece in enumerate(spaceless_runs(text)):
+        if i % 2 == 0:
+            if piece:
+                out.extend(find(piece))
+            continue
+        words = segment_run(piece, japanese)
+        out.extend(find(piece) if words is None else words)
+    return out
 
 
 def is_punct_token(token: str) -> bool:

@@ -15,13 +15,17 @@ from typing import Any
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
+from datacraft.stages.base import FilterResult, StageContext
+from datacraft.stages.quality.languages import SPACELESS, base_lang
+from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.registry import register
-from datacraft.text.segment import count_sentences
+from datacraft.text.segment import TERMINAL_TUPLE, count_sentences
 from datacraft.text.words import punct_set, split_words
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
+#: Line endings outside English: every Unicode sentence terminal (。 । ؟ …) and closing quotes/brackets.
+UNICODE_END_PUNCTUATION = (*TERMINAL_TUPLE, '"', "'", "”", "’", "»", "」", "』", "）", ")")
 POLICY_SUBSTRINGS = (
     "terms of use",
     "privacy policy",
@@ -33,7 +37,7 @@ POLICY_SUBSTRINGS = (
 LINE_RULES = ("too_long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")
 
 
-class C4Params(FilterParams):
+class C4Params(LangParams):
     remove_citations: bool = Field(True, description="delete citation markers such as [1], [edit], [citation needed]")
     filter_no_terminal_punct: bool = Field(True, description="remove lines not ending in . ? ! \" ' (or ending in ...)")
     min_words_per_line: int = Field(3, ge=0, description="remove lines with fewer whitespace-separated words (0: off)")
@@ -45,6 +49,9 @@ class C4Params(FilterParams):
     filter_curly_bracket: bool = Field(True, description="drop documents containing '{'")
     min_num_sentences: int = Field(5, ge=0, description="drop documents with fewer sentences in kept lines (0: off)")
     min_lines: int = Field(0, ge=0, description="drop documents with fewer kept lines (0: off)")
+    end_punctuation: list[str] | None = Field(
+        None, description="line endings that count (None: C4's . ? ! \" ' in English, Unicode terminals otherwise)"
+    )
 
 
 @dataclass(slots=True)
@@ -59,7 +66,7 @@ class C4Outcome:
 
 
 @register("c4")
-class C4(Filter):
+class C4(LangAware):
     """C4 rules: remove bad lines, then drop documents with lorem ipsum, '{' or too few sentences.
 
     Line rules (the line is removed, counted in stats): ``too_long_word``, ``no_terminal_punct``,
@@ -81,9 +88,15 @@ class C4(Filter):
             "c4_curly_bracket": "bool",
         }
 
-    def evaluate(self, text: str) -> C4Outcome:
-        """Apply every rule to ``text`` (pure)."""
+    def evaluate(self, text: str, lang: str | None = None) -> C4Outcome:
+        """Apply every rule to ``text`` (pure); ``lang`` picks line endings and how words are counted."""
         p: C4Params = self.params  # type: ignore[assignment]
+        base = base_lang(lang)
+        if p.end_punctuation is not None:
+            ends = tuple(p.end_punctuation)
+        else:
+            ends = END_PUNCTUATION if base is None else UNICODE_END_PUNCTUATION
+        spaceless = base in SPACELESS
         annotate = p.mode == "annotate"
         punct = punct_set()
         removed = dict.fromkeys(LINE_RULES, 0)
@@ -95,6 +108,8 @@ class C4(Filter):
         for raw in lines:
             line = raw.strip()
             words = line.split()
+            if spaceless:  # words of a space-less script come from the segmenter, punctuation left out
+                words = [w for w in split_words(line, lang) if w[-1] not in punct]
             too_long = p.max_word_length is not None and len(line) > p.max_word_length
             if too_long and any(len(w) > p.max_word_length for w in words):
                 removed["too_long_word"] += 1
@@ -102,7 +117,7 @@ class C4(Filter):
             if p.remove_citations and "[" in line:
                 line, k = CITATION.subn("", line)
                 citations += k
-            if p.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
+            if p.filter_no_terminal_punct and (not line.endswith(ends) or line.endswith("...")):
                 removed["no_terminal_punct"] += 1
                 continue
             if len(words) < p.min_words_per_line:
@@ -124,7 +139,7 @@ class C4(Filter):
                 removed["policy"] += 1
                 continue
             if p.min_num_sentences and (annotate or sentences < p.min_num_sentences):
-                sentences += count_sentences(split_words(line), punct)
+                sentences += count_sentences(split_words(line, lang), punct)
             kept.append(line)
         signals: dict[str, Any] = {
             "c4_lines": len(lines),
@@ -144,8 +159,8 @@ class C4(Filter):
             reason = "too_few_lines"
         return C4Outcome("\n".join(kept).strip(), reason, signals, removed, citations)
 
-    def check(self, doc: Document) -> FilterResult:
-        out = self.evaluate(doc.text)
+    def check_lang(self, doc: Document) -> FilterResult:
+        out = self.evaluate(doc.text, doc.meta.get("lang"))
         return FilterResult(out.reason is None, out.reason, out.signals)
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
@@ -155,7 +170,10 @@ class C4(Filter):
         totals = dict.fromkeys(("lines_total", "lines_kept", "citations_removed", "docs_modified"), 0)
         removed = dict.fromkeys(LINE_RULES, 0)
         for doc in docs:
-            out = self.evaluate(doc.text)
+            flt, skipped = self.variant(doc.meta.get("lang"))
+            for rule in skipped:
+                ctx.count(label, f"skipped_{rule}")
+            out = flt.evaluate(doc.text, doc.meta.get("lang"))  # type: ignore[attr-defined]
             if out.reason is None:
                 totals["lines_total"] += out.signals["c4_lines"]
                 totals["lines_kept"] += out.signals["c4_lines_kept"]

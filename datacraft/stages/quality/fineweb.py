@@ -7,14 +7,15 @@ import math
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.base import FilterResult
+from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import features
 from datacraft.text.segment import TERMINAL_TUPLE
 
 
-class FineWebParams(FilterParams):
+class FineWebParams(LangParams):
     min_line_punct_ratio: float = Field(0.12, ge=0, le=1, description="fewest lines ending in terminal punctuation")
     line_punct_exclude_zero: bool = Field(False, description="do not drop documents where no line ends in punctuation")
     stop_chars: list[str] | None = Field(None, description="line endings that count (None: Unicode sentence terminals)")
@@ -25,7 +26,7 @@ class FineWebParams(FilterParams):
 
 
 @register("fineweb_quality")
-class FineWebQuality(Filter):
+class FineWebQuality(LangAware):
     """FineWeb rules over non-blank lines: punctuation endings, short lines, duplicated lines, lists.
 
     Drop reasons: ``empty`` (no non-blank line), ``line_punct_ratio``, ``short_line_ratio``,
@@ -49,11 +50,11 @@ class FineWebQuality(Filter):
             "fineweb_list_ratio": "double",
         }
 
-    def check(self, doc: Document) -> FilterResult:
+    def check_lang(self, doc: Document) -> FilterResult:
         p: FineWebParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text)
+        f = features(doc.text, doc.meta.get("lang"))
         text = f.text
         lines = f.nonblank_lines
         if not lines:

@@ -12,8 +12,9 @@ import math
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.base import FilterResult
 from datacraft.stages.quality.ngrams import NgramIndex
+from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import features
@@ -21,7 +22,7 @@ from datacraft.text.cache import features
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
-class GopherQualityParams(FilterParams):
+class GopherQualityParams(LangParams):
     min_words: int | None = Field(50, ge=0, description="fewest non-punctuation words")
     max_words: int | None = Field(100_000, ge=0, description="most non-punctuation words")
     min_mean_word_length: float | None = Field(3, ge=0, description="shortest mean word length (characters)")
@@ -37,7 +38,7 @@ class GopherQualityParams(FilterParams):
 
 
 @register("gopher_quality")
-class GopherQuality(Filter):
+class GopherQuality(LangAware):
     """Gopher quality rules: length, mean word length, symbols, bullets, ellipses, letters, stop words.
 
     Drop reasons: ``too_few_words``, ``too_many_words``, ``short_mean_word_length``,
@@ -68,11 +69,11 @@ class GopherQuality(Filter):
             "gopher_stop_word_count": "int64",
         }
 
-    def check(self, doc: Document) -> FilterResult:
+    def check_lang(self, doc: Document) -> FilterResult:
         p: GopherQualityParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text)
+        f = features(doc.text, doc.meta.get("lang"))
         text, tokens = f.text, f.words
         n_tokens = len(tokens)
         n_punct, punct_chars = f.punct_tokens
@@ -131,7 +132,7 @@ class GopherQuality(Filter):
         return v.result()
 
 
-class GopherRepetitionParams(FilterParams):
+class GopherRepetitionParams(LangParams):
     max_dup_line_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated lines (fraction of lines)")
     max_dup_line_char_frac: float | None = Field(0.2, ge=0, le=1, description="most characters in duplicated lines")
     max_dup_para_frac: float | None = Field(0.3, ge=0, le=1, description="most duplicated paragraphs")
@@ -145,16 +146,25 @@ class GopherRepetitionParams(FilterParams):
         {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
         description="n → most characters in repeated n-grams",
     )
+    ngram_min_words: int = Field(
+        0,
+        ge=0,
+        description="in texts of fewer words the top n-gram rules count only an n-gram repeated at least "
+        "short_min_repeats times (0: off, as Gopher); in a short article one phrase said twice exceeds the fractions",
+    )
+    short_min_repeats: int = Field(3, ge=1, description="see ngram_min_words")
 
 
 @register("gopher_repetition")
-class GopherRepetition(Filter):
+class GopherRepetition(LangAware):
     """Gopher repetition rules: duplicated paragraphs and lines, top n-grams, repeated n-grams.
 
     Drop reasons, checked in this order: ``empty``, ``dup_para_frac``, ``dup_para_char_frac``,
     ``dup_line_frac``, ``dup_line_char_frac``, ``top_{n}_gram`` (n = 2, 3, 4), ``duplicated_{n}_grams``
     (n = 5 … 10). Character fractions divide by the length of the whole text; paragraphs are
-    separated by blank lines, lines by runs of newlines.
+    separated by blank lines, lines by runs of newlines. With ``ngram_min_words``, in shorter texts
+    a top n-gram seen fewer than ``short_min_repeats`` times does not fail the document (counted
+    as ``skipped_top_{n}_gram_short``).
     """
 
     Params = GopherRepetitionParams
@@ -179,11 +189,11 @@ class GopherRepetition(Filter):
         cols |= {f"gopher_rep_dup_{n}_gram_char_frac": "double" for n in p.max_dup_ngram_char_frac}
         return cols
 
-    def check(self, doc: Document) -> FilterResult:
+    def check_lang(self, doc: Document) -> FilterResult:
         p: GopherRepetitionParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text)
+        f = features(doc.text, doc.meta.get("lang"))
         text = f.text
         if not text:
             for col in self.signal_columns():
@@ -205,17 +215,27 @@ class GopherRepetition(Filter):
                 return v.result()
 
         index = NgramIndex(f.words)
+        short = bool(p.ngram_min_words) and len(f.words) - f.punct_tokens[0] < p.ngram_min_words
+        skipped: tuple[str, ...] = ()
         for n, limit in sorted(p.max_top_ngram_char_frac.items()):
             value = ratio(index.top_ngram_chars(n), size)
             s[f"gopher_rep_top_{n}_gram_char_frac"] = value
-            if value > limit and v.fail(f"top_{n}_gram"):
-                return v.result()
+            if value > limit:
+                if short and index.top_ngram_count(n) < p.short_min_repeats:
+                    skipped = (f"top_{n}_gram_short",)  # a short text saying one phrase twice
+                    continue
+                if v.fail(f"top_{n}_gram"):
+                    result = v.result()
+                    result.skipped = skipped
+                    return result
         for n, limit in sorted(p.max_dup_ngram_char_frac.items()):
             value = ratio(index.duplicated_ngram_chars(n), size)
             s[f"gopher_rep_dup_{n}_gram_char_frac"] = value
             if value > limit and v.fail(f"duplicated_{n}_grams"):
-                return v.result()
-        return v.result()
+                break
+        result = v.result()
+        result.skipped = skipped
+        return result
 
 
 def _over(value: float, limit: float | None) -> bool:

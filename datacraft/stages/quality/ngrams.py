@@ -64,6 +64,15 @@ class NgramIndex:
         start = int(first[counts == top].min())
         return (self.chars(start, n) + n - 1) * int(top)
 
+    def top_ngram_count(self, n: int) -> int:
+        """How many times the most frequent n-gram occurs (0 for a text shorter than ``n``)."""
+        if self.n_words < n:
+            return 0
+        if self.unique_bigrams and n >= 2:
+            return 1
+        _, counts = np.unique(self.hashes(n), return_counts=True)
+        return int(counts.max())
+
     def duplicated_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and skipping past each repeat."""
         if self.unique_bigrams or (self._no_repeats_from is not None and n >= self._no_repeats_from):
