@@ -60,14 +60,15 @@ def format_stats(run: RunStats, shards: bool = False) -> str:
     order = run.stage_order
     if stages:
         lines.append("")
-        lines.append(f"{'stage':<22}{'docs in':>12}{'docs out':>12}{'dropped':>10}{'chars out':>16}{'CPU s':>10}")
+        head = f"{'stage':<22}{'docs in':>12}{'docs out':>12}{'dropped':>10}{'chars out':>16}"
+        lines.append(head + f"{'wall s':>10}{'CPU s':>10}")
         for label in order:
             if label in stages:
                 s = stages[label]
                 d = sum(m.get("dropped", {}).get(label, {}).values())
                 lines.append(
                     f"{label:<22}{int(s['docs_in']):>12,}{int(s['docs_out']):>12,}{d:>10,}"
-                    f"{int(s['chars_out']):>16,}{s['seconds']:>10.2f}"
+                    f"{int(s['chars_out']):>16,}{s['seconds']:>10.2f}{_cpu(s):>10}"
                 )
     dropped = m.get("dropped", {})
     if dropped:
@@ -123,3 +124,9 @@ def stats(out: str, as_json: bool, shards: bool) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
     click.echo(format_stats(run, shards))
+
+
+def _cpu(stage: dict) -> str:
+    """A stage's CPU seconds (worker CPU time), or ``-`` for stats written before they were measured."""
+    cpu = stage.get("cpu_seconds")
+    return "-" if cpu is None else f"{float(cpu):.2f}"
