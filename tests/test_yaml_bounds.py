@@ -75,3 +75,15 @@ def test_normal_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
     )
     config = load_pipeline(q)
     assert [s.params for s in config.stages] == [{"min_words": 3}, {"min_words": 3}]
+
+
+def test_alias_bomb_in_a_train_config_or_search_space_is_refused(tmp_path: Path) -> None:
+    from datacraft.train.config import load_train_config
+    from datacraft.train.tune import load_space
+
+    p = tmp_path / "bomb.yaml"
+    p.write_text(_bomb())
+    with pytest.raises(ConfigError, match="alias bomb"):
+        load_train_config(p)
+    with pytest.raises(ConfigError, match="alias bomb"):
+        load_space(p)

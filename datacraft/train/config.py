@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datacraft.errors import ConfigError
+from datacraft.pipeline.yamlsafe import safe_load_bounded
 from datacraft.validation import format_validation_error, parse_value
 
 
@@ -175,7 +176,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] | None = Non
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load_bounded(text, str(path))
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML: {e}") from None
     return build_train_config(raw, overrides, str(path))

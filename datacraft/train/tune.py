@@ -26,6 +26,7 @@ import yaml
 
 from datacraft.errors import ConfigError
 from datacraft.io.atomic import write_text_atomic
+from datacraft.pipeline.yamlsafe import safe_load_bounded
 from datacraft.train.config import TrainConfig, build_train_config
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
@@ -36,7 +37,7 @@ ALLOWED_DATA = ("data.seq_len",)
 def load_space(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read and check a search-space YAML (errors name the key, exit 2)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = safe_load_bounded(Path(path).read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise ConfigError(f"search space file not found: {path}") from None
     except yaml.YAMLError as e:
