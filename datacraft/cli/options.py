@@ -92,37 +92,26 @@ def train_set_option(f: F) -> F:
     )(f)
 
 
-def workers_option(f: F) -> F:
-    """``--workers N``."""
+def _workers(default_help: str) -> Callable[[F], F]:
+    """``--workers N`` (``-w``) whose help names where the default comes from."""
     return click.option(
-        "--workers",
-        "-w",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Worker processes (default: the pipeline's setting).",
-    )(f)
+        "--workers", "-w", type=click.IntRange(min=1), default=None, help=f"Worker processes (default: {default_help})."
+    )
+
+
+def workers_option(f: F) -> F:
+    """``--workers N`` for pipeline commands."""
+    return _workers("the pipeline's setting")(f)
 
 
 def workers_default_one_option(f: F) -> F:
     """``--workers N`` for commands without a pipeline file (default 1: in this process)."""
-    return click.option(
-        "--workers",
-        "-w",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Worker processes (default: 1, in this process).",
-    )(f)
+    return _workers("1, in this process")(f)
 
 
 def workers_config_option(f: F) -> F:
     """``--workers N`` for commands that may read a --config file."""
-    return click.option(
-        "--workers",
-        "-w",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Worker processes (default: the --config file's workers, else 1).",
-    )(f)
+    return _workers("the --config file's workers, else 1")(f)
 
 
 def on_error_option(f: F) -> F:

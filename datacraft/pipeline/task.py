@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,13 +204,13 @@ class ShardRun:
             report_docs(len(batch))
 
 
-def make_data_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
-    """The writer for kept documents of one shard (one per value of ``output.partition_by``, if set)."""
+def _writer_factory(fmt: str, config: PipelineConfig, schema: pa.Schema) -> Callable[[Path, str], ShardWriter]:
+    """A factory of writers in ``fmt`` with the output's rotation and compression settings."""
     o = config.output
 
-    def make(where: Path) -> ShardWriter:
+    def make(where: Path, stem: str) -> ShardWriter:
         return make_writer(
-            o.format,
+            fmt,
             where,
             stem,
             schema=schema,
@@ -220,24 +220,23 @@ def make_data_writer(config: PipelineConfig, directory: Path, stem: str, schema:
             compression=o.compression,
         )
 
+    return make
+
+
+def make_data_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
+    """The writer for kept documents of one shard (one per value of ``output.partition_by``, if set)."""
+    o = config.output
+    factory = _writer_factory(o.format, config, schema)
+
+    def make(where: Path) -> ShardWriter:
+        return factory(where, stem)
+
     return PartitionedWriter(directory, stem, o.partition_by, make) if o.partition_by else make(directory)
 
 
 def make_rejected_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter | None:
     """The Parquet writer of dropped documents (None when ``output.rejected`` is off)."""
-    o = config.output
-    if not o.rejected:
-        return None
-    return make_writer(
-        "parquet",
-        directory,
-        stem,
-        schema=schema,
-        rows_per_file=o.rows_per_file,
-        bytes_per_file=o.bytes_per_file,
-        row_group_rows=o.row_group_rows,
-        compression=o.compression,
-    )
+    return _writer_factory("parquet", config, schema)(directory, stem) if config.output.rejected else None
 
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
