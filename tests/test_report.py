@@ -51,7 +51,7 @@ def test_report_has_every_section_and_real_content(report_html: tuple[Path, str]
     assert "<td>fr</td>" in html and "<td>de</td>" in html  # languages table
     assert "clusters (est.)" in html  # duplicate clusters from dup_count
     assert "quarantined" in html and "Ledger balanced" in html
-    assert "words kept, est." in html
+    assert "words kept (estimate)" in html
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
 
 

@@ -105,3 +105,93 @@ def test_trim_png_cuts_the_blank_bottom(tmp_path: Path) -> None:
     Image.fromarray(img).save(tmp_path / "p.png")
     assert trim_png(tmp_path / "p.png", margin=10) == (50, 310)
     assert Image.open(tmp_path / "p.png").size == (50, 310)
+
+
+def test_example_drops_mark_blocklisted_words_and_repeated_ngram(tmp_path: Path) -> None:
+    (tmp_path / "words.txt").write_text("badword\n")
+    rows = [
+        {"id": "b", "text": "a <i>BadWord</i> sits here among fine words today"},
+        {"id": "r", "text": "buy <now> " * 30 + "end"},
+        {"id": "ok", "text": "plain fine text with nothing wrong in it at all"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out"
+    run_pipeline(
+        build_config(
+            {
+                "input": {"paths": [str(tmp_path / "in.jsonl")]},
+                "output": {"path": str(out)},
+                "stages": [
+                    {"blocklist": {"word_lists": [str(tmp_path / "words.txt")]}},
+                    {"gopher_repetition": {}},
+                ],
+            }
+        )
+    )
+    html = example_drops(load_run(out))
+    assert "blocklist · blocked_words" in html
+    assert "&lt;i&gt;<mark>BadWord</mark>&lt;/i&gt;" in html  # marked, the rest still escaped
+    assert "gopher_repetition · top_2_gram" in html
+    assert "<mark>buy &lt;</mark>now&gt;" in html  # the most frequent 2-gram as the filter's words
+    assert "<i>" not in html and "<now>" not in html
+
+
+def test_mark_escapes_and_marks_phrases() -> None:
+    from datacraft.report.extras import mark
+
+    assert mark("a <b> Foo bar", [["foo", "bar"]]) == "a &lt;b&gt; <mark>Foo bar</mark>"
+    assert mark("food <x>", [["foo"]]) == "food &lt;x&gt;"  # whole words only
+    assert mark("x & y", []) == "x &amp; y"
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers import models, pre_tokenizers, trainers
+
+    tok = tokenizers.Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["alpha beta gamma", "delta epsilon"], trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    tok.save(str(path))
+    return path
+
+
+def test_report_counts_tokens_with_a_tokenizer(run_dir: Path, tokenizer_json: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datacraft.cli import main
+    from datacraft.report.build import gather, token_totals
+
+    inputs = gather(run_dir, tokenizer=tokenizer_json)
+    tokens = token_totals(inputs)
+    assert tokens is not None and tokens["kept"] > 0 and tokens["dropped"] > 0
+    assert tokens["total"] == tokens["kept"] + tokens["dropped"]
+    # Whitespace pre-tokenizer: one token per word or punctuation run, so at least as many tokens as words
+    assert token_totals(gather(run_dir)) is None
+    dest = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["report", str(run_dir), "--out", str(dest), "--tokenizer", str(tokenizer_json)])
+    assert result.exit_code == 0, result.output
+    html = dest.read_text()
+    assert "tokens kept" in html and "tokens dropped" in html and "tokenizer.json" in html
+    assert f"{tokens['kept']:,}" in html
+    assert "words kept (estimate)" in html
+
+
+def test_report_tokenizer_errors_exit_2(run_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datacraft.cli import main
+
+    missing = tmp_path / "nope.json"
+    result = CliRunner().invoke(
+        main, ["report", str(run_dir), "--out", str(tmp_path / "r.html"), "--tokenizer", str(missing)]
+    )
+    assert result.exit_code == 2 and "nope.json" in result.output and "Traceback" not in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not a tokenizer")
+    result = CliRunner().invoke(
+        main, ["report", str(run_dir), "--out", str(tmp_path / "r.html"), "--tokenizer", str(bad)]
+    )
+    assert result.exit_code == 2 and "not a valid tokenizer.json" in result.output
+    assert not (tmp_path / "r.html").exists()

@@ -24,8 +24,14 @@ from datacraft.report.runstats import RunStats, load_run
     help="Most rows read from data/ and from rejected/ for histograms (whole row groups, seeded).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the row-group sample.")
+@click.option(
+    "--tokenizer",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Hugging Face tokenizer.json: count kept and dropped tokens on the sample [default: words (estimate)].",
+)
 @quiet_option
-def report(out: str, dest: str | None, sample_rows: int, seed: int, quiet: bool) -> None:
+def report(out: str, dest: str | None, sample_rows: int, seed: int, tokenizer: str | None, quiet: bool) -> None:
     """Write one self-contained HTML report of run OUT: funnel, drops, lengths, signals, languages, timing.
 
     Plots are PNG images embedded in the page, so the file can be mailed or archived alone.
@@ -34,10 +40,11 @@ def report(out: str, dest: str | None, sample_rows: int, seed: int, quiet: bool)
     Examples:
       datacraft report out/demo                            writes out/demo/report.html
       datacraft report out/demo-dedup --out /tmp/dedup.html --sample-rows 20000
+      datacraft report out/demo --tokenizer tok/tokenizer.json   kept/dropped tokens, not words
     """
     from datacraft.report.build import build_report  # matplotlib: only loaded for this command
 
-    path = build_report(out, dest, sample_rows=sample_rows, seed=seed)
+    path = build_report(out, dest, sample_rows=sample_rows, seed=seed, tokenizer=tokenizer)
     if not quiet:
         click.echo(f"report written to {path}", err=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from datacraft.report.html import Raw, img, note, page, pct, table
 from datacraft.report.runstats import RunStats, load_run
 from datacraft.report.sample import (
     CHARS,
+    TOKENS,
     WORDS,
     ParquetSample,
     kept_columns,
     kept_extract,
+    load_tokenizer,
     parquet_files,
     rejected_columns,
     rejected_extract,
@@ -28,7 +31,7 @@ from datacraft.report.sample import (
 )
 
 DUP_COLUMNS = ("dup_cluster", "dup_count")
-NOT_SIGNALS = (CHARS, WORDS, "lang", *DUP_COLUMNS)
+NOT_SIGNALS = (CHARS, WORDS, TOKENS, "lang", *DUP_COLUMNS)
 MAX_SIGNAL_PLOTS = 24
 TOP_LANGS = 25
 MAX_SHARD_ROWS = 100
@@ -42,24 +45,45 @@ class ReportInputs:
     kept: ParquetSample
     rejected: ParquetSample
     quarantine_files: int
+    tokenizer: str | None = None
 
 
-def gather(out: str | Path, *, sample_rows: int = 100_000, seed: int = 0) -> ReportInputs:
-    """Load a run's stats and sample its kept and rejected Parquet (at most ``sample_rows`` rows each)."""
+def gather(
+    out: str | Path, *, sample_rows: int = 100_000, seed: int = 0, tokenizer: str | Path | None = None
+) -> ReportInputs:
+    """Load a run's stats and sample its kept and rejected Parquet (at most ``sample_rows`` rows each).
+
+    With ``tokenizer`` (a Hugging Face ``tokenizer.json``), sampled texts are also counted in its tokens.
+    """
+    counter = load_tokenizer(tokenizer) if tokenizer is not None else None
     run = load_run(out)
     root = run.out
     kept = sample_parquet(
-        parquet_files(root / DATA), max_rows=sample_rows, seed=seed, columns_for=kept_columns, extract=kept_extract
+        parquet_files(root / DATA),
+        max_rows=sample_rows,
+        seed=seed,
+        columns_for=kept_columns,
+        extract=partial(kept_extract, tokens=counter),
     )
     rejected = sample_parquet(
         parquet_files(root / REJECTED),
         max_rows=sample_rows,
         seed=seed + 1,
         columns_for=rejected_columns,
-        extract=rejected_extract,
+        extract=partial(rejected_extract, tokens=counter),
     )
     qfiles = sum(1 for p in (root / QUARANTINE).glob("*") if p.is_file() and not p.name.startswith("."))
-    return ReportInputs(run, kept, rejected, qfiles)
+    return ReportInputs(run, kept, rejected, qfiles, str(tokenizer) if tokenizer is not None else None)
+
+
+def token_totals(inputs: ReportInputs) -> dict[str, int] | None:
+    """Tokens of kept and dropped (rejected/) documents, sample sums scaled to the run's totals; None without."""
+    kept, rej = inputs.kept, inputs.rejected
+    if TOKENS not in kept.columns and TOKENS not in rej.columns:
+        return None
+    k = float(np.nansum(kept.columns[TOKENS])) * kept.weight if TOKENS in kept.columns else 0.0
+    r = float(np.nansum(rej.columns[TOKENS])) * rej.weight if TOKENS in rej.columns else 0.0
+    return {"kept": round(k), "dropped": round(r), "total": round(k + r)}
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
@@ -132,8 +156,14 @@ class ReportBuilder:
             words_kept = float(np.nansum(kept.columns[WORDS])) * kept.weight
             words_rej = float(np.nansum(rej.columns[WORDS])) * rej.weight if WORDS in rej.columns else 0.0
             words_in = words_kept + words_rej
-            rows.append(("words of kept + rejected documents as written, est.", round(words_in), "100.0%"))
-            rows.append(("words kept, est.", round(words_kept), pct(words_kept, words_in)))
+            rows.append(("words of kept + rejected documents as written (estimate)", round(words_in), "100.0%"))
+            rows.append(("words kept (estimate)", round(words_kept), pct(words_kept, words_in)))
+        tokens = token_totals(self.inp)
+        if tokens is not None:
+            name = Path(self.inp.tokenizer or "tokenizer").name
+            rows.append((f"tokens of kept + dropped documents ({name}, sample scaled)", tokens["total"], "100.0%"))
+            rows.append(("tokens kept", tokens["kept"], pct(tokens["kept"], tokens["total"])))
+            rows.append(("tokens dropped", tokens["dropped"], pct(tokens["dropped"], tokens["total"])))
         return table(["", "count", "share"], rows, numeric=(1, 2))
 
     def funnel(self) -> str:
@@ -430,9 +460,16 @@ class ReportBuilder:
         return page(f"datacraft report: {name}", self.header(), sections)
 
 
-def build_report(out: str | Path, dest: str | Path | None = None, *, sample_rows: int = 100_000, seed: int = 0) -> Path:
+def build_report(
+    out: str | Path,
+    dest: str | Path | None = None,
+    *,
+    sample_rows: int = 100_000,
+    seed: int = 0,
+    tokenizer: str | Path | None = None,
+) -> Path:
     """Write the report of run ``out`` to ``dest`` (default ``OUT/report.html``) atomically; return its path."""
-    inputs = gather(out, sample_rows=sample_rows, seed=seed)
+    inputs = gather(out, sample_rows=sample_rows, seed=seed, tokenizer=tokenizer)
     html = ReportBuilder(inputs, seed=seed).render()
     path = fs.as_path(dest) if dest is not None else fs.as_path(out) / "report.html"
     write_text_atomic(path, html)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,8 @@ def example_drops(run: RunStats, seed: int = 0) -> str:
     parts = [
         note(
             f"Up to {EXAMPLES_PER_REASON} documents per reason, chosen with seed {seed}; text cut to "
-            f"{EXAMPLE_CHARS} characters, control characters shown as \\x.. escapes. "
+            f"{EXAMPLE_CHARS} characters, control characters shown as \\x.. escapes; highlighted: the "
+            "blocklisted words or the most repeated n-gram that dropped it, where the filter tells. "
             "More with the inspect command beside each reason."
         )
     ]
@@ -43,13 +47,90 @@ def example_drops(run: RunStats, seed: int = 0) -> str:
         rows = []
         for d in sample.docs:
             signals = ", ".join(f"{k}={_short(v)}" for k, v in d.signals.items()) or "-"
-            text = escape(truncate(escape_controls(d.text), EXAMPLE_CHARS))
+            shown = truncate(escape_controls(d.text), EXAMPLE_CHARS)
+            text = mark(shown, _offending(run, stage, reason, d.text))
             rows.append((d.id, signals, Raw(f'<pre class="doc">{text}</pre>')))
         parts.append(f"<h3>{escape(stage)} · {escape(reason)} <small>({sample.matches:,} documents)</small></h3>")
         parts.append(table(["id", "signals", "text"], rows))
     if len(pairs) > MAX_REASONS_WITH_EXAMPLES:
         parts.append(note(f"{len(pairs) - MAX_REASONS_WITH_EXAMPLES} more reasons: use datacraft inspect."))
     return "\n".join(parts)
+
+
+def mark(text: str, phrases: list[list[str]]) -> str:
+    """``text`` HTML-escaped, with occurrences of ``phrases`` (word sequences, any case) in ``<mark>``."""
+    patterns = []
+    for words in phrases:
+        if not words:
+            continue
+        pat = re.escape(words[0])
+        for a, b in pairwise(words):
+            sep = r"\s+" if a[-1:].isalnum() and b[:1].isalnum() else r"\s*"
+            pat += sep + re.escape(b)
+        edge_l = r"(?<!\w)" if words[0][:1].isalnum() else ""
+        edge_r = r"(?!\w)" if words[-1][-1:].isalnum() else ""
+        patterns.append(edge_l + pat + edge_r)
+    if not patterns:
+        return escape(text)
+    rx = re.compile("|".join(sorted(set(patterns), key=len, reverse=True)), re.IGNORECASE)
+    out, pos = [], 0
+    for m in rx.finditer(text):
+        if m.end() == m.start():
+            continue
+        out.append(escape(text[pos : m.start()]))
+        out.append(f"<mark>{escape(m.group())}</mark>")
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _offending(run: RunStats, stage: str, reason: str, text: str) -> list[list[str]]:
+    """What in ``text`` made ``stage`` drop it for ``reason``, as word sequences; [] where unknown.
+
+    Recomputed from the run's own stage parameters: blocklisted words (``blocked_words``) and the most
+    frequent n-gram of ``gopher_repetition``'s ``top_{n}_gram``. Other reasons mark nothing.
+    """
+    try:
+        spec = next(
+            s for s in run.manifest.get("config", {}).get("stages", []) if s.get("label", s.get("name")) == stage
+        )
+        name = spec["name"]
+        if name == "blocklist" and reason == "blocked_words":
+            return _blocklist_hits(spec, text)
+        top = re.fullmatch(r"top_(\d+)_gram", reason)
+        if name == "gopher_repetition" and top:
+            return _top_ngram(text, int(top.group(1)))
+    except Exception:  # marking is a courtesy: a stage that cannot be rebuilt here marks nothing
+        return []
+    return []
+
+
+def _blocklist_hits(spec: dict[str, Any], text: str) -> list[list[str]]:
+    from datacraft.stages.registry import get_stage_class
+    from datacraft.text.cache import features
+
+    cls = get_stage_class("blocklist")
+    stage = cls(cls.Params(**spec.get("params", {})), label=spec.get("label"))
+    stage.ensure_setup()
+    words = features(text).words
+    lower = [w.lower() for w in words]
+    hits = {(w,) for w in lower if w in stage._single}
+    for i, w in enumerate(lower):
+        for phrase in stage._multi.get(w, ()):
+            if tuple(lower[i : i + len(phrase)]) == phrase:
+                hits.add(phrase)
+    return [list(h) for h in sorted(hits)]
+
+
+def _top_ngram(text: str, n: int) -> list[list[str]]:
+    from datacraft.text.cache import features
+
+    words = features(text).words
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    if not grams:
+        return []
+    gram, count = grams.most_common(1)[0]  # ties: first seen, as the filter
+    return [list(gram)] if count > 1 else []
 
 
 def _short(v: Any) -> str:

@@ -24,6 +24,8 @@ from datacraft.io import fs
 
 #: Columns computed from ``text`` for every sampled row.
 CHARS, WORDS = "_chars", "_words"
+#: Tokens per sampled row, only when the report is given a tokenizer.
+TOKENS = "_tokens"
 #: String columns of kept documents worth sampling (the rest may be large carried-through fields).
 CATEGORICAL = ("lang", "dup_cluster")
 SKIP_NUMERIC = ("id",)
@@ -89,10 +91,46 @@ def word_counts(text: pa.Array) -> np.ndarray:
     return counts - np.bincount(parents[empty], minlength=len(text))
 
 
-def text_lengths(text: pa.Array) -> Columns:
-    """Characters and whitespace-separated words of a text column."""
+TokenCounter = Callable[[list[str]], list[int]]
+
+
+def load_tokenizer(path: str | Path) -> TokenCounter:
+    """A token counter from a Hugging Face ``tokenizer.json`` (``tokenizers`` imported only here).
+
+    Raises ConfigError (exit 2) when the library is missing or the file is missing or not a tokenizer.
+    """
+    from datacraft.errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--tokenizer: {p} does not exist (give a Hugging Face tokenizer.json file)")
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise ConfigError("--tokenizer needs the `tokenizers` package: pip install tokenizers") from None
+    try:
+        tok = Tokenizer.from_file(str(p))
+    except Exception as e:  # the library raises plain Exception for bad JSON or unknown models
+        raise ConfigError(f"--tokenizer: {p} is not a valid tokenizer.json: {e}") from None
+
+    def count(texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+    return count
+
+
+def text_lengths(text: pa.Array, tokens: TokenCounter | None = None) -> Columns:
+    """Characters and whitespace-separated words of a text column (and tokens, given a counter)."""
     chars = pc.utf8_length(text)
-    return {CHARS: chars.to_pylist(), WORDS: word_counts(text).tolist()}
+    out: Columns = {CHARS: chars.to_pylist(), WORDS: word_counts(text).tolist()}
+    if tokens is not None:
+        values = text.to_pylist()
+        present = [i for i, v in enumerate(values) if v is not None]
+        counts: list[float | None] = [None] * len(values)
+        for i, n in zip(present, tokens([values[i] for i in present]), strict=True):
+            counts[i] = n
+        out[TOKENS] = counts
+    return out
 
 
 def _is_number(t: pa.DataType) -> bool:
@@ -111,13 +149,13 @@ def kept_columns(schema: pa.Schema) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def kept_extract(batch: pa.RecordBatch) -> Columns:
+def kept_extract(batch: pa.RecordBatch, tokens: TokenCounter | None = None) -> Columns:
     """Reduce a batch of kept documents to lengths plus its small columns."""
     out: Columns = {}
     for name in batch.schema.names:
         col = batch.column(name)
         if name == "text":
-            out.update(text_lengths(col))
+            out.update(text_lengths(col, tokens))
         else:
             out[name] = col.to_pylist()
     return out
@@ -138,11 +176,13 @@ def _json_obj(raw: str | None) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def rejected_extract(batch: pa.RecordBatch) -> Columns:
+def rejected_extract(batch: pa.RecordBatch, tokens: TokenCounter | None = None) -> Columns:
     """Reduce a batch of rejected rows to lengths, stage, reason, language and numeric signals."""
     names = batch.schema.names
     n = batch.num_rows
-    out: Columns = text_lengths(batch.column("text")) if "text" in names else {CHARS: [None] * n, WORDS: [None] * n}
+    out: Columns = (
+        text_lengths(batch.column("text"), tokens) if "text" in names else {CHARS: [None] * n, WORDS: [None] * n}
+    )
     out["stage"] = batch.column("stage").to_pylist() if "stage" in names else [None] * n
     out["reason"] = batch.column("reason").to_pylist() if "reason" in names else [None] * n
     signals = [_json_obj(s) for s in batch.column("signals").to_pylist()] if "signals" in names else [{}] * n
