@@ -49,7 +49,7 @@ def test_installed_package_stages_are_listed_and_run_with_two_workers(
     assert r.returncode == 0, r.stderr
     by_name = {d["name"]: d for d in json.loads(r.stdout)}
     assert by_name["keyword_filter"]["origin"].startswith("entry point 'keywords'")
-    assert {p["name"] for p in by_name["keyword_filter"]["params"]} == {"mode", "words", "min_hits"}
+    assert {p["name"] for p in by_name["keyword_filter"]["params"]} == {"mode", "words", "min_hits", "when"}
     assert "word_count" in by_name and by_name["clean"]["origin"] == "built-in"
 
     make_corpus(tmp_path / "in", shards=3, docs=30)
