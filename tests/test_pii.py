@@ -49,7 +49,50 @@ def test_phones(text: str, lang: str | None) -> None:
 
 
 def test_regional_phone_needs_the_language() -> None:
-    assert Pii().redact("call 609 141 777 now") == ("call 609 141 777 now", {})
+    # no keyword, no typical grouping, not a contiguous mobile number: only with the language
+    assert Pii().redact("ref 609 141777 x") == ("ref 609 141777 x", {})
+    assert Pii().redact("ref 609 141777 x", "pl") == ("ref <PHONE> x", {"phone": 1})
+    assert Pii().redact("id 339733899 x") == ("id 339733899 x", {})
+    assert Pii().redact("id 339733899 x", "it") == ("id <PHONE> x", {"phone": 1})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no. 609 141 777 x",  # typical grouping, valid in Poland
+        "no. 32 697 01 36 x",
+        "no. 80-8908-1510 x",  # Japan, without its trunk 0
+        "no. 3505247734 x",  # contiguous Italian mobile
+        "no. 89242036077 x",  # contiguous Russian mobile with its trunk 8
+        "no. 5512390240 x",  # contiguous North American number
+        "Tel.: 339733899 x",  # a keyword: any valid national number
+        "тел. 609 141777 x",
+        "電話 339733899 x",
+        "phone (mobile): 339733899 x",
+    ],
+)
+def test_phones_without_language(text: str) -> None:
+    redacted, counts = Pii().redact(text)
+    assert counts == {"phone": 1} and redacted.endswith("<PHONE> x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tel 10 20 30 40",
+        "phone: 2024-04-25 and 25.04.2024",
+        "Tel. 1990-2000",
+        "call v1.2.3 or 10.0.19041",
+        "tel 12:30 or 09:24:44",
+        "call $1 234 567",
+        "order 1234567890 x",  # a Korean mobile only with its trunk 0
+        "ts 1700000000 x",
+        "year 2024 2025 2026",
+        "population 1 234 567 people",
+    ],
+)
+def test_not_phones_without_language(text: str) -> None:
+    assert Pii().redact(text) == (text, {})
 
 
 def test_unknown_international_code_is_not_a_phone() -> None:

@@ -65,6 +65,19 @@ def test_chinese_is_judged_on_segmented_words() -> None:
     assert not GopherRepetition().check(looped).keep
 
 
+def test_thai_repetition_limits_are_those_of_segmented_languages() -> None:
+    # UDHR article 7 in Thai: "การเลือกปฏิบัติ" (discrimination) three times, 0.21 of the characters
+    art7 = (
+        "ทุกคนเสมอกันตามกฏหมายและมีสิทธิที่จะได้รับความคุ้มครองของกฏหมายเท่าทียมกัน โดยปราศจากการเลือกปฏิบัติใด ๆ "
+        "ทุกคนมีสิทธิที่จะได้รับความคุ้มครองเท่าเทียมกันจากการเลือกปฏิบัติใด ๆ อันเป็นการล่วงละเมิดปฏิญญา "
+        "และจากการยุยงให้เกิดการเลือกปฏิบัติดังกล่าว"
+    )
+    gated = GopherRepetition(GopherRepetitionParams(ngram_min_words=100))  # as in pipelines/multilingual.yaml
+    assert gated.check(Document("th", art7, {"lang": "th"})).keep
+    looped = Document("th", art7[:60] + " ดาวน์โหลดฟรีที่นี่" * 40, {"lang": "th"})
+    assert not GopherRepetition().check(looped).keep
+
+
 def test_per_lang_overrides_and_explicit_values() -> None:
     g = GopherQuality(GopherQualityParams(per_lang={"de": {"min_words": 500}}))
     assert g.check(Document("de", DE, {"lang": "de"})).reason == "too_few_words"

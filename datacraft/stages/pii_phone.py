@@ -15,7 +15,16 @@ word, a time (``09:24:44``), a decimal or a path. It is a phone number when:
   one of three or more (no dots, not an ascending ``a-b`` range, not three or more numbers up to
   100), that `phonenumbers`_ says are a *valid* number
   (numbering plan, not just length) in one of that language's main regions (``609 141 777`` in
-  Polish, ``3420837783`` in Italian).
+  Polish, ``3420837783`` in Italian);
+- otherwise, when the language is not known (no ``lang``, ``und``, or a language without regions
+  in ``REGIONS``), the same checks against *all* regions of ``REGIONS``, but only with strong
+  evidence: a phone keyword just before the number (``tel``, ``phone``, ``Tel.``, ``тел.``,
+  ``電話`` …, ``PHONE_KEYWORD``), or a typical phone grouping — three or four groups of 2–4 digits,
+  9–11 digits in all, one separator (`` `` or ``-``) throughout (``503 432 079``,
+  ``32 697 01 36``, ``80-8908-1510``) — or a contiguous mobile number: 10–11 digits that
+  `phonenumbers`_ types as a mobile number of one of those regions *written exactly as it is
+  dialled there* (``3505247734`` in Italy, ``89242036077`` in Russia, ``5512390240`` in the US;
+  not ``1234567890``, a Korean mobile only with its trunk ``0``), so most long IDs stay.
 
 Never: dates (``2024-04-25``, ``25.04.2024``), times, numbers next to a currency or ``%``, runs of
 small numbers (``10 20 30 40 50``), ranges (``1990-2000``), ISBNs and version numbers — they match
@@ -49,6 +58,14 @@ _RU = re.compile(r"8[ -]\d{3}[ -]\d{3}(?:[ -]?\d{2}[ -]?\d{2}|[ -]\d{4})")
 _BR = re.compile(r"\d{2} \d{4,5}[ -]\d{4}")
 _CN_MOBILE = re.compile(r"1[3-9]\d{9}")
 _GROUPS = re.compile(r"\d+")
+#: A phone keyword right before a number (≤ 3 characters of punctuation and spaces in between).
+PHONE_KEYWORD = re.compile(
+    r"(?:\b(?:tel|tél|telf|phone|ph|mobile|mob|cell|fax|call|telefon|telefone|téléphone|teléfono|"
+    r"telefono|handy|tlf|puh|gsm|тел|телефон|моб)|電話|电话|手机|手機|携帯|전화|연락처|☎|📞)"
+    r"\.?[\s:.\-–]{0,3}(?:\([^)]{1,12}\)[\s:]{0,2})?$",
+    re.IGNORECASE,
+)
+_MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 #: Main regions by language code (langdetect codes): where a bare national number is validated.
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -60,6 +77,8 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "ja": ("JP",), "ko": ("KR",), "zh-cn": ("CN",), "zh-tw": ("TW", "HK"), "vi": ("VN",), "th": ("TH",),
     "id": ("ID",), "hi": ("IN",), "ar": ("SA", "EG", "AE", "MA"), "he": ("IL",), "fa": ("IR",),
 }  # fmt: skip
+#: Every region of ``REGIONS`` once, in table order: tried when the language is unknown.
+ALL_REGIONS: tuple[str, ...] = tuple(dict.fromkeys(r for regions in REGIONS.values() for r in regions))
 
 
 def _digits(s: str) -> str:
@@ -84,6 +103,33 @@ def _valid_in(digits: str, regions: tuple[str, ...]) -> bool:
         except phonenumbers.NumberParseException:
             continue
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _mobile_in(digits: str, regions: tuple[str, ...]) -> bool:
+    for region in regions:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (
+            phonenumbers.is_valid_number(number)
+            and phonenumbers.number_type(number) in _MOBILE_TYPES
+            and _digits(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)) == digits
+        ):
+            return True
+    return False
+
+
+def _typical_grouping(s: str, groups: list[str]) -> bool:
+    """Three or four groups of 2–4 digits, 9–11 digits in all, one separator (space or hyphen)."""
+    seps = set(re.sub(r"\d", "", s))
+    return (
+        3 <= len(groups) <= 4
+        and seps in ({" "}, {"-"})
+        and all(2 <= len(g) <= 4 for g in groups)
+        and 9 <= sum(map(len, groups)) <= 11
+    )
 
 
 def next_to_amount(text: str, start: int, end: int) -> bool:
@@ -111,8 +157,15 @@ def is_phone(text: str, start: int, end: int, lang: str | None = None) -> bool:
     if any(p.fullmatch(s) for p in (_NANP, _RU, _BR, _CN_MOBILE)):
         return True
     regions = REGIONS.get(lang or "")
+    if not regions:  # language unknown: every region, with strong evidence only
+        regions = ALL_REGIONS
+        if not PHONE_KEYWORD.search(text[max(0, start - 24) : start]):
+            if len(groups) == 1 and 10 <= len(digits) <= 11:
+                return _mobile_in(digits, regions)
+            if not _typical_grouping(s, groups):
+                return False
     shape = [len(g) for g in groups]
-    if not regions or "." in s or "/" in s or len(groups) > 4 or min(shape) < 2 or max(shape) < 3:
+    if "." in s or "/" in s or len(groups) > 4 or min(shape) < 2 or max(shape) < 3:
         return False  # dotted (versions), many or only short groups (scores): no
     if len(groups) == 2 and "-" in s and int(groups[0]) < int(groups[1]):
         return False  # a range
