@@ -43,7 +43,7 @@ class _ThreadFilter(logging.Filter):
 
 
 @contextlib.contextmanager
-def capture_task_output(path: Path, verbosity: int = 0, fmt: str = "text") -> Iterator[io.StringIO]:
+def capture_task_output(path: Path | str, verbosity: int = 0, fmt: str = "text") -> Iterator[io.StringIO]:
     """Collect this thread's log records and raw stderr (stdout too in a worker) into ``path`` if any."""
     buf = io.StringIO()
     handler = logging.StreamHandler(buf)
@@ -88,6 +88,7 @@ def capture_task_output(path: Path, verbosity: int = 0, fmt: str = "text") -> It
 
                     fs.as_path(str(path)).write_text(text)
                 else:
+                    path = Path(path)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     with open(path, "a", encoding="utf-8") as fh:
                         fh.write(text)
@@ -96,15 +97,21 @@ def capture_task_output(path: Path, verbosity: int = 0, fmt: str = "text") -> It
 class LoggedTask:
     """Wraps a task function (picklable when the function is) so each task gets its own log file.
 
-    Made in the driver, it carries the driver's verbosity and log format to worker processes.
+    Made in the driver, it carries the driver's verbosity and log format to worker processes, and the
+    log folder made absolute (a URL kept as it is): a worker on another node runs in another directory.
     """
 
-    def __init__(self, fn: Callable[[Any], Any], log_dir: str | Path) -> None:
+    def __init__(self, fn: Callable[[Any], Any], log_dir: Any) -> None:
+        from datacraft.io import fs
+
         self.fn = fn
-        self.log_dir = str(log_dir)
+        self.log_dir = fs.resolve(str(log_dir))
         self.verbosity = STATE.verbosity
         self.fmt = STATE.fmt
 
     def __call__(self, task: Any) -> Any:
-        with capture_task_output(Path(self.log_dir) / f"{task_name(task)}.log", self.verbosity, self.fmt):
+        name = f"{task_name(task)}.log"
+        # Path() would fold the "//" of a URL: join URLs as text
+        path = f"{self.log_dir.rstrip('/')}/{name}" if "://" in self.log_dir else Path(self.log_dir) / name
+        with capture_task_output(path, self.verbosity, self.fmt):
             return self.fn(task)

@@ -88,6 +88,23 @@ def resolve_task_paths(task: T) -> T:
     return dataclasses.replace(task, **changes) if changes else task  # type: ignore[type-var]
 
 
+def _log_stdstream(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+    """Ray's messages for the driver (``(raylet) Raylet is terminated…``) as log records, not raw prints."""
+    log = logging.getLogger("ray.cluster")
+    for line in data.get("lines", []):
+        log.warning("(%s) %s", data.get("pid", "ray"), str(line).rstrip())
+
+
+def _route_cluster_errors() -> None:
+    """Ray's driver prints cluster errors (a node's raylet died, …) to stdout even with ``log_to_driver``
+    off; send them through logging instead, so ``-q`` silences them and the run log keeps them."""
+    with contextlib.suppress(Exception):  # a private hook of Ray: without it, Ray prints as it always did
+        from ray._private import worker as ray_worker
+
+        if callable(getattr(ray_worker, "print_to_stdstream", None)):
+            ray_worker.print_to_stdstream = _log_stdstream
+
+
 def _exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -278,6 +295,7 @@ class RayExecutor:
         from datacraft.log import tame_library_logger
 
         tame_library_logger("ray")  # Ray installs its own stderr handler: route it through ours (-q silences it)
+        _route_cluster_errors()
         self._started = True
         self._local = address is None
 
