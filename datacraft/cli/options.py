@@ -35,19 +35,6 @@ def quiet_option(f: F) -> F:
     return click.option("--quiet", "-q", count=True, callback=_set_verbosity, help=QUIET_HELP)(f)
 
 
-def log_format_option(f: F) -> F:
-    """``--log-format text|json``."""
-    return click.option(
-        "--log-format",
-        type=click.Choice(["text", "json"]),
-        default=None,
-        expose_value=False,
-        is_eager=True,
-        callback=_set_log_format,
-        help=LOG_FORMAT_HELP,
-    )(f)
-
-
 def add_logging_options(cmd: click.Command) -> click.Command:
     """Give a command ``--log-format`` and (if it lacks one) ``-q`` without touching its signature."""
     names = {n for p in cmd.params for n in getattr(p, "opts", [])}
