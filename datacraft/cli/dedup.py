@@ -62,7 +62,7 @@ def _run_dedup_section(inputs: tuple[str, ...]) -> dict[str, Any] | None:
         return None
     if not isinstance(section, dict):
         return None
-    return {k: v for k, v in section.items() if k != "output"}
+    return {k: v for k, v in section.items() if k not in ("output", "work_dir")}
 
 
 @click.command()
@@ -107,6 +107,13 @@ def _run_dedup_section(inputs: tuple[str, ...]) -> dict[str, Any] | None:
 @click.option("--text-field", default=None, help="Text field of the input [text].")
 @click.option("--id-field", default=None, help="Id field of the input [id].")
 @click.option("--no-rejected", is_flag=True, help="Do not write removed duplicates to rejected/.")
+@click.option(
+    "--work-dir",
+    default=None,
+    metavar="DIR",
+    help="Keep the phase files in DIR/<output>-<hash>/_dedup instead of OUT/_dedup (e.g. local disk when OUT "
+    "is s3://); rerun with the same DIR to resume. [env DATACRAFT_DEDUP_WORK_DIR; default OUT/_dedup]",
+)
 @workers_config_option
 @executor_options
 @click.option("--force", is_flag=True, help="Start over, replacing an earlier run's output.")
@@ -130,6 +137,7 @@ def dedup(
     text_field: str | None,
     id_field: str | None,
     no_rejected: bool,
+    work_dir: str | None,
     workers: int | None,
     executor: str | None,
     ray_address: str | None,
@@ -150,6 +158,7 @@ def dedup(
       datacraft dedup out/demo out/demo-dedup                    as `make demo` did (the run's dedup: settings)
       datacraft dedup out/demo out/demo-near --mode near --threshold 0.8 --workers 2
       datacraft dedup --config pipelines/dedup.yaml
+      datacraft dedup s3://bucket/curated s3://bucket/dedup --work-dir /mnt/scratch   phase files on local disk
     """
     if (bands is None) != (rows is None):
         raise click.UsageError("give --bands and --rows together (or neither, to derive them from --threshold)")
@@ -200,6 +209,9 @@ def dedup(
         raw["input"]["id_field"] = id_field
     if no_rejected:
         raw["output"]["rejected"] = False
+    if work_dir:  # the command line wins over the config's work_dir / dedup.work_dir
+        section.pop("work_dir", None)
+        raw["work_dir"] = work_dir
     for key, value in (("workers", workers), ("executor", executor), ("ray_address", ray_address)):
         if value:
             raw[key] = value

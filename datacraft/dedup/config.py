@@ -40,11 +40,16 @@ class DedupConfig(BaseModel):
     ray: RayConfig = Field(default_factory=RayConfig, description="Ray task resources and retries")
     on_error: Literal["quarantine", "fail"] = "quarantine"
     batch_size: int = Field(1000, gt=0, description="documents per batch in the filtering phase")
+    work_dir: str | None = Field(
+        None,
+        description="folder for the phase files (default OUT/_dedup; DATACRAFT_DEDUP_WORK_DIR when unset), "
+        "e.g. local disk when OUT is on an object store",
+    )
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output bytes (not workers, executor, paths or name)."""
         data = self.model_dump(mode="json")
-        for key in ("workers", "executor", "ray_address", "ray", "name", "on_error"):
+        for key in ("workers", "executor", "ray_address", "ray", "name", "on_error", "work_dir"):
             data.pop(key, None)
         data["output"].pop("path", None)
         data["input"].pop("paths", None)
@@ -55,6 +60,7 @@ class DedupConfig(BaseModel):
         """The equivalent stage-less pipeline config (reader, writer and error policy of the filtering phase)."""
         data = self.model_dump()
         data.pop("dedup")
+        data.pop("work_dir")
         return PipelineConfig(**data)
 
 
@@ -63,7 +69,11 @@ def build_dedup_config(raw: dict[str, Any], source: str = "config") -> DedupConf
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     raw = dict(raw)
-    params = parse_dedup_section(raw.pop("dedup", None), "dedup")
+    section = raw.pop("dedup", None)
+    if isinstance(section, dict) and "work_dir" in section:  # dedup.work_dir: where, not how; not a parameter
+        section = dict(section)
+        raw["work_dir"] = section.pop("work_dir")
+    params = parse_dedup_section(section, "dedup")
     if "stages" in raw:
         raise ConfigError(f"{source}: a dedup config has no stages (put `dedup:` in a pipeline to run it after them)")
     try:
@@ -78,6 +88,7 @@ def dedup_from_pipeline(config: PipelineConfig) -> DedupConfig:
     out = section.pop("output", None) or config.output.path.rstrip("/") + "-dedup"
     if not isinstance(out, str):
         raise ConfigError(f"dedup.output: expected a directory path, got {out!r}")
+    work_dir = section.pop("work_dir", None)
     params = parse_dedup_section(section, "dedup")
     return DedupConfig(
         name=f"{config.name}-dedup",
@@ -90,4 +101,5 @@ def dedup_from_pipeline(config: PipelineConfig) -> DedupConfig:
         ray=config.ray,
         on_error=config.on_error,
         batch_size=config.batch_size,
+        work_dir=work_dir,
     )

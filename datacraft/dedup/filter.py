@@ -102,6 +102,7 @@ class FilterTask:
     shard: Shard
     out: str
     expected_docs: int
+    work: str = ""  # the work files' base folder (see dedup.layout.work_base); "" = out
 
 
 def filter_task(task: FilterTask) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
     shard = task.shard
     layout.clear_shard(shard.index)
     stem = shard_stem(shard.index)
-    stage = ApplyDecisions(read_decisions(WorkLayout(fs.as_path(task.out)), shard.index))
+    stage = ApplyDecisions(read_decisions(WorkLayout(fs.as_path(task.work or task.out)), shard.index))
     stats = ShardStats(shard=shard.index, input=shard.path)
     data_schema, rejected_schema = output_schemas(pconf, [stage], task.fingerprint)
     data = make_data_writer(pconf, layout.dir(DATA), stem, data_schema)

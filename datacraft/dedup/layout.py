@@ -1,16 +1,40 @@
-"""Where the dedup phases keep their intermediate files, under ``OUT/_dedup``."""
+"""Where the dedup phases keep their intermediate files: ``OUT/_dedup``, or a configured work folder.
+
+By default the work files live beside the output (``OUT/_dedup``). A work folder (``--work-dir``,
+``dedup.work_dir``, or ``DATACRAFT_DEDUP_WORK_DIR``) moves them elsewhere, typically to fast local
+disk when OUT is on an object store: each output gets its own subfolder there
+(``WORK_DIR/<output name>-<hash of the output path>/_dedup``), which holds ``_work.json`` naming the
+output, the run's content fingerprint and its input set. Files of another output or another run are deleted before use,
+never trusted; every phase marker also carries the fingerprint.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from datacraft.io import fs
+from datacraft.io.atomic import write_text_atomic
 
 WORK = "_dedup"
+#: Environment variable naming the default work folder (when no --work-dir / dedup.work_dir is given).
+WORK_DIR_ENV = "DATACRAFT_DEDUP_WORK_DIR"
+#: The file in a work folder that says which output and which run its files belong to.
+OWNER = "_work.json"
 
 
 @dataclass(frozen=True)
 class WorkLayout:
-    """Paths of the phase files and phase markers of one dedup run."""
+    """Paths of the phase files and phase markers of one dedup run, under ``out/_dedup``.
+
+    ``out`` is the output directory, or (with a work folder) the output's subfolder of it: what
+    :func:`work_base` returns, and what the phase tasks are given.
+    """
 
     out: Path
 
@@ -37,3 +61,46 @@ class WorkLayout:
     def marker(self, name: str) -> Path:
         """Completion marker of one phase task (``sig-00003``, ``band-007``, ``exact``, ``clusters``)."""
         return self.root / "_done" / f"{name}.json"
+
+    @property
+    def owner(self) -> Path:
+        return self.root / OWNER
+
+
+def work_dir_setting(configured: str | None) -> str | None:
+    """The work folder asked for: the configured one, else ``DATACRAFT_DEDUP_WORK_DIR``, else None (OUT/_dedup)."""
+    value = configured or os.environ.get(WORK_DIR_ENV) or None
+    return fs.resolve(value) if value else None
+
+
+def work_base(output: str, work_dir: str | None) -> str:
+    """The folder whose ``_dedup/`` holds the work files of ``output`` (absolute, or a URL).
+
+    Without a work folder it is the output itself; with one, the output's own subfolder of it, named
+    after the output and a hash of its full path (two outputs never share work files).
+    """
+    out = fs.resolve(output)
+    if not work_dir:
+        return out
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", out.rstrip("/").rsplit("/", 1)[-1]) or "out"
+    digest = hashlib.sha256(out.encode()).hexdigest()[:12]
+    return fs.join(fs.resolve(work_dir), f"{name}-{digest}")
+
+
+def claim_work_dir(layout: WorkLayout, output: str, identity: dict[str, Any]) -> bool:
+    """Make an outside work folder this run's: keep it when ``_work.json`` names this output, content
+    fingerprint and input set, else delete its files first. Returns whether earlier work files were kept."""
+    owner = {
+        "output": fs.resolve(output),
+        "fingerprint": identity["fingerprint"],
+        "input_fingerprint": identity.get("input_fingerprint"),
+    }
+    try:
+        kept = json.loads(layout.owner.read_text()) == owner
+    except (OSError, ValueError):
+        kept = False
+    if not kept:
+        fs.rmtree(layout.root)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(layout.owner, json.dumps(owner, sort_keys=True))
+    return kept

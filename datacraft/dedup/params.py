@@ -105,6 +105,9 @@ def parse_dedup_section(raw: Any, where: str) -> DedupParams:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping of dedup parameters")
     raw = dict(raw)
+    work_dir = raw.pop("work_dir", None)  # where the phase files go (read by the caller), not a parameter
+    if work_dir is not None and not isinstance(work_dir, str):
+        raise ConfigError(f"{where}.work_dir: expected a folder path, got {work_dir!r}")
     preset = raw.pop("preset", "default")
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"{where}.preset: unknown preset {preset!r} (presets: {', '.join(PRESETS)})")

@@ -16,7 +16,7 @@ from typing import Any
 
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.filter import FilterTask, filter_task
-from datacraft.dedup.layout import WorkLayout
+from datacraft.dedup.layout import WorkLayout, claim_work_dir, work_base, work_dir_setting
 from datacraft.dedup.phases import (
     STAGE,
     ClusterTask,
@@ -92,11 +92,14 @@ def _identity(config: DedupConfig, shards: list[Shard]) -> dict[str, Any]:
     return run_identity(config.fingerprint(), [], shards)
 
 
-def _prepare_output(layout: OutputLayout, identity: dict[str, Any], force: bool) -> None:
-    work = WorkLayout(layout.root)
+def _prepare_output(
+    layout: OutputLayout, work: WorkLayout, identity: dict[str, Any], force: bool, outside: bool
+) -> None:
     check_identity(layout, identity, force, "output directory")
     if force:
         fs.rmtree(work.root)
+    if outside:  # a work folder outside OUT: its files are this run's, or deleted
+        claim_work_dir(work, str(layout.root), identity)
 
 
 def _run_phase(
@@ -151,8 +154,10 @@ def _run_locked(
     fp = identity["fingerprint"]
     out = fs.as_path(config.output.path)
     layout = OutputLayout(out)
-    _prepare_output(layout, identity, force)
-    work = WorkLayout(out)
+    work_dir = work_dir_setting(config.work_dir)
+    work_s = work_base(str(out), work_dir)  # what the phase tasks are given: their files go under work_s/_dedup
+    work = WorkLayout(fs.as_path(work_s))
+    _prepare_output(layout, work, identity, force, outside=work_dir is not None)
     attach_run_log(out)
     logs = out / "logs"
     bands, rows = p.lsh()
@@ -190,7 +195,7 @@ def _run_locked(
             parquet_batch_rows=ro.parquet_batch_rows,
         )
         sig_tasks = [
-            SignatureTask(s, params, ro, out_s, fp)
+            SignatureTask(s, params, ro, work_s, fp)
             for s in shards
             if not marker_valid(work.marker(f"sig-{s.index:05d}"), fp)
         ]
@@ -204,8 +209,8 @@ def _run_locked(
 
         # Phase 2: candidate pairs per band, and exact-duplicate pairs.
         indexes = tuple(s.index for s in shards)
-        groups = ([GroupTask(-1, indexes, params, out_s, fp)] if p.exact else []) + (
-            [GroupTask(b, indexes, params, out_s, fp) for b in range(bands)] if p.near else []
+        groups = ([GroupTask(-1, indexes, params, work_s, fp)] if p.exact else []) + (
+            [GroupTask(b, indexes, params, work_s, fp) for b in range(bands)] if p.near else []
         )
         group_todo = [g for g in groups if stale or not marker_valid(work.marker(g.name), fp)]
         stale = stale or bool(group_todo)
@@ -217,7 +222,7 @@ def _run_locked(
         # Phase 3: clusters and representatives.
         cluster_todo = []
         if stale or not marker_valid(work.marker("clusters"), fp):
-            cluster_todo = [ClusterTask(tuple(g.name for g in groups), indexes, params, out_s, fp)]
+            cluster_todo = [ClusterTask(tuple(g.name for g in groups), indexes, params, work_s, fp)]
             stale = True
         times["clusters"] = _run_phase(
             executor, cluster_task, cluster_todo, 1, "dedup 3/4 clusters", show_progress, unit="tasks", log_dir=logs
@@ -228,7 +233,7 @@ def _run_locked(
         docs_per_shard = {s.index: json.loads(work.marker(f"sig-{s.index:05d}").read_text())["docs"] for s in shards}
         cfg_json = config.model_dump(mode="json")
         filter_todo = [
-            FilterTask(cfg_json, fp, s, out_s, docs_per_shard[s.index])
+            FilterTask(cfg_json, fp, s, out_s, docs_per_shard[s.index], work_s)
             for s in shards
             if stale or not _filter_marker_valid(layout, s, fp)
         ]

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datacraft.errors import DatacraftError
+from datacraft.io import fs
 from datacraft.io.files import file_checksum, file_size, walk_files
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, SUBDIRS, OutputLayout
 from datacraft.pipeline.ledger import ShardStats
@@ -48,12 +49,17 @@ class VerifyReport:
         return not self.problems
 
 
+def _rel(path: Path | fs.RemotePath, root: Path | fs.RemotePath) -> str:
+    """``path`` relative to the output root (local paths and URLs alike)."""
+    return str(path)[len(str(root)) :].lstrip("/")
+
+
 def _rows(path: Path) -> int:
-    """Rows in a Parquet file (from its footer) or lines in a JSONL (.gz) file."""
-    if path.name.endswith((".parquet", ".pq")):
-        return pq.ParquetFile(path).metadata.num_rows
-    opener: Any = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
+    """Rows in a Parquet file (from its footer) or lines in a JSONL (.gz) file (local or on a store)."""
+    with fs.open_input(path) as raw:
+        if path.name.endswith((".parquet", ".pq")):
+            return pq.ParquetFile(raw).metadata.num_rows
+        fh: Any = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
         return sum(1 for _ in fh)
 
 
@@ -63,9 +69,10 @@ def _check_schemas(report: VerifyReport, sub: str, files: list[Path]) -> None:
         if not f.name.endswith(".parquet"):
             continue
         try:
-            schema = pq.read_schema(f)
+            with fs.open_input(f) as fh:
+                schema = pq.read_schema(fh)
         except (OSError, pa.ArrowException) as e:
-            report.problems.append(f"{f.relative_to(report.root)}: not readable as Parquet ({e})")
+            report.problems.append(f"{_rel(f, report.root)}: not readable as Parquet ({e})")
             continue
         if first is None:
             first = (f, schema)
@@ -73,8 +80,7 @@ def _check_schemas(report: VerifyReport, sub: str, files: list[Path]) -> None:
             a = ", ".join(f"{x.name}: {x.type}" for x in first[1])
             b = ", ".join(f"{x.name}: {x.type}" for x in schema)
             report.problems.append(
-                f"{sub}/ has more than one schema: {first[0].relative_to(report.root)} ({a}) but "
-                f"{f.relative_to(report.root)} ({b})"
+                f"{sub}/ has more than one schema: {_rel(first[0], report.root)} ({a}) but {_rel(f, report.root)} ({b})"
             )
             return
 
@@ -111,7 +117,7 @@ def _shard_checks(report: VerifyReport, layout: OutputLayout, manifest: dict[str
 
 def verify_output(root: str | Path) -> VerifyReport:
     """Re-check a finished output; the report lists every problem found."""
-    layout = OutputLayout(Path(root))
+    layout = OutputLayout(fs.as_path(root))  # a local folder or a URL
     report = VerifyReport(layout.root)
     if not layout.root.is_dir():
         report.problems.append(f"{layout.root} is not a directory")
@@ -133,7 +139,7 @@ def verify_output(root: str | Path) -> VerifyReport:
     for sub in SUBDIRS:
         for p in sorted(walk_files(layout.root / sub)):
             if p not in allowed:
-                report.problems.append(f"{p.relative_to(layout.root)}: foreign file (no marker lists it)")
+                report.problems.append(f"{_rel(p, layout.root)}: foreign file (no marker lists it)")
     return report
 
 
