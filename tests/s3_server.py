@@ -28,6 +28,7 @@ class S3Server:
     endpoint: str
     env: dict[str, str]
     home: Path
+    log: Path  # the server's output: one line per request ("GET /bucket/key HTTP/1.1" 200 -)
 
     def client_env(self, **extra: str) -> dict[str, str]:
         """os.environ plus this server's endpoint and credentials (for a datacraft subprocess)."""
@@ -85,7 +86,7 @@ def start_moto(tmp: Path) -> tuple[subprocess.Popen[bytes], S3Server]:
         "AWS_CONFIG_FILE": str(home / "aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
     }
-    return proc, S3Server(endpoint, env, home)
+    return proc, S3Server(endpoint, env, home, tmp / "moto.log")
 
 
 @pytest.fixture(scope="module")

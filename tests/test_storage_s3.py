@@ -84,8 +84,10 @@ def test_run_s3_in_and_out_matches_local(s3_server: S3Server, corpus: Path, tmp_
     remote = write_pipeline(tmp_path / "s3.yaml", f"s3://{BUCKET}/raw/", f"s3://{BUCKET}/runs/a")
     r = datacraft(["run", str(local), "--quiet"], env)
     assert r.returncode == 0, r.stderr
+    log_start = s3_server.log.stat().st_size
     r = datacraft(["run", str(remote), "--quiet"], env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    log_lines = s3_server.log.read_bytes()[log_start:].decode(errors="replace").splitlines()
     expected = tree_digest(tmp_path / "out")
     assert len([k for k in expected if k.startswith("data/")]) >= 5 and any(
         k.startswith("quarantine/") for k in expected
@@ -100,6 +102,19 @@ def test_run_s3_in_and_out_matches_local(s3_server: S3Server, corpus: Path, tmp_
     assert len(markers) == 6
     marker = json.loads(store.cat_file(markers[0]))
     assert marker["etag"] and all(store.size(f"{BUCKET}/runs/a/{p}") == n for p, n in marker["outputs"].items())
+    # Markers vouch for the same sizes and checksums as the local run's (taken from the staged files).
+    for key in markers:
+        local_marker = json.loads((tmp_path / "out" / "_done" / key.rsplit("/", 1)[-1]).read_text())
+        remote_marker = json.loads(store.cat_file(key))
+        assert remote_marker["outputs"] == local_marker["outputs"]
+        assert remote_marker["checksums"] == local_marker["checksums"] and remote_marker["checksums"]
+    # The run never read back what it wrote: no GET of an output object (the server's request log).
+    written = ("data/", "rejected/", "quarantine/")
+    reads = [line for line in log_lines if any(f" /{BUCKET}/runs/a/{w}" in line for w in written)]
+    assert not [line for line in reads if '"GET ' in line], reads[:5]
+    assert [line for line in reads if '"PUT ' in line], "the request log lists no uploads: is it the server's log?"
+    r = datacraft(["verify", f"s3://{BUCKET}/runs/a"], env, cwd=tmp_path)
+    assert r.returncode == 0, (r.stdout, r.stderr)
     assert not (tmp_path / "s3:").exists(), "a local folder named after the URL was created"
     # A rerun skips every shard: the markers vouch for the objects.
     r = datacraft(["run", str(remote), "--dry-run"], env, cwd=tmp_path)
@@ -157,7 +172,8 @@ def test_dedup_on_s3_matches_local(s3_server: S3Server, corpus: Path, tmp_path: 
 
 
 def test_kill_then_resume_on_s3_is_identical(s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
-    env = s3_server.client_env()
+    staging = tmp_path / "scratch" / "datacraft-scratch" / "staging"
+    env = s3_server.client_env(DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
     make_corpus(tmp_path / "in", shards=10, docs=2500)
     store = s3_server.fs()
     store.put(str(tmp_path / "in") + "/", f"{BUCKET}/kill-in/", recursive=True)
@@ -172,6 +188,8 @@ def test_kill_then_resume_on_s3_is_identical(s3_server: S3Server, tmp_path: Path
         if (
             len(store.find(f"{BUCKET}/killed/_done", refresh=True) if store.exists(f"{BUCKET}/killed/_done") else [])
             >= 2
+            and staging.is_dir()
+            and any(staging.iterdir())  # a shard being written: its staged file will be left behind
         ):
             break
         store.invalidate_cache()
@@ -182,9 +200,12 @@ def test_kill_then_resume_on_s3_is_identical(s3_server: S3Server, tmp_path: Path
     store.invalidate_cache()
     done = len(store.find(f"{BUCKET}/killed/_done"))
     assert 2 <= done < 10
+    left = sorted(p.name for p in staging.iterdir())
+    assert left, "the killed run left no staged file"
     r = datacraft(["run", str(pipeline), "--quiet"], env)
     assert r.returncode == 0, r.stderr
     assert s3_digest(s3_server, f"{BUCKET}/killed") == tree_digest(tmp_path / "ref")
+    assert not set(left) & {p.name for p in staging.iterdir()}, "the killed run's staged files are still there"
 
 
 def test_missing_credentials_is_a_clear_error(s3_server: S3Server, corpus: Path, tmp_path: Path) -> None:  # noqa: F811

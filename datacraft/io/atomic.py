@@ -7,16 +7,11 @@ the final object on completion (see :mod:`datacraft.io.fs`): readers see the who
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from datacraft.io import fs
-
-#: Host and process of this writer: two attempts of a task on different hosts of a cluster sharing a
-#: filesystem (a Ray retry beside a still-running zombie) never write to the same temporary file.
-_HOST = socket.gethostname().split(".")[0] or "host"
 
 
 def tmp_path_for(final: str | Path | fs.RemotePath, keep_suffix: bool = False) -> Path:
@@ -26,8 +21,9 @@ def tmp_path_for(final: str | Path | fs.RemotePath, keep_suffix: bool = False) -
     """
     final = fs.as_path(final)
     suffix = final.suffix if keep_suffix else ""
-    tag = f"tmp-{_HOST}-{os.getpid()}"
+    tag = fs.tmp_tag()
     if isinstance(final, fs.RemotePath):
+        fs.clean_dead_staging()
         staged = fs.staging_path(final, tag)
         staged.parent.mkdir(parents=True, exist_ok=True)
         return staged.with_name(staged.name + suffix)

@@ -35,6 +35,17 @@ def file_checksum(path: str | Path) -> str:
     return f"xxh3_64:{h.hexdigest()}"
 
 
+def local_digest(path: str | Path) -> tuple[int, str]:
+    """Size and ``xxh3_64:<hex>`` of a local file, in one read (for markers: before its upload or rename)."""
+    h = xxhash.xxh3_64()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return size, f"xxh3_64:{h.hexdigest()}"
+
+
 def remove_file(path: str | Path) -> None:
     """Delete a file if it exists."""
     fs.as_path(path).unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +34,16 @@ _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+)://")
 WRITABLE = {"s3", "s3a", "gs", "gcs", "memory", "file"}
 #: The extra that brings each protocol's fsspec implementation.
 _EXTRA = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "hf": "hf", "http": "cloud", "https": "cloud"}
+
+
+#: This host's short name: with the pid it tags temporary and staging files, so two attempts of a task on
+#: hosts sharing a filesystem (a Ray retry beside a still-running zombie) never write the same file.
+HOST = socket.gethostname().split(".")[0] or "host"
+
+
+def tmp_tag() -> str:
+    """``tmp-<host>-<pid>``: the tag of this process's temporary and staging files."""
+    return f"tmp-{HOST}-{os.getpid()}"
 
 
 class StorageError(DatacraftError):
@@ -397,6 +408,48 @@ def staging_path(final: RemotePath, tag: str) -> Path:
     return scratch_dir() / "staging" / f"{digest}-{tag}-{final.name}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_staging(tag_prefix: str) -> int:
+    """Delete staging files left by dead processes of this host (a run killed mid-upload); return how many.
+
+    Staging files are named ``<hash>-<tag_prefix><pid>-<name>`` (see :func:`staging_path`): only names with
+    this host's ``tag_prefix`` and a pid that no longer runs are removed; other hosts' and live files stay.
+    """
+    folder = scratch_dir() / "staging"
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for e in entries:
+        head, _, rest = e.name.partition("-")
+        if len(head) != 16 or not rest.startswith(tag_prefix):
+            continue
+        pid_text = rest[len(tag_prefix) :].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(e.path)
+            removed += 1
+    return removed
+
+
+@functools.cache
+def clean_dead_staging() -> int:
+    """Once per process: :func:`clean_staging` for this host (called by the driver and by each writer)."""
+    return clean_staging(f"tmp-{HOST}-")
+
+
 def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str] | RemotePath) -> None:
     """Move the finished local file ``src`` to ``dst``: a rename locally, an upload (then delete) to a store."""
     target = as_path(dst)
@@ -436,6 +489,7 @@ def check_access(path: str, write: bool = False) -> None:
         return
     if write:
         _check_writable(p)
+        clean_dead_staging()  # what a killed run on this host left in the local staging folder
     bucket = p.key.split("/", 1)[0]
     if p.proto not in ("s3", "s3a", "gs", "gcs"):
         return

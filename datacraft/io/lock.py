@@ -2,13 +2,15 @@
 
 The lock is ``OUT/_lock``, held with ``flock`` for as long as the writer runs and holding JSON with
 its pid, host, command and start time. The kernel releases ``flock`` when the holder dies (even by
-SIGKILL), so a lock file left by a dead process is simply taken over by the next writer.
+SIGKILL), so a lock file left by a dead process is simply taken over by the next writer. On an
+object store the lock is an object created by a conditional PUT (see :mod:`datacraft.io.remote_lock`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import socket
 import sys
@@ -22,6 +24,7 @@ from datacraft.errors import OutputLockedError
 from datacraft.io import fs
 
 LOCK_NAME = "_lock"
+log = logging.getLogger(__name__)
 
 
 def lock_path(out: str | Path) -> Path:
@@ -59,14 +62,40 @@ def _try_lock(path: Path) -> int | None:
 
 
 @contextmanager
+def _remote_lock(root: fs.RemotePath, command: str) -> Iterator[fs.RemotePath]:
+    """The lock of an object-store output, or (without conditional writes) none and a warning."""
+    from datacraft.io.remote_lock import S3Lock, Unsupported
+
+    lock = S3Lock(root, command) if root.proto in ("s3", "s3a") else None
+    why = "" if lock else f"{root.proto}:// has no conditional create in datacraft"
+    if lock is not None:
+        try:
+            lock.acquire()
+        except Unsupported as e:
+            why = f"the store does not honour conditional writes: {e}"
+    if why:
+        log.warning("no writer lock on %s (%s): do not run two writers on it at once", root, why)
+        yield root / LOCK_NAME
+        return
+    assert lock is not None
+    try:
+        yield lock.path
+    finally:
+        lock.release()
+
+
+@contextmanager
 def output_lock(out: str | Path, command: str = "") -> Iterator[Path]:
     """Hold the lock of ``out`` (created if needed) for the block; OutputLockedError if held elsewhere.
 
-    Object stores have no ``flock``: for a URL output there is no lock (one writer per output prefix is
-    the user's to ensure, as with Spark's and datatrove's committers); the README says so.
+    Object stores have no ``flock``: an ``s3://`` output gets a lock object created by a conditional
+    PUT, kept alive by a heartbeat (:mod:`datacraft.io.remote_lock`). Where conditional writes are not
+    honoured (other protocols, some S3-compatible stores) there is no lock, with a warning: one writer
+    per output prefix is then the user's to ensure, as with Spark's and datatrove's committers.
     """
     if fs.is_url(out):
-        yield fs.as_path(out) / LOCK_NAME  # type: ignore[misc]
+        with _remote_lock(fs.as_path(out), command) as path:  # type: ignore[arg-type]
+            yield path  # type: ignore[misc]
         return
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from datacraft.io import fs
 from datacraft.io.atomic import tmp_path_for
+from datacraft.io.files import local_digest
 from datacraft.io.schema import as_string, rows_conformed, rows_to_table
 
 Row = dict[str, Any]
@@ -45,6 +46,9 @@ class ShardWriter(ABC):
         self.rows_per_file = rows_per_file
         self.bytes_per_file = bytes_per_file
         self._pending: list[tuple[Path, Path]] = []  # (tmp, final)
+        #: Size and checksum of each committed file (final name → (bytes, "xxh3_64:…")), taken from the
+        #: local temporary file before its rename or upload: markers need no second read of the output.
+        self.digests: dict[str, tuple[int, str]] = {}
         self._rows_in_file = 0
         self.rows_written = 0
 
@@ -68,6 +72,7 @@ class ShardWriter(ABC):
         """Close, then rename every temporary file to its final name; return the final names."""
         self.close()
         for tmp, final in self._pending:
+            self.digests[str(final)] = local_digest(tmp)
             fs.replace(tmp, final)  # rename, or upload to an object store
         return [str(final) for _, final in self._pending]
 
@@ -293,7 +298,10 @@ class PartitionedWriter(ShardWriter):
             writer.close()
 
     def commit(self) -> list[str]:
-        return [path for writer in self._writers.values() for path in writer.commit()]
+        paths = [path for writer in self._writers.values() for path in writer.commit()]
+        for writer in self._writers.values():
+            self.digests.update(writer.digests)
+        return paths
 
     def abort(self) -> None:
         for writer in self._writers.values():

@@ -292,6 +292,18 @@ def finish_shard(
             REJECTED: [os.path.relpath(p, out_dir) for p in rejected.commit()] if rejected else [],
             QUARANTINE: [os.path.relpath(p, out_dir) for p in quarantine.commit()],
         }
+    # Sizes and checksums as the writers measured them on the local files they committed (one read, no download).
+    taken = {
+        os.path.relpath(p, out_dir): d
+        for w in (data, rejected, quarantine)
+        if w is not None
+        for p, d in w.digests.items()
+    }
+    digests = {
+        p: taken.get(p) or (file_size(fs.join(out_dir, p)) or 0, file_checksum(fs.join(out_dir, p)))
+        for ps in stats.outputs.values()
+        for p in ps
+    }
     stats.write_seconds += time.perf_counter() - tw
     stats.write_cpu_seconds += time.process_time() - cw
     stats.seconds = time.perf_counter() - t0
@@ -307,8 +319,8 @@ def finish_shard(
         # What the marker vouches for: a marker whose files are gone or changed (a late duplicate attempt
         # clearing them, a lost file on shared storage) is not trusted, and the shard is redone.
         # Checksums (xxh3 of the bytes) are for `datacraft verify`; resume compares sizes only.
-        "outputs": {p: file_size(fs.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
-        "checksums": {p: file_checksum(fs.join(out_dir, p)) for ps in stats.outputs.values() for p in ps},
+        "outputs": {p: digests[p][0] for p in digests},
+        "checksums": {p: digests[p][1] for p in digests},
         **marker_extra,
     }
     write_text_atomic(layout.marker(shard.index), json.dumps(marker, sort_keys=True))

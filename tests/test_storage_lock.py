@@ -1,0 +1,144 @@
+"""The writer lock of s3:// outputs (conditional PUT + heartbeat, two real processes on moto), and the
+cleaning of staging files that a killed run left behind."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from datacraft.io import fs
+from tests.helpers import make_corpus, tree_digest
+from tests.s3_server import S3Server, s3_server  # noqa: F401 - the fixture
+from tests.test_storage_s3 import REPO, datacraft, s3_digest, write_pipeline
+
+BUCKET = "datacraft-lock"
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_clean_staging_removes_only_dead_processes_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATACRAFT_SCRATCH", str(tmp_path))
+    staging = fs.scratch_dir() / "staging"
+    staging.mkdir(parents=True)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            "dead": f"0123456789abcdef-tmp-{fs.HOST}-{_dead_pid()}-part-00001-0000.parquet",
+            "live": f"0123456789abcdef-tmp-{fs.HOST}-{live.pid}-part-00002-0000.parquet",
+            "mine": f"0123456789abcdef-tmp-{fs.HOST}-{os.getpid()}-part-00003-0000.parquet",
+            "other_host": "0123456789abcdef-tmp-elsewhere-1-part-00004-0000.parquet",
+            "not_staging": "notes.txt",
+        }
+        for name in names.values():
+            (staging / name).write_bytes(b"x")
+        assert fs.clean_staging(f"tmp-{fs.HOST}-") == 1
+        assert sorted(p.name for p in staging.iterdir()) == sorted(v for k, v in names.items() if k != "dead")
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_no_conditional_writes_means_no_lock_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from datacraft.io.lock import output_lock
+
+    with caplog.at_level(logging.WARNING, logger="datacraft.io.lock"), output_lock("memory://bucket/out") as path:
+        assert str(path) == "memory://bucket/out/_lock"
+    assert "no writer lock on memory://bucket/out" in caplog.text
+
+
+def _lock(server: S3Server, prefix: str) -> dict | None:
+    store = server.fs()
+    try:
+        return json.loads(store.cat_file(f"{BUCKET}/{prefix}/_lock"))
+    except FileNotFoundError:
+        return None
+
+
+HOLD = """
+import sys, time
+from datacraft.io.lock import output_lock
+with output_lock(sys.argv[1], command="holder"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_s3_lock_between_two_processes(s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
+    env = s3_server.client_env(DATACRAFT_LOCK_TTL="2", DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
+    make_corpus(tmp_path / "in", shards=6, docs=600)
+    store = s3_server.fs()
+    store.mkdir(BUCKET)
+    store.put(str(tmp_path / "in") + "/", f"{BUCKET}/in/", recursive=True)
+    ref = write_pipeline(tmp_path / "ref.yaml", str(tmp_path / "in"), str(tmp_path / "ref"))
+    assert datacraft(["run", str(ref), "--quiet"], env).returncode == 0
+    pipeline = write_pipeline(tmp_path / "p.yaml", f"s3://{BUCKET}/in", f"s3://{BUCKET}/out")
+
+    # Process 1 holds the lock of the output (as a run does) and keeps its heartbeat (TTL 2 s, every 0.4 s).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, f"s3://{BUCKET}/out"],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        held = _lock(s3_server, "out")
+        assert held is not None and held["pid"] == holder.pid and held["host"] == fs.HOST
+        time.sleep(2.5)  # longer than the TTL: only the heartbeat keeps the lock
+        second = datacraft(["run", str(pipeline), "--quiet"], env, cwd=tmp_path)
+        assert second.returncode == 2, (second.stdout, second.stderr)
+        assert f"is being written by pid {holder.pid} on host {fs.HOST}" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1, second.stderr
+        beat = _lock(s3_server, "out")
+        assert beat is not None and beat["heartbeat_unix"] > held["heartbeat_unix"], "no heartbeat"
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+    finally:
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()
+    assert _lock(s3_server, "out") is not None, "a killed process cannot delete its lock"
+    # Its holder is dead (this host, no such pid): the next run takes the lock over at once, holds it
+    # under its own pid while it runs, and releases it at the end.
+    run = subprocess.Popen(
+        [sys.executable, "-m", "datacraft", "run", str(pipeline), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = None
+    while run.poll() is None and (seen is None or seen["pid"] != run.pid):
+        seen = _lock(s3_server, "out")
+        time.sleep(0.05)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert seen is not None and seen["pid"] == run.pid, "the run's own lock was never seen"
+    assert s3_digest(s3_server, f"{BUCKET}/out") == tree_digest(tmp_path / "ref")
+    assert _lock(s3_server, "out") is None, "the lock was not released"
+
+    # A lock of another host: refused while its heartbeat is fresh, taken over once it is older than the TTL.
+    other = {"pid": 4242, "host": "elsewhere", "started": "2026-01-01T00:00:00Z", "command": "datacraft run x"}
+    store.pipe_file(f"{BUCKET}/out/_lock", json.dumps({**other, "heartbeat_unix": time.time() + 30}).encode())
+    r = datacraft(["run", str(pipeline), "--quiet"], env, cwd=tmp_path)
+    assert r.returncode == 2 and "pid 4242 on host elsewhere" in r.stderr, r.stderr
+    store.pipe_file(f"{BUCKET}/out/_lock", json.dumps({**other, "heartbeat_unix": time.time() - 60}).encode())
+    r = datacraft(["run", str(pipeline)], env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "took over the stale lock" in r.stderr and "elsewhere" in r.stderr, r.stderr
+    assert _lock(s3_server, "out") is None
+    assert s3_digest(s3_server, f"{BUCKET}/out") == tree_digest(tmp_path / "ref")
