@@ -53,3 +53,9 @@ class QuarantineBudgetError(DatacraftError):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class StorageError(DatacraftError):
+    """A remote store cannot be reached or used: credentials, bucket, permissions (exit 1)."""
+
+    exit_code = 1
