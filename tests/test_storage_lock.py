@@ -77,7 +77,7 @@ with output_lock(sys.argv[1], command="holder"):
 
 def test_s3_lock_between_two_processes(s3_server: S3Server, tmp_path: Path) -> None:  # noqa: F811
     env = s3_server.client_env(DATACRAFT_LOCK_TTL="2", DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
-    make_corpus(tmp_path / "in", shards=6, docs=600)
+    make_corpus(tmp_path / "in", shards=4, docs=300)
     store = s3_server.fs()
     store.mkdir(BUCKET)
     store.put(str(tmp_path / "in") + "/", f"{BUCKET}/in/", recursive=True)
@@ -142,3 +142,28 @@ def test_s3_lock_between_two_processes(s3_server: S3Server, tmp_path: Path) -> N
     assert "took over the stale lock" in r.stderr and "elsewhere" in r.stderr, r.stderr
     assert _lock(s3_server, "out") is None
     assert s3_digest(s3_server, f"{BUCKET}/out") == tree_digest(tmp_path / "ref")
+
+
+def test_a_store_refusing_conditional_writes_gets_a_warning(
+    s3_server: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store that answers 501 NotImplemented to If-None-Match (as some S3-compatible stores do): no lock,
+    a warning, the run goes on (moto honours conditions, so the answer is simulated at the client call)."""
+    import errno
+
+    from datacraft.io.lock import output_lock
+    from datacraft.io.remote_lock import S3Lock
+
+    store = s3_server.fs()
+    if not store.exists(BUCKET):
+        store.mkdir(BUCKET)
+
+    def refuse(self: S3Lock, **condition: str) -> str:
+        raise OSError(errno.ENOSYS, "NotImplemented: A header you provided implies functionality not implemented")
+
+    monkeypatch.setattr(S3Lock, "_put", refuse)
+    with caplog.at_level(logging.WARNING, logger="datacraft.io.lock"), output_lock(f"s3://{BUCKET}/nolock"):
+        pass
+    assert f"no writer lock on s3://{BUCKET}/nolock" in caplog.text and "conditional writes" in caplog.text

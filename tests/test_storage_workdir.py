@@ -36,6 +36,7 @@ def _marker_times(root: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in (root / "_done").iterdir()}
 
 
+@pytest.mark.slow  # six dedup runs (~2 min on the loaded 2-core machine)
 def test_s3_dedup_with_local_work_dir(s3_server: S3Server, dup_corpus: Path, tmp_path: Path) -> None:  # noqa: F811
     env = s3_server.client_env(DATACRAFT_SCRATCH=str(tmp_path / "scratch"))
     r = datacraft(["dedup", str(dup_corpus), str(tmp_path / "ref"), "--quiet"], env)

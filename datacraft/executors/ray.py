@@ -495,7 +495,10 @@ class RayExecutor:
                 "ray.memory if workers run out of memory)"
             ) from None
         except exc.RayError as e:
-            raise ExecutorError(f"Ray task {name}[{index}] failed: {type(e).__name__}: {_first_line(e)}") from None
+            raise ExecutorError(
+                f"Ray task {name}[{index}] failed: {type(e).__name__}: {_first_line(e)} "
+                "(finished tasks are kept: rerun to resume)"
+            ) from None
 
     @staticmethod
     def _cancel(ray: Any, refs: list[Any]) -> None:

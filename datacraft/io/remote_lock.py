@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from datacraft.errors import OutputLockedError
+from datacraft.errors import DatacraftError, OutputLockedError
 from datacraft.io import fs
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,10 @@ TTL_ENV = "DATACRAFT_LOCK_TTL"
 DEFAULT_TTL = 300.0
 
 
-class Unsupported(Exception):
-    """The store does not honour conditional writes."""
+class Unsupported(DatacraftError):
+    """The store does not honour conditional writes (caught by :func:`datacraft.io.lock.output_lock`).
+
+    A DatacraftError so that :func:`datacraft.io.fs.storage_errors` lets it through unchanged."""
 
 
 def lock_ttl() -> float:
