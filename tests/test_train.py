@@ -218,6 +218,23 @@ def test_classifier_train_evaluate_predict_cli(cls_data: Path, tmp_path: Path) -
     assert res.exit_code == 0, res.output
     kf = json.loads(res.stdout)
     assert [f["test_docs"] for f in kf["folds"]] and sum(f["test_docs"] for f in kf["folds"]) == m["documents"]
+    # files with different columns and an empty file: one output schema, loadable as one dataset
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pq.write_table(src.slice(0, 5), mixed / "a.parquet")
+    pq.write_table(src.slice(5, 5).append_column("source", pa.array(["web"] * 5)), mixed / "b.parquet")
+    pq.write_table(src.slice(0, 0), mixed / "c.parquet")
+    res = runner.invoke(main, ["predict", str(model), str(mixed), str(tmp_path / "pred2"), "-q"])
+    assert res.exit_code == 0, res.output
+    outs = sorted((tmp_path / "pred2").glob("*.parquet"))
+    assert [p.name for p in outs] == ["a.parquet", "b.parquet", "c.parquet"]
+    schemas = {str(pq.read_schema(p)) for p in outs}
+    assert len(schemas) == 1 and "source" in next(iter(schemas)) and "prob_fi" in next(iter(schemas))
+    import pyarrow.dataset as pads
+
+    table = pads.dataset(str(tmp_path / "pred2"), format="parquet").to_table()
+    assert table.num_rows == 10 and table.column("source").null_count == 5
+    assert not list((tmp_path / "pred2").glob(".*"))
 
 
 def test_lm_generate_is_seeded_and_export_matches(lm_data: Path, tmp_path: Path) -> None:

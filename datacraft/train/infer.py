@@ -150,6 +150,41 @@ def predict_table(loaded: LoadedModel, texts: list[str | None], batch_size: int)
     return cols
 
 
+def prediction_fields(loaded: LoadedModel) -> list[pa.Field]:
+    """The typed columns ``predict`` appends: the same for every file and batch."""
+    if loaded.task == "lm":
+        return [pa.field("lm_loss", pa.float64()), pa.field("lm_perplexity", pa.float64())]
+    fields = [pa.field("pred_label", pa.string()), pa.field("pred_score", pa.float64())]
+    return fields + [pa.field(f"prob_{lab}", pa.float64()) for lab in loaded.labels]
+
+
+def predict_schema(loaded: LoadedModel, files: list[str]) -> pa.Schema:
+    """One output schema for every file: the inputs' unified columns, then the prediction columns.
+
+    Readers load the output folder as one dataset, whatever each input file held; input columns
+    named like a prediction column are replaced."""
+    try:
+        schemas = [pq.read_schema(f) for f in files]
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowException, OSError) as e:
+        raise ConfigError(f"input files of predict cannot share one schema: {e}") from None
+    added = prediction_fields(loaded)
+    names = {f.name for f in added}
+    keep = [f for f in unified if f.name not in names]
+    return pa.schema(keep + added, metadata={b"datacraft.predict.model": str(loaded.task).encode()})
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table``'s columns in ``schema``'s order and types; columns it lacks are null."""
+    cols = []
+    for field in schema:
+        if field.name in table.column_names:
+            cols.append(table.column(field.name).cast(field.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
 def predict_files(
     loaded: LoadedModel,
     inputs: str,
@@ -162,43 +197,34 @@ def predict_files(
 ) -> dict[str, Any]:
     """Stream every input Parquet shard to ``out_dir/<same name>`` with prediction columns appended.
 
-    Rows keep their order; each output is written to a temporary name and renamed when complete."""
+    Rows keep their order; every output file has the same schema (:func:`predict_schema`), an empty
+    input gives an empty output; each file is written under a temporary name (staged locally for a
+    URL) and appears whole when complete."""
+    from datacraft.io import fs
+    from datacraft.io.atomic import atomic_path
+
     text_col = text_column or loaded.config.data.text_column
     files = D.parquet_files(inputs)
     D.check_columns(files, [text_col])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    schema = predict_schema(loaded, files)
+    out = fs.as_path(fs.resolve(str(out_dir)))
     names = [os.path.basename(f) for f in files]
     if len(set(names)) != len(names):
         names = [f"part-{i:05d}-{n}" for i, n in enumerate(names)]
     rows = 0
     written = []
     for f, name in zip(files, names, strict=True):
-        final = out_dir / name
-        tmp = out_dir / f".{name}.tmp-{os.getpid()}"
-        writer = None
-        try:
+        final = fs.join(out, name)
+        with atomic_path(final) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=read_rows):
                 table = pa.Table.from_batches([batch])
-                cols = predict_table(loaded, table.column(text_col).to_pylist(), batch_size)
-                for k, v in cols.items():
-                    if k in table.column_names:
-                        table = table.drop_columns([k])
+                preds = predict_table(loaded, table.column(text_col).to_pylist(), batch_size)
+                for k, v in preds.items():
+                    table = table.drop_columns([k]) if k in table.column_names else table
                     table = table.append_column(k, v)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table)
+                writer.write_table(_conform(table, schema))
                 rows += table.num_rows
                 if progress is not None:
                     progress(table.num_rows)
-            if writer is None:
-                raise ConfigError(f"{f}: no rows to predict")
-            writer.close()
-            writer = None
-            os.replace(tmp, final)
-            written.append(str(final))
-        finally:
-            if writer is not None:
-                writer.close()
-            tmp.unlink(missing_ok=True)
+        written.append(str(final))
     return {"files": written, "rows": rows}
