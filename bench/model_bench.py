@@ -2,7 +2,9 @@
 
   configs   train configs/train-demo.yaml on out/demo-dedup and configs/train-lm.yaml on bundled prose,
             then `datacraft evaluate --split val` (neural LM next to add-1 unigram, add-k bigram and
-            Kneser-Ney 2..5 fitted on the same training split, scored on the same tokens)
+            Kneser-Ney 2..5 fitted on the same training split, scored on the same tokens); the training
+            cost is kept in OUT/NAME.train.json, and --reuse evaluates complete models again without
+            retraining (--skip-demo / --skip-lm: one config only)
   generate  ms/token of greedy generation: re-running the window per token (before) vs the stateful
             step decoder (after), same model, same prompt, same tokens
   device    training tokens/s of the train-lm model on synthetic token windows on this process's
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -50,12 +53,24 @@ def prose(out: Path) -> Path:
     return dest
 
 
-def train_and_evaluate(name: str, data: Path, config: Path, out: Path, sets: list[str]) -> dict[str, Any]:
-    """`datacraft train` then `datacraft evaluate --split val --json`, with wall and CPU seconds."""
-    model = out / name
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    datacraft("train", str(data), "-c", str(config), "-o", str(model), "-q", *[a for s in sets for a in ("--set", s)])
-    train_wall, train_cpu = time.perf_counter() - t0, cpu_seconds() - c0
+def train_and_evaluate(
+    name: str, data: Path, config: Path, out: Path, sets: list[str], reuse: bool = False
+) -> dict[str, Any]:
+    """`datacraft train` then `datacraft evaluate --split val --json`, with wall and CPU seconds.
+
+    The training cost is recorded in ``OUT/NAME.train.json``; with ``reuse`` a complete model already
+    in ``OUT/NAME`` (same config, else `datacraft train` refuses) is evaluated again with its recorded cost."""
+    model, timing = out / name, out / f"{name}.train.json"
+    argv = ["train", str(data), "-c", str(config), "-o", str(model), "-q", *[a for s in sets for a in ("--set", s)]]
+    if reuse and timing.exists() and (model / "datacraft_model.json").exists():
+        datacraft(*argv)  # a no-op for a complete model of this config; an error for another config
+        cost = json.loads(timing.read_text())
+    else:
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        datacraft(*argv, *(["--force"] if model.exists() else []))
+        cost = {"train_wall_s": time.perf_counter() - t0, "train_cpu_s": cpu_seconds() - c0}
+        timing.write_text(json.dumps(cost))
+    train_wall, train_cpu = cost["train_wall_s"], cost["train_cpu_s"]
     res = json.loads(datacraft("evaluate", str(model), str(data), "--split", "val", "--json", "-q").stdout)
     manifest = json.loads((model / "datacraft_model.json").read_text())
     return {
@@ -65,6 +80,7 @@ def train_and_evaluate(name: str, data: Path, config: Path, out: Path, sets: lis
         "train_wall_s": train_wall,
         "train_cpu_s": train_cpu,
         "epochs_run": len(manifest["history"]),
+        "val_ppl_by_epoch": [math.exp(h["val_loss"]) for h in manifest["history"] if "val_loss" in h],
         "train_tokens": manifest["data"]["tokens_with_eos"]["train"],
         "vocab": manifest["data"]["tokens"]["train"]["vocab_size"],
         "eval": {k: v for k, v in res.items() if k != "data"},
@@ -75,12 +91,14 @@ def mode_configs(args: argparse.Namespace) -> list[dict[str, Any]]:
     out = Path(args.out)
     rows = []
     demo = REPO / "out/demo-dedup"
-    if demo.exists():
-        rows.append(train_and_evaluate("demo", demo, REPO / "configs/train-demo.yaml", out, []))
+    if args.skip_demo:
+        pass
+    elif demo.exists():
+        rows.append(train_and_evaluate("demo", demo, REPO / "configs/train-demo.yaml", out, [], args.reuse))
     else:
         print(f"skipping demo: {demo} missing (make dedup-demo)", file=sys.stderr)
     if not args.skip_lm:
-        rows.append(train_and_evaluate("lm", prose(out), REPO / "configs/train-lm.yaml", out, args.lm_set))
+        rows.append(train_and_evaluate("lm", prose(out), REPO / "configs/train-lm.yaml", out, args.lm_set, args.reuse))
     return rows
 
 
@@ -100,7 +118,8 @@ def configs_markdown(rows: list[dict[str, Any]]) -> str:
             f"| LSTM + causal attention (this config) | **{ev['perplexity']:.2f}** |",
         ]
         lines += [f"| {m['model']} | {m['perplexity']:.2f} |" for m in base]
-        lines.append("")
+        by_epoch = ", ".join(f"{p:.2f}" for p in r.get("val_ppl_by_epoch", []))
+        lines += ["", f"Validation perplexity after each epoch (training log): {by_epoch}", ""]
     return "\n".join(lines)
 
 
@@ -171,6 +190,8 @@ def main() -> None:
     ap.add_argument("mode", choices=["configs", "generate", "device"])
     ap.add_argument("--out", default=str(REPO / "bench/out/model"))
     ap.add_argument("--skip-lm", action="store_true", help="configs: only the demo config")
+    ap.add_argument("--skip-demo", action="store_true", help="configs: only the LM config")
+    ap.add_argument("--reuse", action="store_true", help="configs: evaluate complete models again, cost as recorded")
     ap.add_argument("--lm-set", nargs="*", default=[], help="configs: --set overrides for train-lm.yaml")
     ap.add_argument("--model", help="generate: a trained LM directory")
     ap.add_argument("--prompt", default="And God said")
