@@ -16,6 +16,10 @@ from datacraft.stages.registry import register
 #: Zero-width and formatting characters that carry no text (soft hyphen, ZWSP, word joiner, BOM, bidi marks).
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
+#: A character ftfy may change (with clean's ftfy settings): anything but tab, newline and printable ASCII,
+#: or ``&`` (HTML entities). ftfy fixes text line by line, so lines without one come out unchanged.
+FTFY_TRIGGER = re.compile(r"[^\t\n\x20-\x7e]|&")
+
 #: Project Gutenberg header (up to the START marker) and footer (from the END marker).
 GUTENBERG_START = re.compile(
     r"\A.*?^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?(?:BOOK|TEXT)[^\n]*\n", re.I | re.M | re.S
@@ -37,6 +41,19 @@ BOILERPLATE_LINES = [
     r"^\W*(?:skip to (?:main )?content|back to top|share (?:this|on)\b.{0,40})\W*$",
     r"^\W*all rights reserved\W*$",
 ]
+
+#: Literals every match of a :data:`BOILERPLATE_LINES` pattern contains (case-insensitively): a text with none
+#: of them has no default boilerplate line, and its per-line search is skipped.
+BOILERPLATE_HINTS = ("cookies", "site", "javascript", "browser", "skip to", "back to top", "share", "rights reserved")
+_BOILERPLATE_HINT = re.compile("|".join(map(re.escape, BOILERPLATE_HINTS)), re.I)
+
+
+def may_have_default_boilerplate(text: str) -> bool:
+    """False when no :data:`BOILERPLATE_LINES` pattern can match a line of ``text`` (a hint is missing)."""
+    if text.isascii():  # ASCII letters fold among themselves: lower() is what re.I does here
+        low = text.lower()
+        return any(hint in low for hint in BOILERPLATE_HINTS)
+    return _BOILERPLATE_HINT.search(text) is not None
 
 
 class CleanParams(StageParams):
@@ -84,6 +101,7 @@ class Clean(Mapper):
             if p.boilerplate_patterns
             else None
         )
+        self._default_boilerplate = p.boilerplate_patterns == BOILERPLATE_LINES
         # Repair encodings only: keep curly quotes, ligatures and full-width forms as written.
         self._ftfy = ftfy.TextFixerConfig(
             normalization=None,
@@ -94,17 +112,39 @@ class Clean(Mapper):
             explain=False,
         )
 
+    def fix_text(self, text: str) -> str:
+        """``ftfy.fix_text`` with clean's settings, run only on the lines it could change (same result).
+
+        ftfy fixes each line (a segment ending after ``\\n``) on its own; runs of lines with a
+        :data:`FTFY_TRIGGER` character go to ftfy, the other lines (printable ASCII, no ``&``) are kept
+        as they are, which ftfy would do too.
+        """
+        m = FTFY_TRIGGER.search(text)
+        if m is None:
+            return text
+        parts: list[str] = []
+        pos = 0
+        while m is not None:
+            start = text.rfind("\n", 0, m.start()) + 1  # first line of a run that ftfy must see
+            end = text.find("\n", m.end()) + 1 or len(text)
+            while (m := FTFY_TRIGGER.search(text, end)) is not None and text.rfind("\n", 0, m.start()) + 1 == end:
+                end = text.find("\n", m.end()) + 1 or len(text)  # the next line too: one ftfy call
+            parts += [text[pos:start], ftfy.fix_text(text[start:end], self._ftfy)]
+            pos = end
+        parts.append(text[pos:])
+        return "".join(parts)
+
     def clean(self, text: str, counts: dict[str, int] | None = None) -> str:
         """Return the cleaned text; ``counts`` (if given) gets what changed, by kind."""
         p: CleanParams = self.params  # type: ignore[assignment]
         counts = {} if counts is None else counts
         if p.fix_mojibake and not text.isascii():
-            fixed = ftfy.fix_text(text, self._ftfy)
+            fixed = self.fix_text(text)
             if fixed != text:
                 counts["mojibake_fixed"] = 1
                 text = fixed
         elif p.fix_mojibake and "&" in text:
-            fixed = ftfy.fix_text(text, self._ftfy)
+            fixed = self.fix_text(text)
             if fixed != text:
                 counts["entities_fixed"] = 1
                 text = fixed
@@ -117,7 +157,7 @@ class Clean(Mapper):
             text, n_foot = GUTENBERG_END.subn("", text, count=1)
             if n_head or n_foot:
                 counts["gutenberg_stripped"] = 1
-        if self._boilerplate is not None:
+        if self._boilerplate is not None and (not self._default_boilerplate or may_have_default_boilerplate(text)):
             lines = text.split("\n")
             kept = [line for line in lines if not self._boilerplate.search(line)]
             if len(kept) != len(lines):
