@@ -233,6 +233,7 @@ class TreeRss:
         self.interval = interval
         self.peak = 0
         self.peak_procs = 0
+        self.peak_each: list[int] = []  # MiB of each process at the peak, largest first
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -241,15 +242,15 @@ class TreeRss:
 
         me = psutil.Process()
         while not self._stop.is_set():
-            total, n = 0, 0
+            each = []
             for p in me.children(recursive=True):
                 try:
-                    total += p.memory_info().rss
-                    n += 1
+                    each.append(p.memory_info().rss)
                 except psutil.Error:
                     pass
-            if total > self.peak:
-                self.peak, self.peak_procs = total, n
+            if sum(each) > self.peak:
+                self.peak, self.peak_procs = sum(each), len(each)
+                self.peak_each = sorted((round(x / 2**20) for x in each), reverse=True)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeRss:
@@ -270,7 +271,8 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, dict
         orphans = _reap_orphans()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    mem = {"peak_tree_rss_mib": round(rss.peak / 2**20), "processes_at_peak": rss.peak_procs, "orphans_reaped": len(orphans)}
+    mem = {"peak_tree_rss_mib": round(rss.peak / 2**20), "processes_at_peak": rss.peak_procs,
+        "rss_mib_each_at_peak": rss.peak_each, "orphans_reaped": len(orphans)}
     return _child_cpu() - c0, time.perf_counter() - w0, proc.stdout, mem
 
 

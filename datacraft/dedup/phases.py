@@ -75,9 +75,30 @@ def arrow_without_pandas(command: bool = False) -> None:
         del sys.modules["pandas"]
 
 
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``): a worker kept for the next task
+    would otherwise hold the previous task's peak."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim  # noqa: B018  (glibc only)
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc: Any = None
+
+
 def start_task() -> float:
     """Reset this process's peak-RSS counter (Linux ``clear_refs``) and return the CPU clock."""
     arrow_without_pandas()
+    release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
@@ -99,8 +120,10 @@ def peak_rss_mib() -> float:
 
 
 def task_resources(t_cpu: float) -> dict[str, float]:
-    """CPU seconds since ``t_cpu`` and the task's peak RSS (MiB)."""
-    return {"cpu_seconds": time.process_time() - t_cpu, "peak_rss_mib": peak_rss_mib()}
+    """CPU seconds since ``t_cpu`` and the task's peak RSS (MiB); then the task's free memory is released."""
+    out = {"cpu_seconds": time.process_time() - t_cpu, "peak_rss_mib": peak_rss_mib()}
+    release_free_memory()
+    return out
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
