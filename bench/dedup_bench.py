@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
@@ -244,10 +245,8 @@ class TreeRss:
         while not self._stop.is_set():
             each = []
             for p in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     each.append(p.memory_info().rss)
-                except psutil.Error:
-                    pass
             if sum(each) > self.peak:
                 self.peak, self.peak_procs = sum(each), len(each)
                 self.peak_each = sorted((round(x / 2**20) for x in each), reverse=True)
@@ -271,8 +270,12 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, dict
         orphans = _reap_orphans()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    mem = {"peak_tree_rss_mib": round(rss.peak / 2**20), "processes_at_peak": rss.peak_procs,
-        "rss_mib_each_at_peak": rss.peak_each, "orphans_reaped": len(orphans)}
+    mem = {
+        "peak_tree_rss_mib": round(rss.peak / 2**20),
+        "processes_at_peak": rss.peak_procs,
+        "rss_mib_each_at_peak": rss.peak_each,
+        "orphans_reaped": len(orphans),
+    }
     return _child_cpu() - c0, time.perf_counter() - w0, proc.stdout, mem
 
 
@@ -306,6 +309,8 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
         runs = {
             "near": ("datacraft near", [*dc, f"{tmp}/dc", "--mode", "near", *dc_opts], f"{tmp}/dc"),
             "both": ("datacraft both (exact + near)", [*dc, f"{tmp}/dc2", *dc_opts], f"{tmp}/dc2"),
+            # The pool started whatever the input size (DATACRAFT_MIN_BYTES_PER_WORKER=0).
+            "near-pool": ("datacraft near, pool forced", [*dc, f"{tmp}/dc3", "--mode", "near", *dc_opts], f"{tmp}/dc3"),
             "datatrove": (
                 "datatrove 4-stage minhash",
                 [dt_python, str(BENCH / "datatrove_minhash.py"), str(inp), f"{tmp}/dt", "--workers", w],
@@ -315,7 +320,8 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
         removed: dict[str, set[str]] = {}
         for key in args.tools.split(","):
             name, cmd, out = runs[key]
-            cpu, wall, stdout, mem = _timed(cmd, env)
+            run_env = {**env, "DATACRAFT_MIN_BYTES_PER_WORKER": "0"} if "pool" in key else env
+            cpu, wall, stdout, mem = _timed(cmd, run_env)
             result[name] = {
                 "cpu_seconds": round(cpu, 2),
                 "wall_seconds": round(wall, 2),
@@ -433,7 +439,7 @@ def main() -> None:
         "--compare-verify", action="store_true", help="synthetic: high-recall with signature and exact verification"
     )
     ap.add_argument("--workers", type=int, default=2, help="speed: workers of both tools")
-    ap.add_argument("--tools", default="near,both,datatrove", help="speed: runs, any of near,both,datatrove")
+    ap.add_argument("--tools", default="near,both,datatrove", help="speed: runs, any of near,both,near-pool,datatrove")
     ap.add_argument("--tmp", default=None, help="directory for temporary outputs (default: system temp)")
     ap.add_argument("--corpus-dir", default=None, help="speed/memory: keep the generated corpus here and reuse it")
     args = ap.parse_args()

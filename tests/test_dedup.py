@@ -161,9 +161,7 @@ def _files(out: Path) -> dict[str, bytes]:
 
 
 def test_deterministic_across_workers_and_reruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from datacraft.executors import local
-
-    monkeypatch.setattr(local, "MIN_BYTES_PER_WORKER", 1)  # a pool even for this small input
+    monkeypatch.setenv("DATACRAFT_MIN_BYTES_PER_WORKER", "0")  # a pool even for this small input
     inp, _ = corpus(tmp_path, shards=3, per_shard=20)
     run_dedup(config(inp, tmp_path / "w1", verify="signature"))
     run_dedup(config(inp, tmp_path / "w2", verify="signature", workers=2))

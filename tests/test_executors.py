@@ -85,13 +85,16 @@ def test_ray_address_on_the_command_line_implies_the_ray_executor(tmp_path: Path
     assert "executor ray (a local Ray)" in result.output
 
 
-def test_pool_size_follows_the_input_size() -> None:
+def test_pool_size_follows_the_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
     from datacraft.executors.local import MIN_BYTES_PER_WORKER, pool_size
 
+    monkeypatch.delenv("DATACRAFT_MIN_BYTES_PER_WORKER", raising=False)
     assert pool_size(4, None) == 4  # size unknown: as asked
     assert pool_size(4, 0) == pool_size(4, MIN_BYTES_PER_WORKER - 1) == 1  # small: in this process
     assert pool_size(4, 2 * MIN_BYTES_PER_WORKER) == 2 and pool_size(4, 100 * MIN_BYTES_PER_WORKER) == 4
     assert pool_size(1, 100 * MIN_BYTES_PER_WORKER) == 1
+    monkeypatch.setenv("DATACRAFT_MIN_BYTES_PER_WORKER", "0")
+    assert pool_size(4, 10) == 4
 
 
 def _burn(n: int) -> int:

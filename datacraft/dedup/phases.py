@@ -14,6 +14,7 @@ shard (1, 4), one band (2) or the documents that have duplicates (3).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import time
@@ -66,10 +67,8 @@ def arrow_without_pandas(command: bool = False) -> None:
         return
     sys.modules["pandas"] = None  # type: ignore[assignment]
     try:
-        try:
+        with contextlib.suppress(Exception):  # pyarrow's shim fails on the None module, recording "no pandas"
             _ = pa.lib._pandas_api.have_pandas
-        except Exception:  # pyarrow's shim fails on the None module; it then records "no pandas"
-            pass
         pa.array(["x"])  # the C++ converter's one-time probe
     finally:
         del sys.modules["pandas"]
@@ -458,6 +457,7 @@ _DECISION_SCHEMA = pa.schema(
 def cluster_task(task: ClusterTask) -> dict[str, Any]:
     """Union all pairs into clusters, choose representatives, write per-shard decisions."""
     import pyarrow.compute as pc  # ~0.3 CPU-s to import: only this task sorts with it
+
     t_cpu = start_task()
     p = DedupParams(**task.params)
     layout = WorkLayout(fs.as_path(task.out))

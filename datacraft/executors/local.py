@@ -9,6 +9,7 @@ so no state of the driver leaks into a worker and no worker imports numpy or pya
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import threading
@@ -33,9 +34,10 @@ PRELOAD = (
     "datacraft.dedup.filter",
 )
 
-#: Input bytes per worker below which one more worker costs more CPU (a process, its imports) than it
-#: saves: at ~10 MB of text per CPU-second, a worker's start-up (~0.5–1 CPU-s) pays for itself from here.
-MIN_BYTES_PER_WORKER = 8 << 20
+#: Input bytes each worker should have: a worker costs ~0.5–1 CPU-s to start (a process and its imports)
+#: and saves none (it only overlaps work); at ~10 MB of text per CPU-second, 48 MiB is ≥ 5 CPU-s of work,
+#: enough for the overlap to pay. ``DATACRAFT_MIN_BYTES_PER_WORKER`` overrides it (0: always ``workers``).
+MIN_BYTES_PER_WORKER = 48 << 20
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -43,9 +45,10 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 def pool_size(workers: int, input_bytes: int | None) -> int:
     """Workers worth starting for ``input_bytes`` of input: at most ``workers``, one per
     :data:`MIN_BYTES_PER_WORKER` (a small input runs in this process). Unknown size: ``workers``."""
-    if input_bytes is None:
+    per_worker = int(os.environ.get("DATACRAFT_MIN_BYTES_PER_WORKER", MIN_BYTES_PER_WORKER))
+    if input_bytes is None or per_worker <= 0:
         return workers
-    return max(1, min(workers, input_bytes // MIN_BYTES_PER_WORKER))
+    return max(1, min(workers, input_bytes // per_worker))
 
 
 class InProcessExecutor:
@@ -197,10 +200,8 @@ class LocalExecutor:
 
     def __del__(self) -> None:  # an executor nobody closed: do not leave its workers behind
         if getattr(self, "_pool", None) is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.close()
-            except Exception:
-                pass
 
     def run(self, fn: Callable[[T], Any], tasks: list[T], progress: Any = None) -> Iterator[tuple[T, Any]]:
         if not tasks:
