@@ -331,3 +331,27 @@ def test_one_pool_for_every_phase_and_no_heavy_imports_in_its_workers(tmp_path: 
     assert [mods for _, mods in report] == [[]] * 6  # no pandas, scipy, datasketch, tensorflow … in a worker
     run_dedup(config(inp, tmp_path / "one"))
     assert _files(tmp_path / "pool") == _files(tmp_path / "one")
+
+
+@pytest.mark.parametrize("keep", ["first", "longest", "signal"])
+def test_representative_order_equals_arrow_sort(keep: str) -> None:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from datacraft.dedup.phases import representative_order
+
+    rng = np.random.default_rng(len(keep))
+    for _ in range(10):
+        n = 400
+        labels = rng.integers(0, 30, n)
+        ids = np.array([f"d{x}é" if x % 3 else f"D{x}" for x in rng.integers(0, 200, n)], object)
+        length = rng.integers(0, 5, n).astype(np.int64)
+        signal = rng.choice([-np.inf, 0.5, 1.0, -0.0, 0.0, 2.0], n)
+        keys = rng.permutation(n).astype(np.uint64) * np.uint64(7)
+        table = pa.table(
+            {"comp": labels, "length": length, "signal": signal, "id": pa.array(ids.tolist()), "key": keys}
+        )
+        primary = {"first": [], "longest": [("length", "descending")], "signal": [("signal", "descending")]}[keep]
+        sort_keys = [("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
+        ref = pc.sort_indices(table, sort_keys=sort_keys).to_numpy()
+        assert representative_order(labels, ids, length, signal, keys, keep).tolist() == ref.tolist()

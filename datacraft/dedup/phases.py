@@ -454,10 +454,18 @@ _DECISION_SCHEMA = pa.schema(
 )
 
 
+def representative_order(
+    labels: np.ndarray, ids: np.ndarray, length: np.ndarray, signal: np.ndarray, keys: np.ndarray, keep: str
+) -> np.ndarray:
+    """Positions sorted by cluster, then best first: by policy (``longest``, ``signal``: higher first; ``first``:
+    none), then id, then key (unique: a total order). Ids compare by code point, which is UTF-8 byte order."""
+    primary = {"first": [], "longest": [-length], "signal": [-signal]}[keep]
+    id_keys = np.array(ids.tolist(), dtype=str) if len(ids) else np.zeros(0, "U1")
+    return np.lexsort((keys, id_keys, *primary[::-1], labels))
+
+
 def cluster_task(task: ClusterTask) -> dict[str, Any]:
     """Union all pairs into clusters, choose representatives, write per-shard decisions."""
-    import pyarrow.compute as pc  # ~0.3 CPU-s to import: only this task sorts with it
-
     t_cpu = start_task()
     p = DedupParams(**task.params)
     layout = WorkLayout(fs.as_path(task.out))
@@ -488,19 +496,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
         if p.exact:
             ex[sel] = np.load(fs.local_copy(layout.shard_file(s, "exact.npy")), mmap_mode="r")[node_row[sel]]
     # Representative: the best by policy, ties broken by id then by (shard, row).
-    table = pa.table(
-        {
-            "comp": pa.array(labels, pa.int64()),
-            "length": pa.array(length),
-            "signal": pa.array(signal),
-            "id": pa.array(ids.tolist(), pa.string()),
-            "key": pa.array(nodes),
-        }
-    )
-    primary = {"first": [], "longest": [("length", "descending")], "signal": [("signal", "descending")]}[p.keep]
-    order = pc.sort_indices(
-        table, sort_keys=[("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
-    ).to_numpy()
+    order = representative_order(labels, ids, length, signal, nodes, p.keep)
     sorted_comp = labels[order]
     first_pos = np.flatnonzero(np.diff(sorted_comp, prepend=-1) != 0)
     rep_of_comp = np.empty(ncomp, np.int64)
