@@ -1,7 +1,7 @@
 """datatrove's 4-stage MinHash dedup on a folder of JSONL shards (run with the datatrove venv).
 
 Used by bench/dedup_bench.py as the reference; never imported by datacraft.
-    $DATATROVE_PYTHON bench/datatrove_minhash.py IN_DIR WORK_DIR [--ngram 5 --buckets 14 --rows 8]
+    $DATATROVE_PYTHON bench/datatrove_minhash.py IN_DIR WORK_DIR [--ngram 5 --buckets 14 --rows 8 --workers 1]
 Prints one JSON line: documents kept and the removed ids.
 """
 
@@ -26,11 +26,12 @@ def main() -> None:
     ap.add_argument("--ngram", type=int, default=5)
     ap.add_argument("--buckets", type=int, default=14)
     ap.add_argument("--rows", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
     shards = len(glob.glob(os.path.join(a.input, "*.jsonl")))
     cfg = MinhashConfig(n_grams=a.ngram, num_buckets=a.buckets, hashes_per_bucket=a.rows)
     w = a.work
-    common = {"workers": 1, "skip_completed": False}
+    common = {"workers": a.workers, "skip_completed": False}
     LocalPipelineExecutor(
         [JsonlReader(a.input, glob_pattern="*.jsonl"), MinhashDedupSignature(f"{w}/sigs", config=cfg)],
         tasks=shards,

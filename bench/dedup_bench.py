@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
@@ -200,57 +201,153 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (a forkserver, a manager): their CPU then counts in RUSAGE_CHILDREN."""
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _reap_orphans(timeout: float = 60.0) -> list[int]:
+    """Wait for every adopted descendant that outlived the command (so its CPU is counted); their pids."""
+    reaped: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid:
+            reaped.append(pid)
+        else:
+            time.sleep(0.05)
+    raise SystemExit(f"descendants still running {timeout:.0f} s after the command exited")
+
+
+class TreeRss:
+    """Samples the summed RSS of every descendant of this process (the measured command and its children)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak = 0
+        self.peak_procs = 0
+        self.peak_each: list[int] = []  # MiB of each process at the peak, largest first
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            each = []
+            for p in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    each.append(p.memory_info().rss)
+            if sum(each) > self.peak:
+                self.peak, self.peak_procs = sum(each), len(each)
+                self.peak_each = sorted((round(x / 2**20) for x in each), reverse=True)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, dict[str, float]]:
+    """CPU seconds of the whole process tree (orphans adopted and reaped), wall seconds, stdout, peak tree RSS."""
+    _become_subreaper()
     c0, w0 = _child_cpu(), time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    with TreeRss() as rss:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        orphans = _reap_orphans()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return _child_cpu() - c0, time.perf_counter() - w0, proc.stdout
+    mem = {
+        "peak_tree_rss_mib": round(rss.peak / 2**20),
+        "processes_at_peak": rss.peak_procs,
+        "rss_mib_each_at_peak": rss.peak_each,
+        "orphans_reaped": len(orphans),
+    }
+    return _child_cpu() - c0, time.perf_counter() - w0, proc.stdout, mem
+
+
+def _corpus(args: argparse.Namespace, tmp: str) -> tuple[Path, list[dict[str, Any]]]:
+    """The synthetic corpus: generated into ``tmp`` (or kept in ``--corpus-dir`` and reused)."""
+    records = generate(args.docs, args.seed)
+    inp = Path(args.corpus_dir) if args.corpus_dir else Path(tmp) / "in"
+    stamp = f"{args.docs} {args.seed} {args.shards}"
+    if not (inp / "_complete").is_file() or (inp / "_complete").read_text() != stamp:
+        write_shards(records, inp, args.shards)
+        (inp / "_complete").write_text(stamp)
+    return inp, records
 
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:
+    """CPU of the process tree, wall time and peak RSS of the process tree, datacraft vs datatrove, one run."""
     dt_python = os.environ.get("DATATROVE_PYTHON", str(BENCH / ".venv-datatrove" / "bin" / "python"))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result: dict[str, Any] = {"docs": args.docs, "shards": args.shards, "settings": "word 5-grams, 14 bands x 8 rows"}
-    with tempfile.TemporaryDirectory() as tmp:
-        inp = Path(tmp) / "in"
-        records = generate(args.docs, args.seed)
-        write_shards(records, inp, args.shards)
+    w = str(args.workers)
+    result: dict[str, Any] = {
+        "docs": args.docs,
+        "shards": args.shards,
+        "workers": args.workers,
+        "settings": "word 5-grams, 14 bands x 8 rows",
+        "load_average_before": [round(x, 1) for x in os.getloadavg()],
+    }
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        inp, records = _corpus(args, tmp)
+        dc = [sys.executable, "-m", "datacraft", "dedup", str(inp)]
+        dc_opts = ["--workers", w, "--quiet", "--force"]
         runs = {
-            "datacraft near": [sys.executable, "-m", "datacraft", "dedup", str(inp), f"{tmp}/dc", "--mode", "near"],
-            "datacraft both (exact + near)": [sys.executable, "-m", "datacraft", "dedup", str(inp), f"{tmp}/dc2"],
-            "datatrove 4-stage minhash": [dt_python, str(BENCH / "datatrove_minhash.py"), str(inp), f"{tmp}/dt"],
+            "near": ("datacraft near", [*dc, f"{tmp}/dc", "--mode", "near", *dc_opts], f"{tmp}/dc"),
+            "both": ("datacraft both (exact + near)", [*dc, f"{tmp}/dc2", *dc_opts], f"{tmp}/dc2"),
+            # The pool started whatever the input size (DATACRAFT_MIN_BYTES_PER_WORKER=0).
+            "near-pool": ("datacraft near, pool forced", [*dc, f"{tmp}/dc3", "--mode", "near", *dc_opts], f"{tmp}/dc3"),
+            "datatrove": (
+                "datatrove 4-stage minhash",
+                [dt_python, str(BENCH / "datatrove_minhash.py"), str(inp), f"{tmp}/dt", "--workers", w],
+                None,
+            ),
         }
         removed: dict[str, set[str]] = {}
-        for name, cmd in runs.items():
-            if name.startswith("datacraft"):
-                cmd += ["--workers", "1", "--quiet", "--force"]
-            cpu, wall, stdout = _timed(cmd, env)
+        for key in args.tools.split(","):
+            name, cmd, out = runs[key]
+            run_env = {**env, "DATACRAFT_MIN_BYTES_PER_WORKER": "0"} if "pool" in key else env
+            cpu, wall, stdout, mem = _timed(cmd, run_env)
             result[name] = {
                 "cpu_seconds": round(cpu, 2),
                 "wall_seconds": round(wall, 2),
                 "docs_per_cpu_s": round(args.docs / cpu),
+                **mem,
             }
-            if name.startswith("datatrove"):
+            if out is None:
                 removed[name] = set(json.loads(stdout.strip().splitlines()[-1])["removed"])
             else:
-                out = Path(tmp) / ("dc" if name == "datacraft near" else "dc2")
                 removed[name] = {
                     r
-                    for f in (out / "rejected").glob("*.parquet")
+                    for f in (Path(out) / "rejected").glob("*.parquet")
                     for r in pq.read_table(f, columns=["id"]).column("id").to_pylist()
                 }
             result[name]["removed"] = len(removed[name])
+            print(json.dumps({name: result[name]}), file=sys.stderr, flush=True)
         for name, ids in removed.items():
             result[name] |= removal_by_ids(records, ids)
-        result["speedup_near_vs_datatrove"] = round(
-            result["datacraft near"]["docs_per_cpu_s"] / result["datatrove 4-stage minhash"]["docs_per_cpu_s"], 1
-        )
-        result["speedup_both_vs_datatrove"] = round(
-            result["datacraft both (exact + near)"]["docs_per_cpu_s"]
-            / result["datatrove 4-stage minhash"]["docs_per_cpu_s"],
-            1,
-        )
+        dt = result.get("datatrove 4-stage minhash")
+        if dt:
+            for key, label in (("near", "datacraft near"), ("both", "datacraft both (exact + near)")):
+                if label in result:
+                    result[f"speedup_{key}_vs_datatrove"] = round(
+                        result[label]["docs_per_cpu_s"] / dt["docs_per_cpu_s"], 1
+                    )
+    result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
     return result
 
 
@@ -341,8 +438,10 @@ def main() -> None:
     ap.add_argument(
         "--compare-verify", action="store_true", help="synthetic: high-recall with signature and exact verification"
     )
+    ap.add_argument("--workers", type=int, default=2, help="speed: workers of both tools")
+    ap.add_argument("--tools", default="near,both,datatrove", help="speed: runs, any of near,both,near-pool,datatrove")
     ap.add_argument("--tmp", default=None, help="directory for temporary outputs (default: system temp)")
-    ap.add_argument("--corpus-dir", default=None, help="memory: keep the generated corpus here and reuse it")
+    ap.add_argument("--corpus-dir", default=None, help="speed/memory: keep the generated corpus here and reuse it")
     args = ap.parse_args()
     fn = {
         "editions": editions,

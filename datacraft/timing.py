@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+#: CPU seconds of processes started by this one and not reaped yet (a local pool's live workers).
+_LIVE_CPU: list[Callable[[], float]] = []
+
+
+def add_live_cpu(source: Callable[[], float]) -> None:
+    """Count ``source()`` in :func:`tree_cpu_seconds` until it is removed (when its processes are reaped)."""
+    _LIVE_CPU.append(source)
+
+
+def remove_live_cpu(source: Callable[[], float]) -> None:
+    """Stop counting a source added by :func:`add_live_cpu` (no error if absent)."""
+    if source in _LIVE_CPU:
+        _LIVE_CPU.remove(source)
 
 
 def tree_cpu_seconds() -> float:
-    """User + system CPU of this process and of its waited-for children (local worker pools are)."""
+    """User + system CPU of this process, of its waited-for children and of live pool workers."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + sum(f() for f in list(_LIVE_CPU))
 
 
 @dataclass

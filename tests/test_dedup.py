@@ -160,12 +160,14 @@ def _files(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_deterministic_across_workers_and_reruns(tmp_path: Path) -> None:
+def test_deterministic_across_workers_and_reruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATACRAFT_MIN_BYTES_PER_WORKER", "0")  # a pool even for this small input
     inp, _ = corpus(tmp_path, shards=3, per_shard=20)
     run_dedup(config(inp, tmp_path / "w1", verify="signature"))
     run_dedup(config(inp, tmp_path / "w2", verify="signature", workers=2))
+    run_dedup(config(inp, tmp_path / "w3", verify="signature", workers=3))
     first = _files(tmp_path / "w1")
-    assert first and first == _files(tmp_path / "w2")
+    assert first and first == _files(tmp_path / "w2") == _files(tmp_path / "w3")
     rerun = run_dedup(config(inp, tmp_path / "w1", verify="signature"), force=True)
     assert rerun.ran["filter"] == 3 and _files(tmp_path / "w1") == first
     again = run_dedup(config(inp, tmp_path / "w1", verify="signature"))
@@ -287,3 +289,69 @@ def test_verification_retries_other_bucket_members(tmp_path: Path) -> None:
     edges, starts, skeys = star_edges(keys, np.array([[5], [5], [5], [5]], np.uint64))
     kept = _verify(edges, starts, skeys, signature_similarity(SignatureStore(work)), 0.75)
     assert kept.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_connected_components_equal_scipy(seed: int) -> None:
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    from datacraft.dedup.phases import connected_components
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    a, b = rng.integers(0, n, 2500), rng.integers(0, n, 2500)
+    chain = np.arange(1000, 1400)  # a long path, in reverse order: many hook rounds for a naive union-find
+    a, b = np.concatenate([a, chain[::-1][1:]]), np.concatenate([b, chain[::-1][:-1]])
+    ncomp, labels = connected_components(n, a, b)
+    ref_n, ref = scipy_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    assert ncomp == ref_n
+    pairs = set(zip(labels.tolist(), ref.tolist(), strict=True))
+    assert len(pairs) == ncomp  # the same partition: labels map one to one
+    assert connected_components(4, np.zeros(0, np.int64), np.zeros(0, np.int64))[0] == 4
+
+
+def test_one_pool_for_every_phase_and_no_heavy_imports_in_its_workers(tmp_path: Path) -> None:
+    from datacraft.executors import LocalExecutor
+    from tests.worker_probe import heavy_modules
+
+    inp, _ = corpus(tmp_path, shards=4, per_shard=30)
+    ex = LocalExecutor(2)
+    try:
+        run_dedup(config(inp, tmp_path / "pool"), executor=ex)
+        pool = ex._pool
+        assert pool is not None  # kept after the four phases: one pool served them all
+        workers = {p.pid for p in pool._processes.values()}
+        report = [r for _, r in ex.run(heavy_modules, list(range(6)))]
+        assert ex._pool is pool and {pid for pid, _ in report} <= workers and len(workers) <= 2
+    finally:
+        ex.close()
+    assert ex._pool is None
+    assert [mods for _, mods in report] == [[]] * 6  # no pandas, scipy, datasketch, tensorflow … in a worker
+    run_dedup(config(inp, tmp_path / "one"))
+    assert _files(tmp_path / "pool") == _files(tmp_path / "one")
+
+
+@pytest.mark.parametrize("keep", ["first", "longest", "signal"])
+def test_representative_order_equals_arrow_sort(keep: str) -> None:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from datacraft.dedup.phases import representative_order
+
+    rng = np.random.default_rng(len(keep))
+    for _ in range(10):
+        n = 400
+        labels = rng.integers(0, 30, n)
+        ids = np.array([f"d{x}é" if x % 3 else f"D{x}" for x in rng.integers(0, 200, n)], object)
+        length = rng.integers(0, 5, n).astype(np.int64)
+        signal = rng.choice([-np.inf, 0.5, 1.0, -0.0, 0.0, 2.0], n)
+        keys = rng.permutation(n).astype(np.uint64) * np.uint64(7)
+        table = pa.table(
+            {"comp": labels, "length": length, "signal": signal, "id": pa.array(ids.tolist()), "key": keys}
+        )
+        primary = {"first": [], "longest": [("length", "descending")], "signal": [("signal", "descending")]}[keep]
+        sort_keys = [("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
+        ref = pc.sort_indices(table, sort_keys=sort_keys).to_numpy()
+        assert representative_order(labels, ids, length, signal, keys, keep).tolist() == ref.tolist()

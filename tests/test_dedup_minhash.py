@@ -85,6 +85,32 @@ def test_signatures_equal_datasketch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (sigs[3] == np.uint32(0xFFFFFFFF)).all()
 
 
+@pytest.mark.parametrize(("num_perm", "seed"), [(112, 1), (64, 7), (128, 0), (3, 12345)])
+def test_permutations_equal_datasketch_without_importing_it(num_perm: int, seed: int) -> None:
+    a, b = minhash.permutations(num_perm, seed)
+    ref = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    assert a.dtype == b.dtype == np.uint32
+    assert a.tolist() == ref[0].tolist() and b.tolist() == ref[1].tolist()
+
+
+def test_lazy_character_tables_equal_the_full_tables() -> None:
+    # Every code point classified one by one equals the classes of one pass over all of them.
+    import re
+    import unicodedata
+
+    from datacraft.dedup import shingles
+
+    everything = np.arange(shingles._TABLE_SIZE, dtype=np.uint32)
+    word, single = shingles._tables(everything)
+    chars = everything.tobytes().decode("utf-32-le", "surrogatepass")
+    full_word = np.array([m is not None for m in map(re.compile(r"\w").match, chars)])
+    cats = np.frombuffer("".join(map(unicodedata.category, chars)).encode("ascii"), np.uint8)[0::2]
+    full_word |= cats == ord("M")
+    assert (word == full_word).all()
+    assert single[[0x4E00, 0x3042, 0x0E01]].all() and not single[[ord("a"), ord("न"), ord(" ")]].any()
+    assert not (single & ~word).any()
+
+
 def test_signature_estimate_tracks_jaccard() -> None:
     rng = np.random.default_rng(0)
     base = [f"w{x}" for x in rng.integers(0, 100_000, 400)]

@@ -83,3 +83,44 @@ def test_ray_address_on_the_command_line_implies_the_ray_executor(tmp_path: Path
     assert result.exit_code == 0 and "executor ray (10.0.0.5:6379)" in result.output
     result = CliRunner().invoke(main, ["run", str(pipeline), "--executor", "ray", "--dry-run"])
     assert "executor ray (a local Ray)" in result.output
+
+
+def test_pool_size_follows_the_input_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datacraft.executors.local import MIN_BYTES_PER_WORKER, pool_size
+
+    monkeypatch.delenv("DATACRAFT_MIN_BYTES_PER_WORKER", raising=False)
+    assert pool_size(4, None) == 4  # size unknown: as asked
+    assert pool_size(4, 0) == pool_size(4, MIN_BYTES_PER_WORKER - 1) == 1  # small: in this process
+    assert pool_size(4, 2 * MIN_BYTES_PER_WORKER) == 2 and pool_size(4, 100 * MIN_BYTES_PER_WORKER) == 4
+    assert pool_size(1, 100 * MIN_BYTES_PER_WORKER) == 1
+    monkeypatch.setenv("DATACRAFT_MIN_BYTES_PER_WORKER", "0")
+    assert pool_size(4, 10) == 4
+
+
+def _burn(n: int) -> int:
+    import time
+
+    t = time.process_time()
+    while time.process_time() - t < 0.3:
+        pass
+    return n
+
+
+def test_local_pool_is_reused_and_its_cpu_counted_while_alive() -> None:
+    from datacraft.executors.local import LocalExecutor
+    from datacraft.timing import Clock
+
+    ex = LocalExecutor(2)
+    try:
+        clock = Clock()
+        assert sorted(r for _, r in ex.run(_burn, [1, 2])) == [1, 2]
+        pool = ex._pool
+        pids = {p.pid for p in pool._processes.values()}
+        assert sorted(r for _, r in ex.run(_burn, [3, 4])) == [3, 4]
+        assert ex._pool is pool and {p.pid for p in pool._processes.values()} == pids  # same workers
+        assert clock.read()["cpu_seconds"] >= 1.1  # four tasks of 0.3 CPU-s in live workers, not yet reaped
+    finally:
+        ex.close()
+    assert clock.read()["cpu_seconds"] >= 1.1  # still counted once reaped
+    assert sorted(r for _, r in ex.run(_burn, [5])) == [5]  # closed: a later run starts a new pool
+    ex.close()

@@ -21,11 +21,16 @@ CHUNK_SHINGLES = 65_536
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (a, b) uint32 permutation parameters datasketch uses for ``num_perm`` and ``seed``."""
-    from datasketch import MinHash  # imported here: tasks that do not hash need not load it (and scipy)
+    """The (a, b) uint32 permutation parameters datasketch uses for ``num_perm`` and ``seed``.
 
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    The same draws as ``datasketch.MinHash(num_perm, seed, scheme="affine32").permutations`` (2.x):
+    odd ``a`` and any ``b`` from ``np.random.RandomState(seed)`` (tested equal), without importing
+    datasketch, whose import pulls in scipy and pandas (~1 CPU-s per process).
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:

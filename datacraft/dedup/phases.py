@@ -14,6 +14,7 @@ shard (1, 4), one band (2) or the documents that have duplicates (3).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import time
@@ -24,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -50,8 +50,54 @@ def doc_keys(shard: int, rows: np.ndarray) -> np.ndarray:
     return (np.uint64(shard) << ROW_BITS) | rows.astype(np.uint64)
 
 
+def arrow_without_pandas(command: bool = False) -> None:
+    """In a worker process (or, with ``command``, the CLI's own) without pandas yet: pyarrow finds it absent.
+
+    pyarrow imports pandas (when installed) on its first conversion of Python values, ~0.4 CPU-s and
+    ~40 MiB per process that dedup never uses. Its two checks (the Python shim and the C++ converter's
+    one-time probe) are made here while ``import pandas`` fails, then pandas is importable again (an
+    explicit ``to_pandas()`` still works). Only worker processes and the command line's process: a library
+    caller's pyarrow keeps its pandas integration.
+    The bytes written are the same (no pandas metadata is involved: tested).
+    """
+    import multiprocessing
+    import sys
+
+    if "pandas" in sys.modules or (not command and multiprocessing.parent_process() is None):
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        with contextlib.suppress(Exception):  # pyarrow's shim fails on the None module, recording "no pandas"
+            _ = pa.lib._pandas_api.have_pandas
+        pa.array(["x"])  # the C++ converter's one-time probe
+    finally:
+        del sys.modules["pandas"]
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``): a worker kept for the next task
+    would otherwise hold the previous task's peak."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim  # noqa: B018  (glibc only)
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc: Any = None
+
+
 def start_task() -> float:
     """Reset this process's peak-RSS counter (Linux ``clear_refs``) and return the CPU clock."""
+    arrow_without_pandas()
+    release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
@@ -73,8 +119,10 @@ def peak_rss_mib() -> float:
 
 
 def task_resources(t_cpu: float) -> dict[str, float]:
-    """CPU seconds since ``t_cpu`` and the task's peak RSS (MiB)."""
-    return {"cpu_seconds": time.process_time() - t_cpu, "peak_rss_mib": peak_rss_mib()}
+    """CPU seconds since ``t_cpu`` and the task's peak RSS (MiB); then the task's free memory is released."""
+    out = {"cpu_seconds": time.process_time() - t_cpu, "peak_rss_mib": peak_rss_mib()}
+    release_free_memory()
+    return out
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -116,6 +164,26 @@ class SignatureTask:
     fingerprint: str
 
 
+#: Characters hashed at once: the shingling arrays take ~40 bytes per character, so ~10 MiB per part.
+MAX_BATCH_CHARS = 1 << 18
+
+
+def char_bounded(texts: list[str], limit: int) -> list[list[str]]:
+    """Consecutive runs of ``texts`` of at most ``limit`` characters each (a longer text is a run alone)."""
+    parts: list[list[str]] = []
+    cur: list[str] = []
+    size = 0
+    for t in texts:
+        if cur and size + len(t) > limit:
+            parts.append(cur)
+            cur, size = [], 0
+        cur.append(t)
+        size += len(t)
+    if cur:
+        parts.append(cur)
+    return parts
+
+
 def _signal(value: Any) -> float:
     """A signal value as a float; missing or non-numeric values are NaN (ranked lowest)."""
     try:
@@ -147,13 +215,15 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
         if p.exact:
             exact.extend(xxhash.xxh3_128_digest(exact_key(t).encode("utf-8", "surrogatepass")) for t in texts)
         if p.near:
-            hashes, per_doc = shingle_hashes(texts, p.shingle, p.ngram)
-            sig_parts.append(signatures(hashes, per_doc, p.num_perm, p.seed))
-            shingled.append(per_doc > 0)
-            if p.verify == "exact":
-                values, sizes = unique_sets(hashes, per_doc)
-                sets.append(values)
-                set_sizes.append(sizes)
+            for part in char_bounded(texts, MAX_BATCH_CHARS):  # each document's hashes are its own: same result
+                hashes, per_doc = shingle_hashes(part, p.shingle, p.ngram)
+                sig_parts.append(signatures(hashes, per_doc, p.num_perm, p.seed))
+                shingled.append(per_doc > 0)
+                if p.verify == "exact":
+                    values, sizes = unique_sets(hashes, per_doc)
+                    sets.append(values)
+                    set_sizes.append(sizes)
+                del hashes, per_doc
         report_docs(len(batch))
         batch.clear()
 
@@ -345,6 +415,33 @@ class ClusterTask:
     fingerprint: str
 
 
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[int, np.ndarray]:
+    """Components of the undirected graph on ``n`` nodes with edges ``a[i]–b[i]``: (count, label per node).
+
+    Vectorized union–find: every round hooks each edge's larger root under its smaller one (the minimum
+    per root), then compresses paths by pointer jumping, until both ends of every edge share a root.
+    Labels are numbered by each component's smallest node (the clustering is what matters downstream).
+    """
+    parent = np.arange(n, dtype=np.int64)
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        differ = ra != rb
+        if not differ.any():
+            break
+        lo, hi = np.minimum(ra[differ], rb[differ]), np.maximum(ra[differ], rb[differ])
+        np.minimum.at(parent, hi, lo)
+        while True:  # pointer jumping: every node straight to its root
+            grand = parent[parent]
+            if (grand == parent).all():
+                break
+            parent = grand
+        a, b = a[differ], b[differ]
+    roots, labels = np.unique(parent, return_inverse=True)
+    return len(roots), labels.reshape(-1)
+
+
 _DECISION_SCHEMA = pa.schema(
     [
         ("row", pa.int64()),
@@ -357,11 +454,18 @@ _DECISION_SCHEMA = pa.schema(
 )
 
 
+def representative_order(
+    labels: np.ndarray, ids: np.ndarray, length: np.ndarray, signal: np.ndarray, keys: np.ndarray, keep: str
+) -> np.ndarray:
+    """Positions sorted by cluster, then best first: by policy (``longest``, ``signal``: higher first; ``first``:
+    none), then id, then key (unique: a total order). Ids compare by code point, which is UTF-8 byte order."""
+    primary = {"first": [], "longest": [-length], "signal": [-signal]}[keep]
+    id_keys = np.array(ids.tolist(), dtype=str) if len(ids) else np.zeros(0, "U1")
+    return np.lexsort((keys, id_keys, *primary[::-1], labels))
+
+
 def cluster_task(task: ClusterTask) -> dict[str, Any]:
     """Union all pairs into clusters, choose representatives, write per-shard decisions."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     t_cpu = start_task()
     p = DedupParams(**task.params)
     layout = WorkLayout(fs.as_path(task.out))
@@ -371,10 +475,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
     del parts
     nodes, inverse = np.unique(edges, return_inverse=True)
     inverse = inverse.reshape(-1, 2)
-    ncomp, labels = connected_components(
-        coo_matrix((np.ones(len(inverse), np.int8), (inverse[:, 0], inverse[:, 1])), shape=(len(nodes), len(nodes))),
-        directed=False,
-    )
+    ncomp, labels = connected_components(len(nodes), inverse[:, 0], inverse[:, 1])
     del edges, inverse
     # Attributes of the clustered documents only, shard by shard.
     node_shard = (nodes >> ROW_BITS).astype(np.int64)
@@ -387,27 +488,15 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
         sel = np.flatnonzero(node_shard == s)
         docs = pq.read_table(fs.local_copy(layout.shard_file(s, "docs.parquet")))
         rows = pa.array(node_row[sel])
-        ids[sel] = docs.column("id").take(rows).to_numpy(zero_copy_only=False)
+        ids[sel] = docs.column("id").take(rows).to_pylist()  # (to_numpy of strings would import pandas)
         length[sel] = docs.column("length").take(rows).to_numpy()
         if p.keep == "signal":
-            sig = docs.column("signal").take(rows).to_numpy(zero_copy_only=False).astype(float)
+            sig = np.array(docs.column("signal").take(rows).to_pylist(), float)
             signal[sel] = np.where(np.isnan(sig), -np.inf, sig)
         if p.exact:
             ex[sel] = np.load(fs.local_copy(layout.shard_file(s, "exact.npy")), mmap_mode="r")[node_row[sel]]
     # Representative: the best by policy, ties broken by id then by (shard, row).
-    table = pa.table(
-        {
-            "comp": pa.array(labels, pa.int64()),
-            "length": pa.array(length),
-            "signal": pa.array(signal),
-            "id": pa.array(ids.tolist(), pa.string()),
-            "key": pa.array(nodes),
-        }
-    )
-    primary = {"first": [], "longest": [("length", "descending")], "signal": [("signal", "descending")]}[p.keep]
-    order = pc.sort_indices(
-        table, sort_keys=[("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
-    ).to_numpy()
+    order = representative_order(labels, ids, length, signal, nodes, p.keep)
     sorted_comp = labels[order]
     first_pos = np.flatnonzero(np.diff(sorted_comp, prepend=-1) != 0)
     rep_of_comp = np.empty(ncomp, np.int64)

@@ -28,7 +28,7 @@ from datacraft.dedup.phases import (
     signature_task,
 )
 from datacraft.errors import LedgerError
-from datacraft.executors import Executor, close_executor, make_executor
+from datacraft.executors import Executor, close_executor, make_executor, pool_size
 from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_size, walk_files
@@ -179,7 +179,11 @@ def _run_locked(
         return _empty_result(config, layout, t0)
     own_executor = executor is None
     if executor is None:
-        executor = make_executor(config.executor, config.workers, config.ray_address, config.ray.model_dump())
+        workers = config.workers
+        if config.executor == "local":  # a small input runs with fewer workers (same output, less start-up)
+            sizes = [file_size(s.path) for s in shards]
+            workers = pool_size(workers, None if None in sizes else sum(s or 0 for s in sizes))
+        executor = make_executor(config.executor, workers, config.ray_address, config.ray.model_dump())
     try:
         params = p.model_dump(mode="json")
         ran = dict.fromkeys(PHASES, 0)

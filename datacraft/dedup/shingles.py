@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -59,21 +58,28 @@ _WORD = re.compile(r"\w+")
 _SINGLE = re.compile(f"[{HAN_KANA}{THAI}]+")
 
 
-@lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """(``word[cp]``: ``\\w`` or a combining mark; ``single[cp]``: a one-character token), built once, 2.2 MB."""
-    chars = "".join(map(chr, range(_TABLE_SIZE)))
-    word = np.zeros(_TABLE_SIZE, bool)
-    for m in _WORD.finditer(chars):
-        word[m.start() : m.end()] = True
-    for cp in range(_TABLE_SIZE):
-        if not word[cp] and unicodedata.category(chr(cp))[0] == "M":
-            word[cp] = True
-    single = np.zeros(_TABLE_SIZE, bool)
-    for m in _SINGLE.finditer(chars):
-        single[m.start() : m.end()] = True
-    single &= word
-    return word, single
+#: Per process: ``_WORD_CP[cp]`` (``\\w`` or a combining mark), ``_SINGLE_CP[cp]`` (a one-character token),
+#: filled lazily for the code points met so far (``_KNOWN_CP``): a few hundred in practice, not 1.1 million.
+_WORD_CP = np.zeros(_TABLE_SIZE, bool)
+_SINGLE_CP = np.zeros(_TABLE_SIZE, bool)
+_KNOWN_CP = np.zeros(_TABLE_SIZE, bool)
+
+
+def _classify(cp: int) -> None:
+    c = chr(cp)
+    word = _WORD.match(c) is not None or unicodedata.category(c)[0] == "M"
+    _WORD_CP[cp] = word
+    _SINGLE_CP[cp] = word and _SINGLE.match(c) is not None
+    _KNOWN_CP[cp] = True
+
+
+def _tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``word``, ``single``) lookup tables over all code points, valid at least for the code points ``cps``."""
+    unknown = cps[~_KNOWN_CP[cps]]
+    if len(unknown):
+        for cp in np.unique(unknown).tolist():
+            _classify(cp)
+    return _WORD_CP, _SINGLE_CP
 
 
 def _power_tables(length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +110,11 @@ def token_hash(token: str) -> int:
 
 def tokens(text: str) -> list[str]:
     """Reference tokenization: runs of word characters or marks; one token per Han, Kana or Thai character."""
-    word, single = _tables()
+    lowered = text.lower()
+    word, single = _tables(_code_points(lowered))
     out: list[str] = []
     cur: list[str] = []
-    for c in text.lower():
+    for c in lowered:
         cp = ord(c)
         if word[cp] and not single[cp]:
             cur.append(c)
@@ -130,7 +137,7 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     n = len(cps)
     if not n:
         return np.empty(0, np.uint64), np.zeros(ndocs, np.int64)
-    word, single = _tables()
+    word, single = _tables(cps)
     is_word = np.zeros(n + 2, bool)
     np.take(word, cps, out=is_word[1:-1])
     is_single = np.zeros(n + 2, bool)

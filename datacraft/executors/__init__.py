@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from datacraft.executors.base import Executor
-from datacraft.executors.local import InProcessExecutor, LocalExecutor
+from datacraft.executors.local import InProcessExecutor, LocalExecutor, pool_size
 
 
 def make_executor(
@@ -32,4 +32,4 @@ def close_executor(executor: Executor) -> None:
         close()
 
 
-__all__ = ["Executor", "InProcessExecutor", "LocalExecutor", "close_executor", "make_executor"]
+__all__ = ["Executor", "InProcessExecutor", "LocalExecutor", "close_executor", "make_executor", "pool_size"]
