@@ -56,6 +56,15 @@ def prose(out: Path) -> Path:
     return dest
 
 
+def books(out: Path) -> Path:
+    """The 3 bundled Gutenberg books alone (a smaller base corpus), curated with apply normalize."""
+    dest = out / "books"
+    if not (dest / "stats.json").exists():
+        src = REPO / "data/sample/gutenberg-books-raw.jsonl.gz"
+        datacraft("apply", "normalize", "-q", "-o", str(dest), "-i", str(src))
+    return dest
+
+
 def train_and_evaluate(name: str, data: Path, config: Path, out: Path, sets: list[str]) -> dict[str, Any]:
     """`datacraft train` then `datacraft evaluate --split val --json`, with wall and CPU seconds."""
     model = out / name
@@ -180,16 +189,19 @@ epochs: 1
 batch_size: 32
 max_train_tokens: {budget}
 early_stopping_patience: null
-data: {{text_column: text, id_column: id, val_fraction: 0.02, seq_len: 64, shuffle_buffer: 4096}}
+data: {{text_column: text, id_column: id, val_fraction: 0.05, seq_len: 64, shuffle_buffer: 4096}}
 tokenizer: {{kind: bpe, vocab_size: 512, min_frequency: 2}}
 model: {{embed_dim: 16, rnn: gru, rnn_units: 32, attention_heads: 1, attention_dim: 8, dropout: 0.0}}
 optimizer: {{name: adam, learning_rate: 0.005, schedule: constant}}
 """
 
 
+CHUNK_CHARS = 4000
+
+
 def replicate(src: Path, times: int, dest: Path) -> Path:
-    """``times`` copies of every document of the curated Parquet ``src`` (ids suffixed ``#r``), one
-    output file per copy, streamed (the bench itself must not hold the corpus)."""
+    """``times`` copies of the curated Parquet ``src``, documents cut into ``CHUNK_CHARS`` pieces
+    (ids ``ID:piece#copy``), one output file per copy, streamed (the bench must not hold the corpus)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -201,9 +213,13 @@ def replicate(src: Path, times: int, dest: Path) -> Path:
         schema = pa.schema([("id", pa.string()), ("text", pa.string())])
         with pq.ParquetWriter(dest / f"part-{r:03d}.parquet", schema) as w:
             for f in files:
-                for b in pq.ParquetFile(f).iter_batches(batch_size=1024, columns=["id", "text"]):
-                    ids = [f"{i}#{r}" for i in b.column("id").to_pylist()]
-                    w.write_table(pa.table({"id": ids, "text": b.column("text")}))
+                for b in pq.ParquetFile(f).iter_batches(batch_size=64, columns=["id", "text"]):
+                    ids, texts = [], []
+                    for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist(), strict=True):
+                        for j in range(0, len(t), CHUNK_CHARS):  # books → many documents (a val split)
+                            ids.append(f"{i}:{j // CHUNK_CHARS}#{r}")
+                            texts.append(t[j : j + CHUNK_CHARS])
+                    w.write_table(pa.table({"id": ids, "text": texts}))
     (dest / "_done").write_text("ok")
     return dest
 
@@ -273,25 +289,28 @@ def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
     import shutil
 
     out = Path(args.out) / "stream"
-    base = prose(Path(args.out))
+    base = prose(Path(args.out)) if args.base == "prose" else books(Path(args.out))
     conf = out / "tiny-lm.yaml"
     out.mkdir(parents=True, exist_ok=True)
     conf.write_text(TINY_LM.format(budget=args.train_steps * 32 * 64))
     versions = {"new": REPO} | ({"old": Path(args.old_src)} if args.old_src else {})
     res: dict[str, Any] = {"times": args.times, "rows": []}
     for k in args.times:
-        data = replicate(base, k, out / f"corpus-x{k}")
+        data = replicate(base, k, out / f"corpus-{args.base}-c{CHUNK_CHARS}-x{k}")
         for name, src in versions.items():
             for what in args.what:
                 work = out / f"{what}-{name}-x{k}"
                 shutil.rmtree(work, ignore_errors=True)
                 t0 = time.perf_counter()
                 if what == "datapath":
-                    cmd = [sys.executable, "-c", DATAPATH_WORKER, str(data), str(work), str(conf), name]
-                    r = subprocess.run(cmd, env=_env(src), capture_output=True, text=True, check=True)
+                    cmd = [sys.executable, "-P", "-c", DATAPATH_WORKER, str(data), str(work), str(conf), name]
+                    r = subprocess.run(cmd, env=_env(src), capture_output=True, text=True)
+                    if r.returncode:
+                        raise SystemExit(f"data path ({name}) failed: {r.stderr[-2000:]}")
                     row = json.loads(r.stdout.strip().splitlines()[-1])
                 else:
-                    cmd = [sys.executable, "-m", "datacraft", "train", str(data), "-c", str(conf), "-o", str(work)]
+                    cmd = [sys.executable, "-P", "-m", "datacraft", "train", str(data), "-c", str(conf)]
+                    cmd += ["-o", str(work)]
                     c0 = cpu_seconds()
                     wrapped = [sys.executable, "-c", CHILD_RSS, *cmd, "-q"]
                     r = subprocess.run(wrapped, env=_env(src), capture_output=True, text=True)
@@ -412,6 +431,7 @@ def main() -> None:
     ap.add_argument("--times", nargs="*", type=int, default=[1, 10, 30], help="stream: corpus multiples")
     ap.add_argument("--what", nargs="*", default=["datapath", "train"], choices=["datapath", "train"])
     ap.add_argument("--old-src", help="stream: a directory holding an older `datacraft` package to compare")
+    ap.add_argument("--base", choices=["books", "prose"], default="books", help="stream: the 1x corpus")
     ap.add_argument("--train-steps", type=int, default=100, help="stream: training steps of the tiny train")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
