@@ -9,6 +9,12 @@
             step decoder (after), same model, same prompt, same tokens
   device    training tokens/s of the train-lm model on synthetic token windows on this process's
             devices (bench/gpu.sh runs it with and without a GPU and prints the speed-up)
+  stream    peak RSS of the LM data path (tokenizer + token cache, then one epoch of batches) and of
+            a whole tiny `datacraft train`, at 1x, 10x and 30x a corpus (the bundled prose replicated
+            with new ids), each in a fresh process; --old-src DIR runs the same with an older
+            checkout's `datacraft` package side by side
+  feed      training tokens per CPU-second of the same model fed by the streamed token cache
+            (tf.data) vs a plain `model.fit` on in-memory numpy arrays of the same windows
 
 CPU seconds are process CPU time (user + system, children included), next to wall seconds.
 """
@@ -50,6 +56,15 @@ def prose(out: Path) -> Path:
             "-i", str(REPO / "data/sample/gutenberg-books-raw.jsonl.gz"),
             "-i", str(REPO / "data/sample/kjv-chapters.jsonl.zst"),
         )  # fmt: skip
+    return dest
+
+
+def books(out: Path) -> Path:
+    """The 3 bundled Gutenberg books alone (a smaller base corpus), curated with apply normalize."""
+    dest = out / "books"
+    if not (dest / "stats.json").exists():
+        src = REPO / "data/sample/gutenberg-books-raw.jsonl.gz"
+        datacraft("apply", "normalize", "-q", "-o", str(dest), "-i", str(src))
     return dest
 
 
@@ -185,9 +200,244 @@ def mode_device(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# --- stream: RSS vs corpus size -----------------------------------------------------------------
+
+TINY_LM = """task: lm
+seed: 7
+epochs: 1
+batch_size: 32
+max_train_tokens: {budget}
+early_stopping_patience: null
+data: {{text_column: text, id_column: id, val_fraction: 0.05, seq_len: 64, shuffle_buffer: 4096}}
+tokenizer: {{kind: bpe, vocab_size: 512, min_frequency: 2}}
+model: {{embed_dim: 16, rnn: gru, rnn_units: 32, attention_heads: 1, attention_dim: 8, dropout: 0.0}}
+optimizer: {{name: adam, learning_rate: 0.005, schedule: constant}}
+"""
+
+
+CHUNK_CHARS = 4000
+
+
+def replicate(src: Path, times: int, dest: Path) -> Path:
+    """``times`` copies of the curated Parquet ``src``, documents cut into ``CHUNK_CHARS`` pieces
+    (ids ``ID:piece#copy``), one output file per copy, streamed (the bench must not hold the corpus)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if (dest / "_done").exists():
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    files = sorted((src / "data").glob("*.parquet"))
+    for r in range(times):
+        schema = pa.schema([("id", pa.string()), ("text", pa.string())])
+        with pq.ParquetWriter(dest / f"part-{r:03d}.parquet", schema) as w:
+            for f in files:
+                for b in pq.ParquetFile(f).iter_batches(batch_size=64, columns=["id", "text"]):
+                    ids, texts = [], []
+                    for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist(), strict=True):
+                        for j in range(0, len(t), CHUNK_CHARS):  # books → many documents (a val split)
+                            ids.append(f"{i}:{j // CHUNK_CHARS}#{r}")
+                            texts.append(t[j : j + CHUNK_CHARS])
+                    w.write_table(pa.table({"id": ids, "text": texts}))
+    (dest / "_done").write_text("ok")
+    return dest
+
+
+DATAPATH_WORKER = r"""
+import json, os, resource, sys, time
+from pathlib import Path
+data, out, config, flavour = sys.argv[1:5]
+from datacraft.train import data as D
+from datacraft.train.config import load_train_config
+from datacraft.train import loop
+
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+def reset_hwm():
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+cfg = load_train_config(config)
+files = D.parquet_files(data)
+Path(out).mkdir(parents=True, exist_ok=True)
+reset_hwm()
+base = hwm_mb()
+c0 = time.process_time()
+if flavour == "new":
+    from datacraft.train.identity import data_identity
+    tok, labels, info = loop.prepare_data(files, cfg, Path(out), None, data_identity(files))
+else:
+    tok, labels, info = loop.prepare_data(files, cfg, Path(out), None)
+prep_cpu = time.process_time() - c0
+prep = hwm_mb()
+reset_hwm()
+L, bs = cfg.data.seq_len, cfg.batch_size
+c0 = time.process_time()
+if flavour == "new":
+    from datacraft.train.tokfile import TokenFile
+    from datacraft.train.windows import lm_batches
+    kw = dict(seed=cfg.seed, epoch=0, buffer=cfg.data.shuffle_buffer)
+    gen = lm_batches(TokenFile.open(Path(out) / "cache", "train"), L, bs, **kw)
+else:
+    kw = dict(seed=cfg.seed, epoch=0, buffer=cfg.data.shuffle_buffer)
+    gen = D.lm_batches(Path(out) / "cache/train.parquet", L, bs, tok.eos_id, **kw)
+batches = sum(1 for _ in gen)
+print(json.dumps({
+    "after_imports_mb": base, "prepare_peak_mb": prep, "epoch_peak_mb": hwm_mb(),
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "train_tokens": info["tokens_with_eos"]["train"], "batches": batches,
+    "prepare_cpu_s": prep_cpu, "epoch_cpu_s": time.process_time() - c0,
+}))
+"""
+
+CHILD_RSS = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); sys.exit(r.returncode)"
+)
+
+
+def _env(src: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(src), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
+    """Peak RSS (MiB) of the data path and of a whole tiny train, per corpus multiple and code version."""
+    import shutil
+
+    out = Path(args.out) / "stream"
+    base = prose(Path(args.out)) if args.base == "prose" else books(Path(args.out))
+    conf = out / "tiny-lm.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    conf.write_text(TINY_LM.format(budget=args.train_steps * 32 * 64))
+    versions = {"new": REPO} | ({"old": Path(args.old_src)} if args.old_src else {})
+    res: dict[str, Any] = {"times": args.times, "rows": []}
+    for k in args.times:
+        data = replicate(base, k, out / f"corpus-{args.base}-c{CHUNK_CHARS}-x{k}")
+        for name, src in versions.items():
+            for what in args.what:
+                work = out / f"{what}-{name}-x{k}"
+                shutil.rmtree(work, ignore_errors=True)
+                t0 = time.perf_counter()
+                if what == "datapath":
+                    cmd = [sys.executable, "-P", "-c", DATAPATH_WORKER, str(data), str(work), str(conf), name]
+                    r = subprocess.run(cmd, env=_env(src), capture_output=True, text=True)
+                    if r.returncode:
+                        raise SystemExit(f"data path ({name}) failed: {r.stderr[-2000:]}")
+                    row = json.loads(r.stdout.strip().splitlines()[-1])
+                else:
+                    cmd = [sys.executable, "-P", "-m", "datacraft", "train", str(data), "-c", str(conf)]
+                    cmd += ["-o", str(work)]
+                    c0 = cpu_seconds()
+                    wrapped = [sys.executable, "-c", CHILD_RSS, *cmd, "-q"]
+                    r = subprocess.run(wrapped, env=_env(src), capture_output=True, text=True)
+                    if r.returncode:
+                        raise SystemExit(f"{cmd} failed: {r.stderr[-2000:]}")
+                    row = {"peak_mb": float(r.stdout.strip().splitlines()[-1]), "cpu_s": cpu_seconds() - c0}
+                    manifest = json.loads((work / "datacraft_model.json").read_text())
+                    row["train_tokens"] = manifest["data"]["tokens_with_eos"]["train"]
+                row.update(what=what, version=name, times=k, wall_s=time.perf_counter() - t0)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+                res["rows"].append(row)
+                shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def stream_markdown(res: dict[str, Any]) -> str:
+    rows = res["rows"]
+    lines = ["| path | code | corpus | training tokens | peak RSS MiB | prepare peak | epoch-of-batches peak | CPU s |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        cpu = r.get("cpu_s", r.get("prepare_cpu_s", 0) + r.get("epoch_cpu_s", 0))
+        lines.append(
+            f"| {r['what']} | {r['version']} | {r['times']}x | {r['train_tokens']:,} | {r['peak_mb']:,.0f} | "
+            f"{r.get('prepare_peak_mb', float('nan')):,.0f} | {r.get('epoch_peak_mb', float('nan')):,.0f} | {cpu:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# --- feed: tokens per CPU-second, streamed vs in-memory ----------------------------------------
+
+
+def mode_feed(args: argparse.Namespace) -> dict[str, Any]:
+    """Same model, same windows, same batch size: fed by tf.data from the token cache vs numpy arrays.
+    Each timed epoch follows a warm-up epoch (tracing); alternated ``repeats`` times, best of each."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.path.insert(0, str(REPO))
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from datacraft.train import data as D
+    from datacraft.train.config import load_train_config
+    from datacraft.train.identity import data_identity
+    from datacraft.train.loop import compile_model, prepare_data
+    from datacraft.train.model import ModelSpec, build_model
+    from datacraft.train.tokfile import TokenFile
+    from datacraft.train.windows import lm_batches
+
+    cfg = load_train_config(REPO / "configs/train-lm.yaml", args.set)
+    work = Path(args.out) / "feed"
+    if not (work / "cache/meta.json").exists():
+        work.mkdir(parents=True, exist_ok=True)
+        files = D.parquet_files(prose(Path(args.out)))
+        prepare_data(files, cfg, work, None, data_identity(files))
+    tok = TokenFile.open(work / "cache", "train")
+    from datacraft.train.tokenizer import TextTokenizer
+
+    vocab = TextTokenizer.load(work / "tokenizer.json").vocab_size
+    L, bs, steps = cfg.data.seq_len, cfg.batch_size, args.steps
+    n = steps * bs
+    batches = list(lm_batches(tok, L, bs, seed=cfg.seed, epoch=0, buffer=cfg.data.shuffle_buffer))[:steps]
+    x_mem = np.concatenate([b[0] for b in batches])
+    y_mem = np.concatenate([b[1] for b in batches])
+    del batches
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.t, self.c = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.wall, self.cpu = time.perf_counter() - self.t, time.process_time() - self.c
+
+    def fresh() -> Any:
+        keras.utils.set_random_seed(cfg.seed)
+        m = build_model(ModelSpec.from_config(cfg, vocab))
+        compile_model(m, cfg, steps)
+        return m
+
+    sig = (tf.TensorSpec((None, L), tf.int32), tf.TensorSpec((None, L), tf.int32))
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(args.repeats):
+        for name in ("streamed token cache → tf.data", "in-memory numpy arrays"):
+            m, tm = fresh(), Timer()
+            if name.startswith("streamed"):
+                ds = D.make_dataset(
+                    lambda e: lm_batches(tok, L, bs, seed=cfg.seed, epoch=e, buffer=cfg.data.shuffle_buffer),
+                    sig,
+                    epochs=range(0, 2),
+                )
+                m.fit(ds, epochs=2, steps_per_epoch=steps, verbose=0, callbacks=[tm], shuffle=False)
+            else:
+                m.fit(x_mem, y_mem, batch_size=bs, epochs=2, verbose=0, callbacks=[tm], shuffle=True)
+            row = {"tokens_per_cpu_s": n * L / tm.cpu, "tokens_per_s": n * L / tm.wall, "cpu_s": tm.cpu}
+            if name not in best or row["tokens_per_cpu_s"] > best[name]["tokens_per_cpu_s"]:
+                best[name] = row
+    return {"steps": steps, "batch": bs, "seq_len": L, "tokens_per_epoch": n * L, "sets": args.set, "best": best}
+
+
+def feed_markdown(res: dict[str, Any]) -> str:
+    lines = ["| training input | tokens / CPU-s | tokens / s (wall) | CPU s per epoch |", "|---|---|---|---|"]
+    for k, v in res["best"].items():
+        lines.append(f"| {k} | {v['tokens_per_cpu_s']:,.0f} | {v['tokens_per_s']:,.0f} | {v['cpu_s']:.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["configs", "generate", "device"])
+    ap.add_argument("mode", choices=["configs", "generate", "device", "stream", "feed"])
     ap.add_argument("--out", default=str(REPO / "bench/out/model"))
     ap.add_argument("--skip-lm", action="store_true", help="configs: only the demo config")
     ap.add_argument("--skip-demo", action="store_true", help="configs: only the LM config")
@@ -199,6 +449,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=30, help="device: timed training steps")
     ap.add_argument("--set", nargs="*", default=[], help="device: --set overrides (precision=..., jit_compile=...)")
+    ap.add_argument("--times", nargs="*", type=int, default=[1, 10, 30], help="stream: corpus multiples")
+    ap.add_argument("--what", nargs="*", default=["datapath", "train"], choices=["datapath", "train"])
+    ap.add_argument("--old-src", help="stream: a directory holding an older `datacraft` package to compare")
+    ap.add_argument("--base", choices=["books", "prose"], default="books", help="stream: the 1x corpus")
+    ap.add_argument("--train-steps", type=int, default=100, help="stream: training steps of the tiny train")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.mode == "configs":
@@ -207,6 +462,12 @@ def main() -> None:
     elif args.mode == "generate":
         r = mode_generate(args)
         print(json.dumps(r, indent=2))
+    elif args.mode == "stream":
+        r = mode_stream(args)
+        print(json.dumps(r, indent=2) if args.json else stream_markdown(r))
+    elif args.mode == "feed":
+        r = mode_feed(args)
+        print(json.dumps(r, indent=2) if args.json else feed_markdown(r))
     else:
         print(json.dumps(mode_device(args)))
 

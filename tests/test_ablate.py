@@ -53,22 +53,21 @@ def _junk(n: int) -> list[dict]:
 
 
 def test_budget_batches_are_a_fixed_slice_of_repeated_passes(tmp_path: Path) -> None:
-    from datacraft.train import data as D
+    from datacraft.train.tokfile import TokenFile
+    from datacraft.train.windows import lm_batches, lm_budget_batches
 
-    ids = [list(range(3 + i, 3 + i + 5 + i % 4)) for i in range(30)]
-    tbl = pa.table({"id": [str(i) for i in range(30)], "ids": ids, "label": [-1] * 30}, schema=D.CACHE_SCHEMA)
-    pq.write_table(tbl, tmp_path / "train.parquet")
-    per_pass = sum(1 for _ in D.lm_batches(tmp_path / "train.parquet", 4, 3, 2, seed=7, epoch=0, buffer=8))
+    stream = [t for i in range(30) for t in [*range(3 + i, 3 + i + 5 + i % 4), 2]]
+    np.asarray(stream, dtype="<u2").tofile(tmp_path / "train.tokens")
+    toks = TokenFile(tmp_path / "train.tokens", "<u2")
+    per_pass = sum(1 for _ in lm_batches(toks, 4, 3, seed=7, epoch=0, buffer=8))
     assert per_pass > 0
     kw = {"seed": 7, "buffer": 8, "batches_per_pass": per_pass}
     total = 3 * per_pass + 1  # more than the data holds: passes repeat with their own shuffle
-    whole = list(D.lm_budget_batches(tmp_path / "train.parquet", 4, 3, 2, start=0, count=total, **kw))
+    whole = list(lm_budget_batches(toks, 4, 3, start=0, count=total, **kw))
     assert len(whole) == total
     parts = []
     for start in range(0, total, 5):
-        parts += D.lm_budget_batches(
-            tmp_path / "train.parquet", 4, 3, 2, start=start, count=min(5, total - start), **kw
-        )
+        parts += lm_budget_batches(toks, 4, 3, start=start, count=min(5, total - start), **kw)
     assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(whole, parts, strict=True))
     assert not np.array_equal(whole[0][0], whole[per_pass][0])  # pass 1 is shuffled differently
 

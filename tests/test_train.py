@@ -79,12 +79,16 @@ def _config(**over: object) -> dict:
 def test_loss_decreases_over_steps(lm_data: Path, tmp_path: Path) -> None:
     from datacraft.train import data as D
     from datacraft.train.config import build_train_config
+    from datacraft.train.identity import data_identity
     from datacraft.train.loop import compile_model, prepare_data
     from datacraft.train.model import ModelSpec, build_model
+    from datacraft.train.tokfile import TokenFile
+    from datacraft.train.windows import lm_batches
 
     cfg = build_train_config(_config())
-    tok, _, _ = prepare_data(D.parquet_files(lm_data), cfg, tmp_path, None)
-    x, y = next(D.lm_batches(tmp_path / "cache/train.parquet", 16, 8, tok.eos_id))
+    files = D.parquet_files(lm_data)
+    tok, _, _ = prepare_data(files, cfg, tmp_path, None, data_identity(files))
+    x, y = next(lm_batches(TokenFile.open(tmp_path / "cache", "train"), 16, 8))
     model = build_model(ModelSpec.from_config(cfg, tok.vocab_size))
     compile_model(model, cfg, 10)
     losses = [float(model.train_on_batch(x, y)[0]) for _ in range(8)]
@@ -93,6 +97,8 @@ def test_loss_decreases_over_steps(lm_data: Path, tmp_path: Path) -> None:
 
 def test_split_is_deterministic_and_packing_exact(lm_data: Path, tmp_path: Path) -> None:
     from datacraft.train import data as D
+    from datacraft.train.tokfile import TokenFile
+    from datacraft.train.windows import lm_batches
 
     ids = [f"doc-{i}" for i in range(2000)]
     a = [D.split_of(i, 7, 0.1) for i in ids]
@@ -107,9 +113,16 @@ def test_split_is_deterministic_and_packing_exact(lm_data: Path, tmp_path: Path)
     wins = list(D.lm_windows(cache, 4, 2))
     assert len(wins) == D.count_lm_windows(len(stream), 4) == 2
     assert [w.tolist() for w in wins] == [stream[0:5], stream[4:9]]
-    shuf = [b[0].tolist() for b in D.lm_batches(cache, 2, 1, 2, seed=3, epoch=1)]
-    assert shuf == [b[0].tolist() for b in D.lm_batches(cache, 2, 1, 2, seed=3, epoch=1)]
-    assert sorted(map(str, shuf)) == sorted(map(str, [b[0].tolist() for b in D.lm_batches(cache, 2, 1, 2)]))
+    # the flat token file holds the same stream and gives the same windows
+    tf = tmp_path / "c.tokens"
+    np.asarray(stream, dtype="<u2").tofile(tf)
+    toks = TokenFile(tf, "<u2")
+    assert toks.windows(4) == 2
+    flat = [np.concatenate([x, y[:, -1:]], axis=1).tolist() for x, y in lm_batches(toks, 4, 1)]
+    assert flat == [[stream[0:5]], [stream[4:9]]]
+    shuf = [b[0].tolist() for b in lm_batches(toks, 2, 1, seed=3, epoch=1)]
+    assert shuf == [b[0].tolist() for b in lm_batches(toks, 2, 1, seed=3, epoch=1)]
+    assert sorted(map(str, shuf)) == sorted(map(str, [b[0].tolist() for b in lm_batches(toks, 2, 1)]))
 
 
 def test_save_load_round_trip_identical(lm_data: Path, tmp_path: Path) -> None:
@@ -238,7 +251,7 @@ def test_classifier_train_evaluate_predict_cli(cls_data: Path, tmp_path: Path) -
 
 
 def test_lm_generate_is_seeded_and_export_matches(lm_data: Path, tmp_path: Path) -> None:
-    conf = _write_config(tmp_path / "lm.yaml", _config(epochs=1))
+    conf = _write_config(tmp_path / "lm.yaml", _config(epochs=1, data={**TINY["data"], "max_docs": 24}))
     runner = CliRunner()
     model = tmp_path / "lm"
     assert runner.invoke(main, ["train", str(lm_data), "-c", str(conf), "-o", str(model), "-q"]).exit_code == 0
@@ -250,6 +263,16 @@ def test_lm_generate_is_seeded_and_export_matches(lm_data: Path, tmp_path: Path)
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     assert m["perplexity"] == pytest.approx(np.exp(m["loss"])) and 0 <= m["accuracy"] <= m["top5_accuracy"] <= 1
+    # the model's own val split is made of the documents it read (data.max_docs), unless --max-docs says
+    assert (m["data"]["max_docs"], m["data"]["counts"]["rows"]) == (24, 24)
+    for extra, rows in (
+        (["--split", "val", "--max-docs", "0"], 30),
+        (["--split", "all"], 30),
+        (["--max-docs", "5"], 5),
+    ):
+        res = runner.invoke(main, ["evaluate", str(model), str(lm_data), "--baseline", "none", "--json", *extra])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["data"]["counts"]["rows"] == rows, extra
     res = runner.invoke(main, ["export", str(model), "--repeats", "2", "--json"])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)

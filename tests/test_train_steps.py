@@ -109,6 +109,42 @@ def test_step_checkpoint_resume_equals_uninterrupted(data: Path, tmp_path: Path)
     assert resumed["history"][1]["val_loss"] == pytest.approx(full["history"][1]["val_loss"], rel=1e-5)
 
 
+def test_plateau_state_survives_a_mid_epoch_resume(data: Path, tmp_path: Path) -> None:
+    """ReduceLROnPlateau's best/wait are checkpointed: with a learning rate too small to move the val
+    loss, patience 2 lowers the lr at the end of epoch 3; a run killed inside epoch 3 (wait = 1 saved)
+    must lower it at the same epoch (a reset wait would postpone it to epoch 4)."""
+    import keras
+
+    from datacraft.train.config import build_train_config
+    from datacraft.train.loop import fit
+
+    raw = {
+        **RAW,
+        "epochs": 3,
+        "model": {**RAW["model"], "dropout": 0.0},
+        "optimizer": {"learning_rate": 1e-9, "schedule": "plateau", "plateau_patience": 2, "step_gamma": 0.5},
+    }
+    cfg = build_train_config(raw)
+    full = fit(data, cfg, tmp_path / "full", quiet=True)
+    lrs = [h["lr"] for h in full["history"]]
+    assert lrs[0] == lrs[1] == pytest.approx(1e-9) and lrs[2] == pytest.approx(5e-10), lrs
+
+    class KillMidEpoch3(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if self.epoch == 2 and batch == 2:
+                raise Kill
+
+    with pytest.raises(Kill):
+        fit(data, cfg, tmp_path / "killed", quiet=True, extra_callbacks=[KillMidEpoch3()])
+    state = json.loads((tmp_path / "killed/checkpoints/state.json").read_text())
+    assert (state["epoch"], state["step"]) == (2, 2) and state["plateau"]["wait"] == 1
+    resumed = fit(data, cfg, tmp_path / "killed", quiet=True)
+    assert [h["lr"] for h in resumed["history"]] == pytest.approx(lrs, rel=1e-6)
+
+
 def test_sigterm_checkpoints_and_resumes(data: Path, tmp_path: Path) -> None:
     import keras
 

@@ -36,6 +36,13 @@ from datacraft.cli.options import quiet_option
     "training split and score them on the same tokens.",
 )
 @click.option("--max-order", type=click.IntRange(2, 5), default=5, show_default=True, help="Highest Kneser-Ney order.")
+@click.option(
+    "--max-docs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Read only the first N documents of DATA (0: all). Default: the model's data.max_docs for "
+    "--split val/train (the split it made of the documents it read), all documents for --split all.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @quiet_option
 def evaluate(
@@ -48,6 +55,7 @@ def evaluate(
     top_k: int,
     baseline: str,
     max_order: int,
+    max_docs: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -78,7 +86,8 @@ def evaluate(
         from datacraft.train.metrics import evaluate as run_eval
         from datacraft.train.metrics import plot_confusion
 
-        res = run_eval(loaded, data, split, batch_size, top_k, max_order if baseline == "ngram" else None)
+        order = max_order if baseline == "ngram" else None
+        res = run_eval(loaded, data, split, batch_size, top_k, order, max_docs)
         if res["task"] == "classify":
             png = loaded.dir / "eval" / "confusion.png"
             plot_confusion(res["confusion_matrix"], res["labels"], png)

@@ -3,10 +3,11 @@
 1. :func:`iter_rows` streams (id, text, label) batches from curated Parquet shards.
 2. :func:`split_of` puts each document in ``train`` or ``val`` by a seeded hash of its id.
 3. :func:`encode_to_cache` tokenizes once (Rust, batched) into ``cache/{train,val}.parquet``
-   (token ids as ``list<int32>``), written row group by row group.
-4. :func:`lm_batches` packs the token stream (documents joined by ``[EOS]``) into fixed windows;
-   :func:`cls_batches` pads documents per batch. Both shuffle through a seeded buffer whose order
-   depends on (seed, epoch) only, so a resumed run sees exactly the batches it would have seen.
+   (token ids as ``list<int32>``), written row group by row group, and into the flat token files
+   ``cache/{train,val}.tokens`` (documents joined by ``[EOS]``, :mod:`tokfile`).
+4. :func:`windows.lm_batches` streams fixed LM windows from the flat file; :func:`cls_batches` pads
+   documents per batch. Both shuffle through a seeded buffer whose order depends on (seed, epoch)
+   only, so a resumed run sees exactly the batches it would have seen.
 5. :func:`make_dataset` wraps a batch generator in ``tf.data`` with prefetching.
 """
 
@@ -29,6 +30,7 @@ import xxhash
 from datacraft.errors import ConfigError, InputError
 from datacraft.io import fs
 from datacraft.io.paths import list_shards
+from datacraft.train import tokfile
 from datacraft.train.config import TrainConfig
 from datacraft.train.tokenizer import TextTokenizer, TokenStats
 
@@ -165,19 +167,25 @@ def encode_to_cache(
     labels: list[str] | None,
     out_dir: Path,
     splits: Callable[[str], str | None] | None = None,
+    key: str | None = None,
 ) -> tuple[ReadCounts, dict[str, TokenStats]]:
-    """Tokenize every document once into ``out_dir/{split}.parquet`` (atomic per file).
+    """Tokenize every document once into ``out_dir/{split}.parquet`` (ids per document, for classifiers
+    and tools) and ``out_dir/{split}.tokens`` (the flat LM stream, see :mod:`tokfile`), each atomic;
+    ``meta.json`` (with ``key``) is written last, after every file is in place.
 
     ``splits`` maps an id to a split name, or None to leave the document out (counted as
     ``not_selected``); default: :func:`split_of` with the config's seed."""
     d = cfg.data
     out_dir.mkdir(parents=True, exist_ok=True)
+    tokfile.invalidate(out_dir)
+    dtype = tokfile.token_dtype(tok.vocab_size)
     assign = splits or (lambda i: split_of(i, cfg.seed, d.val_fraction))
     index = {name: i for i, name in enumerate(labels or [])}
     counts = ReadCounts()
     stats = {s: TokenStats(tok.vocab_size) for s in SPLITS}
     writers: dict[str, pq.ParquetWriter] = {}
     tmp = {s: out_dir / f".{s}.parquet.tmp" for s in SPLITS}
+    flat = {s: tokfile.TokenWriter(out_dir / f"{s}{tokfile.SUFFIX}", dtype, tok.eos_id) for s in SPLITS}
     try:
         for b in iter_rows(files, d.text_column, d.id_column, d.label_column, d.read_batch_rows, d.max_docs):
             counts.rows += len(b.texts)
@@ -220,16 +228,22 @@ def encode_to_cache(
                 if s not in writers:
                     writers[s] = pq.ParquetWriter(tmp[s], CACHE_SCHEMA, compression="zstd")
                 writers[s].write_table(table)
+                col = table.column("ids").combine_chunks()
+                flat[s].add(col.flatten().to_numpy(zero_copy_only=False), col.offsets.to_numpy()[1:])
         for s in SPLITS:
             if s not in writers:
                 writers[s] = pq.ParquetWriter(tmp[s], CACHE_SCHEMA, compression="zstd")
             writers.pop(s).close()
             os.replace(tmp[s], out_dir / f"{s}.parquet")
+        sizes = {s: flat[s].commit() for s in SPLITS}
+        tokfile.write_meta(out_dir, dtype, tok.eos_id, sizes, key)
     finally:
         for w in writers.values():
             w.close()
         for t in tmp.values():
             t.unlink(missing_ok=True)
+        for fw in flat.values():
+            fw.abort()
     return counts, stats
 
 
@@ -303,84 +317,6 @@ def lm_windows(
 def count_lm_windows(tokens_with_eos: int, seq_len: int) -> int:
     """Windows :func:`lm_windows` yields for a token stream of this length."""
     return max(0, (tokens_with_eos - 1) // seq_len)
-
-
-def _shuffled_rows(chunks: Iterator[np.ndarray], buffer: int, rng: random.Random | None) -> Iterator[np.ndarray]:
-    """Seeded pool shuffle of the rows of 2-D chunks: when the pool holds ``buffer`` rows it is
-    permuted and all but half a buffer is emitted (rng None: original order)."""
-    if rng is None:
-        yield from chunks
-        return
-    nprng = np.random.default_rng(rng.getrandbits(64))
-    pool: list[np.ndarray] = []
-    size = 0
-    for c in chunks:
-        pool.append(c)
-        size += len(c)
-        if size >= buffer:
-            arr = np.concatenate(pool)
-            arr = arr[nprng.permutation(len(arr))]
-            keep = buffer // 2
-            yield arr[keep:]
-            pool, size = [arr[:keep]], keep
-    if size:
-        arr = np.concatenate(pool)
-        yield arr[nprng.permutation(len(arr))]
-
-
-def lm_batches(
-    path: Path,
-    seq_len: int,
-    batch_size: int,
-    eos_id: int,
-    *,
-    seed: int = 0,
-    epoch: int | None = None,
-    buffer: int = 4096,
-    drop_remainder: bool = True,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(inputs, next-token targets) batches of shape ``[batch, seq_len]``."""
-    rest = np.zeros((0, seq_len + 1), dtype=np.int32)
-    for rows in _shuffled_rows(lm_window_chunks(path, seq_len, eos_id), buffer, epoch_rng(seed, epoch)):
-        rows = np.concatenate([rest, rows]) if len(rest) else rows
-        n = len(rows) // batch_size * batch_size
-        for s in range(0, n, batch_size):
-            arr = rows[s : s + batch_size]
-            yield arr[:, :-1], arr[:, 1:]
-        rest = rows[n:]
-    if len(rest) and not drop_remainder:
-        yield rest[:, :-1], rest[:, 1:]
-
-
-def lm_budget_batches(
-    path: Path,
-    seq_len: int,
-    batch_size: int,
-    eos_id: int,
-    *,
-    seed: int,
-    buffer: int,
-    start: int,
-    count: int,
-    batches_per_pass: int,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Batches ``start`` … ``start + count - 1`` of an endless stream of shuffled passes over the data
-    (pass ``p`` is :func:`lm_batches` with ``epoch=p``): a fixed token budget on any data size, and the
-    same batches whether a run is resumed or not."""
-    if batches_per_pass <= 0:
-        return
-    p, skip = divmod(start, batches_per_pass)
-    left = count
-    while left > 0:
-        for b in lm_batches(path, seq_len, batch_size, eos_id, seed=seed, epoch=p, buffer=buffer):
-            if skip:
-                skip -= 1
-                continue
-            yield b
-            left -= 1
-            if left == 0:
-                return
-        p += 1
 
 
 def pad_batch(seqs: list[list[int]], max_length: int) -> np.ndarray:

@@ -26,9 +26,11 @@ from datacraft.errors import ConfigError, OutputConflictError
 from datacraft.io.atomic import atomic_path
 from datacraft.report.charts import save_png
 from datacraft.train import data as D
+from datacraft.train import tokfile
+from datacraft.train import windows as W
 from datacraft.train.accel import make_strategy
 from datacraft.train.config import TrainConfig
-from datacraft.train.identity import data_identity, describe_difference
+from datacraft.train.identity import data_identity, describe_difference, file_checksum
 from datacraft.train.model import ModelSpec, build_model
 from datacraft.train.modeldir import (
     CACHE_DIR,
@@ -44,6 +46,7 @@ from datacraft.train.modeldir import (
     write_json,
 )
 from datacraft.train.steps import (
+    ResumablePlateau,
     SignalFlag,
     StepCheckpoint,
     catch_stop_signals,
@@ -52,6 +55,7 @@ from datacraft.train.steps import (
     seed_states,
 )
 from datacraft.train.tokenizer import TextTokenizer
+from datacraft.train.tokfile import TokenFile
 
 STATE_FILE = "state.json"
 #: manifest statuses a rerun does not trust: the directory is cleared and training starts afresh
@@ -118,9 +122,11 @@ class RunState(keras.callbacks.Callback):
         units_per_epoch: int,
         unit: str,
         flag: SignalFlag | None = None,
+        callback_states: dict[str, Callable[[], dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__()
         self.out, self.cfg, self.state, self.flag = out, cfg, state, flag
+        self.callback_states = callback_states if callback_states is not None else {}
         self.units_per_epoch, self.unit = units_per_epoch, unit
         self.t0 = 0.0
 
@@ -151,6 +157,7 @@ class RunState(keras.callbacks.Callback):
             self.state["stopped_early"] = True
             self.model.stop_training = True
         self.state.update(epoch=epoch + 1, step=0, checkpoint=name, rng=seed_states(self.model))
+        self.state.update({k: get() for k, get in self.callback_states.items()})
         write_json(ckdir / STATE_FILE, self.state)
         write_json(self.out / HISTORY_FILE, hist)
         keep = sorted(p.name for p in ckdir.glob("epoch-*.keras"))[: -self.cfg.keep_checkpoints]
@@ -271,17 +278,34 @@ def _plot_history(history: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def data_cache_key(cfg: TrainConfig, identity: dict[str, Any], tok_path: Path, labels: list[str]) -> str:
+    """What decides the token cache: the data, the tokenizer file, the labels and the config fields
+    that choose documents and their split (not the model or optimizer: retuning them reuses it)."""
+    d = cfg.data
+    return tokfile.cache_key(
+        {
+            "data": identity["digest"],
+            "tokenizer": file_checksum(tok_path),
+            "labels": labels,
+            "task": cfg.task,
+            "seed": cfg.seed,
+            "columns": [d.text_column, d.id_column, d.label_column],
+            "max_docs": d.max_docs,
+            "val_fraction": d.val_fraction,
+        }
+    )
+
+
 def prepare_data(
-    files: list[str], cfg: TrainConfig, out: Path, manifest: dict[str, Any] | None
+    files: list[str], cfg: TrainConfig, out: Path, manifest: dict[str, Any] | None, identity: dict[str, Any]
 ) -> tuple[TextTokenizer, list[str], dict[str, Any]]:
-    """Tokenizer, labels and the encoded cache; reused from ``manifest`` when a run resumes."""
-    if (
-        manifest
-        and manifest.get("data")
-        and (out / TOKENIZER_FILE).exists()
-        and (out / CACHE_DIR / "val.parquet").exists()
-    ):
-        return TextTokenizer.load(out / TOKENIZER_FILE), list(manifest.get("labels") or []), manifest["data"]
+    """Tokenizer, labels and the encoded cache; reused from ``manifest`` when a run resumes and the
+    cache's key (data identity, tokenizer, labels, split config) is unchanged and its build completed."""
+    cache = out / CACHE_DIR
+    if manifest and manifest.get("data") and (out / TOKENIZER_FILE).exists():
+        labels = list(manifest.get("labels") or [])
+        if tokfile.cache_valid(cache, data_cache_key(cfg, identity, out / TOKENIZER_FILE, labels)):
+            return TextTokenizer.load(out / TOKENIZER_FILE), labels, manifest["data"]
     labels_seen: set[str] = set()
     texts = D.train_texts(files, cfg, labels_seen)
     if cfg.tokenizer.from_file:
@@ -294,12 +318,14 @@ def prepare_data(
     labels = D.sort_labels(labels_seen) if cfg.task == "classify" else []
     if cfg.task == "classify" and len(labels) < 2:
         raise ConfigError(f"data.label_column {cfg.data.label_column!r}: need at least 2 classes, found {labels}")
-    counts, stats = D.encode_to_cache(files, cfg, tok, labels or None, out / CACHE_DIR)
+    key = data_cache_key(cfg, identity, out / TOKENIZER_FILE, labels)
+    counts, stats = D.encode_to_cache(files, cfg, tok, labels or None, cache, key=key)
     info: dict[str, Any] = {
         "files": len(files),
         "counts": counts.as_dict(),
         "tokens": {s: st.as_dict() for s, st in stats.items()},
         "tokens_with_eos": {s: st.tokens + st.docs for s, st in stats.items()},
+        "cache_key": key,
     }
     return tok, labels, info
 
@@ -308,7 +334,7 @@ def prepare_data(
 class BatchPlan:
     """How a run's batches are made: generators per epoch, their signatures and sizes."""
 
-    train_gen: Callable[[int], Iterator[tuple]]
+    train_gen: Callable[..., Iterator[tuple]]  # (epoch, start batch=0)
     val_gen: Callable[[int], Iterator[tuple]]
     train_sig: tuple
     val_sig: tuple
@@ -325,20 +351,18 @@ def plan_batches(
     """The batch generators of a run over its token cache; a config error when the data gives none."""
     bs = cfg.batch_size
     if cfg.task == "lm":
-        n_train = D.count_lm_windows(info["tokens_with_eos"]["train"], cfg.data.seq_len)
-        n_val = D.count_lm_windows(info["tokens_with_eos"]["val"], cfg.data.seq_len)
+        train_tok, val_tok = TokenFile.open(cache, "train"), TokenFile.open(cache, "val")
+        n_train, n_val = train_tok.windows(cfg.data.seq_len), val_tok.windows(cfg.data.seq_len)
         steps = D.steps_for(n_train, bs, drop_remainder=True)
         units, unit = steps * bs * cfg.data.seq_len, "tokens"
         sig: tuple = (
             _spec((None, cfg.data.seq_len)),
             _spec((None, cfg.data.seq_len)),
         )
-        L, eos = cfg.data.seq_len, tok.eos_id
+        L, buf = cfg.data.seq_len, cfg.data.shuffle_buffer
 
-        def train_gen(epoch: int) -> Any:
-            return D.lm_batches(
-                cache / "train.parquet", L, bs, eos, seed=cfg.seed, epoch=epoch, buffer=cfg.data.shuffle_buffer
-            )
+        def train_gen(epoch: int, start: int = 0) -> Any:
+            return W.lm_batches(train_tok, L, bs, seed=cfg.seed, epoch=epoch, buffer=buf, start=start)
 
         if cfg.max_train_tokens is not None:  # a fixed budget: the same number of batches on any data
             per_pass, steps = steps, cfg.max_train_tokens // (cfg.epochs * bs * L)
@@ -346,21 +370,20 @@ def plan_batches(
             if per_pass == 0:
                 raise ConfigError(f"the training split gives no full batch of {bs}; lower batch_size or add data")
 
-            def train_gen(epoch: int) -> Any:
-                return D.lm_budget_batches(
-                    cache / "train.parquet",
+            def train_gen(epoch: int, start: int = 0) -> Any:
+                return W.lm_budget_batches(
+                    train_tok,
                     L,
                     bs,
-                    eos,
                     seed=cfg.seed,
-                    buffer=cfg.data.shuffle_buffer,
-                    start=epoch * steps,
-                    count=steps,
+                    buffer=buf,
+                    start=epoch * steps + start,
+                    count=steps - start,
                     batches_per_pass=per_pass,
                 )
 
         def val_gen(_: int) -> Any:
-            return D.lm_batches(cache / "val.parquet", L, bs, eos, drop_remainder=False)
+            return W.lm_batches(val_tok, L, bs, drop_remainder=False)
 
         if n_val == 0:
             raise ConfigError(f"the validation split has fewer than {L + 1} tokens; raise data.val_fraction")
@@ -374,8 +397,8 @@ def plan_batches(
             sig = (*sig, _spec((None,), "float32"))
         ML = cfg.data.max_length
 
-        def train_gen(epoch: int) -> Any:
-            return D.cls_batches(
+        def train_gen(epoch: int, start: int = 0) -> Any:
+            batches = D.cls_batches(
                 cache / "train.parquet",
                 ML,
                 bs,
@@ -384,6 +407,7 @@ def plan_batches(
                 buffer=cfg.data.shuffle_buffer,
                 class_weights=weights,
             )
+            return itertools.islice(batches, start, None)
 
         def val_gen(_: int) -> Any:
             return ((b[0], b[1]) for b in D.cls_batches(cache / "val.parquet", ML, bs))
@@ -428,7 +452,7 @@ def fit(
     if manifest is None:  # claim the directory first (a rerun after a kill here starts afresh)
         write_json(out / MANIFEST, {**base, "status": "preparing"})
     try:
-        tok, labels, info = prepare_data(files, cfg, out, manifest)
+        tok, labels, info = prepare_data(files, cfg, out, manifest, identity)
         plan = plan_batches(cfg, out / CACHE_DIR, tok, labels, info)
     except Exception as e:
         _mark_failed(out, base, e)
@@ -463,32 +487,36 @@ def fit(
         val_batches = D.steps_for(n_val, bs, drop_remainder=False)
         val_ds = D.make_dataset(plan.val_gen, plan.val_sig, batches=val_batches)
         with catch_stop_signals() as flag:
+            callback_states: dict[str, Callable[[], dict[str, Any]]] = {}
 
             def save_step(m: keras.Model, epoch: int, done_steps: int) -> None:
                 name = f"step-{epoch + 1:04d}-{done_steps:08d}.keras"
                 _save_keras(m, ckdir / name)
                 state.update(epoch=epoch, step=done_steps, checkpoint=name, rng=seed_states(m))
+                state.update({k: get() for k, get in callback_states.items()})
                 write_json(state_path, state)
                 _prune_steps(ckdir, keep=name)
 
             callbacks: list[keras.callbacks.Callback] = [
-                RunState(out, cfg, state, units, unit, flag),
+                RunState(out, cfg, state, units, unit, flag, callback_states),
                 StepCheckpoint(save_step, steps, cfg.checkpoint_every_steps, flag, step0),
             ]
-            if cfg.optimizer.schedule == "plateau":
-                callbacks.insert(
-                    0,
-                    keras.callbacks.ReduceLROnPlateau(
-                        monitor="val_loss", factor=cfg.optimizer.step_gamma, patience=cfg.optimizer.plateau_patience
-                    ),
+            if cfg.optimizer.schedule == "plateau":  # first: RunState records the lr it leaves
+                plateau = ResumablePlateau(
+                    monitor="val_loss",
+                    factor=cfg.optimizer.step_gamma,
+                    patience=cfg.optimizer.plateau_patience,
+                    saved=state.get("plateau"),
                 )
+                callbacks.insert(0, plateau)
+                callback_states["plateau"] = plateau.state
             if not quiet:
                 callbacks.append(TqdmProgress(steps, cfg.epochs))
             callbacks += extra_callbacks or []
             fit_kw = {"validation_data": val_ds, "callbacks": callbacks, "verbose": 0, "shuffle": False}
             if step0:  # finish the interrupted epoch: replay its seeded batches, skipping those done
                 part = D.make_dataset(
-                    lambda e: itertools.islice(plan.train_gen(e), step0, None),
+                    lambda e: plan.train_gen(e, step0),
                     plan.train_sig,
                     epochs=range(initial_epoch, initial_epoch + 1),
                 )

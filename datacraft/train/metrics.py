@@ -12,7 +12,9 @@ import numpy as np
 from datacraft.errors import ConfigError
 from datacraft.report.charts import save_png
 from datacraft.train import data as D
+from datacraft.train import windows as W
 from datacraft.train.modeldir import LoadedModel
+from datacraft.train.tokfile import TokenFile
 
 SPLIT_CHOICES = ("all", "val", "train")
 
@@ -25,21 +27,35 @@ def split_selector(loaded: LoadedModel, split: str) -> Any:
     return lambda i: "val" if D.split_of(i, cfg.seed, cfg.data.val_fraction) == split else None
 
 
-def encode_eval_data(loaded: LoadedModel, data: str | Path, split: str, work: Path) -> tuple[Path, dict[str, Any]]:
-    """Tokenize DATA with the model's tokenizer into ``work/val.parquet``; returns path and counts."""
+def eval_max_docs(loaded: LoadedModel, split: str, requested: int | None) -> int | None:
+    """Documents of DATA read by evaluate: ``requested`` (0: all); by default the model's own
+    ``data.max_docs`` for its ``val``/``train`` split (the split it made of the documents it read),
+    all documents for ``all``."""
+    if requested is not None:
+        return requested or None
+    return loaded.config.data.max_docs if split != "all" else None
+
+
+def encode_eval_data(
+    loaded: LoadedModel, data: str | Path, split: str, work: Path, max_docs: int | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Tokenize the first ``max_docs`` (None: all) documents of DATA with the model's tokenizer into
+    ``work/val.parquet`` (and ``val.tokens``); returns the path and counts."""
     cfg = loaded.config
     files = D.parquet_files(data)
     required = [cfg.data.text_column] + ([cfg.data.label_column] if cfg.task == "classify" else [])
     D.check_columns(files, [c for c in required if c])
-    eval_cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"max_docs": None})})
+    eval_cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"max_docs": max_docs})})
     counts, stats = D.encode_to_cache(
         files, eval_cfg, loaded.tokenizer, loaded.labels or None, work, splits=split_selector(loaded, split)
     )
-    return work / "val.parquet", {"counts": counts.as_dict(), "tokens": stats["val"].as_dict()}
+    info = {"counts": counts.as_dict(), "tokens": stats["val"].as_dict(), "max_docs": max_docs}
+    return work / "val.parquet", info
 
 
 def evaluate_lm(loaded: LoadedModel, cache: Path, batch_size: int) -> dict[str, Any]:
-    """Mean next-token cross-entropy, perplexity, accuracy and top-5 over packed windows."""
+    """Mean next-token cross-entropy, perplexity, accuracy and top-5 over the packed windows of the
+    flat token file next to ``cache`` (``val.parquet`` → ``val.tokens``)."""
     import keras
     import tensorflow as tf
 
@@ -53,11 +69,12 @@ def evaluate_lm(loaded: LoadedModel, cache: Path, batch_size: int) -> dict[str, 
         ],
     )
     sig = (tf.TensorSpec((None, L), tf.int32), tf.TensorSpec((None, L), tf.int32))
-    windows = sum(1 for _ in D.lm_windows(cache, L, loaded.tokenizer.eos_id))
+    tokens = TokenFile.open(cache.parent, cache.stem)
+    windows = tokens.windows(L)
     if windows == 0:
         raise ConfigError(f"the evaluation data has fewer than {L + 1} tokens")
     ds = D.make_dataset(
-        lambda _e: D.lm_batches(cache, L, batch_size, loaded.tokenizer.eos_id, drop_remainder=False),
+        lambda _e: W.lm_batches(tokens, L, batch_size, drop_remainder=False),
         sig,
         batches=D.steps_for(windows, batch_size, drop_remainder=False),
     )
@@ -192,7 +209,9 @@ def plot_confusion(cm: list[list[int]], labels: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def lm_baselines(loaded: LoadedModel, data: str | Path, cache: Path, work: Path, max_order: int) -> dict[str, Any]:
+def lm_baselines(
+    loaded: LoadedModel, data: str | Path, cache: Path, work: Path, max_order: int, max_docs: int | None = None
+) -> dict[str, Any]:
     """n-gram baselines fitted on the model's training split, scored on the windows of ``cache``."""
     from datacraft.train.modeldir import CACHE_DIR
     from datacraft.train.ngram import baseline_table, token_stream
@@ -202,7 +221,7 @@ def lm_baselines(loaded: LoadedModel, data: str | Path, cache: Path, work: Path,
     source = "the model's training cache"
     if not train_cache.exists():  # the cache was removed: re-encode the training split of DATA
         (work / "train").mkdir()
-        train_cache, _ = encode_eval_data(loaded, data, "train", work / "train")
+        train_cache, _ = encode_eval_data(loaded, data, "train", work / "train", max_docs)
         source = "the training split of DATA"
     windows = np.concatenate(list(D.lm_window_chunks(cache, L, eos)) or [np.zeros((0, L + 1), np.int32)])
     stream = token_stream(train_cache, eos)
@@ -211,16 +230,24 @@ def lm_baselines(loaded: LoadedModel, data: str | Path, cache: Path, work: Path,
 
 
 def evaluate(
-    loaded: LoadedModel, data: str | Path, split: str, batch_size: int, k: int, baseline_order: int | None = 5
+    loaded: LoadedModel,
+    data: str | Path,
+    split: str,
+    batch_size: int,
+    k: int,
+    baseline_order: int | None = 5,
+    max_docs: int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a loaded model on DATA (``split``: all documents, or the model's val/train split); an LM
-    is shown next to n-gram baselines up to ``baseline_order`` (None: none) on the same tokens."""
+    """Evaluate a loaded model on DATA (``split``: all documents, or the model's val/train split; only
+    the documents :func:`eval_max_docs` allows, ``max_docs`` 0 = all); an LM is shown next to n-gram
+    baselines up to ``baseline_order`` (None: none) on the same tokens."""
+    limit = eval_max_docs(loaded, split, max_docs)
     with tempfile.TemporaryDirectory(prefix="datacraft-eval-") as tmp:
-        cache, info = encode_eval_data(loaded, data, split, Path(tmp))
+        cache, info = encode_eval_data(loaded, data, split, Path(tmp), limit)
         if loaded.task == "lm":
             res = evaluate_lm(loaded, cache, batch_size)
             if baseline_order:
-                res["baselines"] = lm_baselines(loaded, data, cache, Path(tmp), baseline_order)
+                res["baselines"] = lm_baselines(loaded, data, cache, Path(tmp), baseline_order, limit)
         else:
             probs, y = predict_proba(loaded.model, cache, loaded.length, batch_size)
             res = classifier_metrics(y, probs, loaded.labels, k)

@@ -116,3 +116,30 @@ def interrupted(flag: SignalFlag, out: Path) -> TrainingInterrupted:
     name = signal.Signals(flag.signum).name if flag.signum else "signal"
     sys.stderr.write(f"{name}: checkpoint written; rerun the same command to resume {out}\n")
     return TrainingInterrupted(f"interrupted by {name}; checkpoint written, rerun to resume", flag.signum or 15)
+
+
+class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau whose counters (best, wait, cooldown) survive a resume: :meth:`state` goes into
+    every checkpoint's state.json and ``saved`` restores it. Keras resets them in ``on_train_begin``;
+    here only the first ``fit`` of a run does (a resumed run calls ``fit`` twice: the rest of the
+    interrupted epoch, then the following epochs). The learning rate itself is an optimizer variable,
+    saved in the checkpoint."""
+
+    def __init__(self, *args: Any, saved: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved, self._started = saved, False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self._started:
+            return
+        self._started = True
+        super().on_train_begin(logs)
+        if self._saved:
+            best = self._saved.get("best")
+            self.best = None if best is None else float(best)
+            self.wait = int(self._saved.get("wait", 0))
+            self.cooldown_counter = int(self._saved.get("cooldown_counter", 0))
+
+    def state(self) -> dict[str, Any]:
+        best = None if self.best is None else float(self.best)
+        return {"best": best, "wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter)}

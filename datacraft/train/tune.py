@@ -111,7 +111,9 @@ def run_tune(
 
         tok, labels, info = TextTokenizer.load(work / "tokenizer.json"), meta["labels"], meta["info"]
     else:
-        tok, labels, info = prepare_data(files, base, work, None)
+        from datacraft.train.identity import data_identity
+
+        tok, labels, info = prepare_data(files, base, work, None, data_identity(files))
         write_text_atomic(meta_path, json.dumps({"labels": labels, "info": info}))
 
     class Model(kt.HyperModel):
