@@ -24,6 +24,7 @@ import orjson
 import pyarrow as pa
 
 from datacraft import __version__
+from datacraft.io.arrays import to_arrow
 
 EXTRA = "extra_fields"
 LEADING = ("id", "text")
@@ -235,7 +236,7 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
 def rows_to_table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     """A table of exactly ``schema`` from rows (dicts), conformed by the module's rule."""
     cols = conform_columns(rows, schema)
-    arrays = [pa.array(cols[f.name], type=f.type) for f in schema]
+    arrays = [to_arrow(cols[f.name], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
