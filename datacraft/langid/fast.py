@@ -118,11 +118,23 @@ def _normalization_table() -> np.ndarray:
     return table
 
 
+UPPER_BELOW = 0x20000  # no code point from here on is upper case (planes 2-16: CJK, tags, private use)
+
+
 def _upper_table() -> np.ndarray:
     """Code point → ``str.isupper`` (langdetect's capital-word test), for every code point."""
     table = np.zeros(0x110000, dtype=bool)
-    table[[c for c in range(0x110000) if chr(c).isupper()]] = True
+    table[[c for c in range(UPPER_BELOW) if chr(c).isupper()]] = True
     return table
+
+
+def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
+    """``log(alpha / BASE_FREQ + prob)`` as float32; the (many) zero probabilities share one value."""
+    base = alpha / Detector.BASE_FREQ
+    out = np.full(prob.shape, np.float32(np.log(np.full(1, base))[0]), dtype=np.float32)
+    nz = prob != 0.0
+    out[nz] = np.log(base + prob[nz]).astype(np.float32)
+    return out
 
 
 SAMPLE_WINDOW = 200  # characters per window of a sampled long text
@@ -214,26 +226,29 @@ class FastEngine:
         self._unigram = np.full(0x110000, -1, dtype=np.int32)  # 1-grams: direct lookup by code point
         single = self._keys < (1 << _BITS)
         self._unigram[self._keys[single].astype(np.int64)] = np.flatnonzero(single)
-        self._loglik = np.log(alpha / Detector.BASE_FREQ + prof.prob[order]).astype(np.float32)
+        self._loglik = smoothed_loglik(prof.prob[order], alpha)
         self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
         # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
-        alphabet = sorted({ch for g in self._grams if len(g) == 2 for ch in g})
+        low = np.uint64((1 << _BITS) - 1)
+        pair = (self._keys >= (1 << _BITS)) & (self._keys < (1 << 2 * _BITS))
+        pair_rows = np.flatnonzero(pair)
+        head, tail = (self._keys[pair] >> np.uint64(_BITS)).astype(np.int64), (self._keys[pair] & low).astype(np.int64)
+        alphabet = np.unique(np.concatenate([head, tail]))
         self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
         self._char_id = np.zeros(0x110000, dtype=np.int32)
-        self._char_id[[ord(ch) for ch in alphabet]] = np.arange(1, self._width, dtype=np.int32)
+        self._char_id[alphabet] = np.arange(1, self._width, dtype=np.int32)
         self._bigram = np.full(self._width * self._width, -1, dtype=np.int32)
-        row_of = {g: r for r, g in enumerate(self._grams)}
-        for gram, row in row_of.items():
-            if len(gram) == 2:
-                self._bigram[self._char_id[ord(gram[0])] * self._width + self._char_id[ord(gram[1])]] = row
+        self._bigram[self._char_id[head] * self._width + self._char_id[tail]] = pair_rows
         # 3-grams: keyed by (first character, row of the last two): in langdetect's profiles every 3-gram's
         # last two characters are a known 2-gram, so a 3-gram is only looked up where that 2-gram was found.
-        tri = [(gram, row) for gram, row in row_of.items() if len(gram) == 3]
-        assert len(row_of) < 1 << _ROW2_BITS
-        if any(gram[1:] not in row_of for gram, _ in tri):
+        assert len(self._keys) < 1 << _ROW2_BITS
+        tri_rows = np.flatnonzero(self._keys >= (1 << 2 * _BITS))
+        last_two = self._keys[tri_rows] & np.uint64((1 << 2 * _BITS) - 1)
+        at = np.minimum(np.searchsorted(self._keys, last_two), len(self._keys) - 1)
+        if not np.array_equal(self._keys[at], last_two):
             raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
-        keys3 = np.array([(ord(g[0]) << _ROW2_BITS) | row_of[g[1:]] for g, _ in tri], dtype=np.uint64)
-        self._trigram = GramTable(keys3, np.array([r for _, r in tri], dtype=np.int64))
+        keys3 = ((self._keys[tri_rows] >> np.uint64(2 * _BITS)) << np.uint64(_ROW2_BITS)) | at.astype(np.uint64)
+        self._trigram = GramTable(keys3, tri_rows.astype(np.int64))
         # One lookup per character: normalized code point | is-upper << 21 | 2-gram character id << 22.
         norm = _normalization_table()
         self._char = (
