@@ -1,12 +1,15 @@
-"""The fast engine's vectorized tables equal their straightforward (per-gram, per-character) construction."""
+"""The fast engine's vectorized tables and batch helpers equal their per-gram, per-character versions."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 from langdetect.detector import Detector
 
-from datacraft.langid.fast import UPPER_BELOW, FastEngine, GramTable, gram_key
+from datacraft.langid.fast import _MAIL_HINT, UPPER_BELOW, FastEngine, GramTable, gram_key
 from datacraft.langid.profiles import load_profiles
+from datacraft.langid.script import letter_count, letter_counts
 
 
 def test_tables_equal_the_per_gram_construction() -> None:
@@ -31,3 +34,16 @@ def test_tables_equal_the_per_gram_construction() -> None:
 
 def test_no_upper_case_code_point_beyond_the_table() -> None:
     assert not any(chr(c).isupper() for c in range(UPPER_BELOW, 0x110000))
+
+
+def test_batch_letter_counts_equal_one_by_one() -> None:
+    texts = ["", "a", "Hello, world!", "मानव अधिकारों की", "\ud800x", "漢字かなカナ한글", "x" * 70, "ı̇ş 12 ÀÉ"]
+    assert letter_counts(texts).tolist() == [letter_count(t) for t in texts]
+    assert letter_counts([]).tolist() == []
+
+
+def test_mail_hint_matches_exactly_where_langdetects_mail_pattern_does() -> None:
+    rng = random.Random(0)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab.-_@ 1Z/é") for _ in range(rng.randint(0, 14)))
+        assert (Detector.MAIL_RE.search(text) is None) == (_MAIL_HINT.search(text) is None), text

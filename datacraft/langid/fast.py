@@ -39,6 +39,9 @@ _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
 _URL_RE = Detector.URL_RE
 _MAIL_RE = Detector.MAIL_RE
+# A text has a MAIL_RE match exactly when it has this (one character of each of its three parts around
+# an @): searched first because MAIL_RE itself backtracks up to 64 characters at every position.
+_MAIL_HINT = re.compile(r"[-_.0-9A-Za-z]@[-_0-9A-Za-z][-_.0-9A-Za-z]")
 _VI_MARKS = re.compile(f"[{NGram.DMARK_CLASS}]")  # combining marks that normalize_vi folds into letters
 
 
@@ -177,7 +180,7 @@ def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool
     and whether the Latin-letter rule was already applied."""
     if "http" in text:
         text = _URL_RE.sub(" ", text)
-    if "@" in text:
+    if "@" in text and _MAIL_HINT.search(text):
         text = _MAIL_RE.sub(" ", text)
     if 0 < sample_chars < min(len(text), max_chars):
         text = text[:max_chars]
