@@ -3,12 +3,13 @@
 ``pa.array`` (and ``pa.scalar``) ask pandas whether the input is a pandas object, which imports
 pandas on the first call: ~0.6 CPU-s of start-up for every process that writes a table. The
 builders here give the same arrays (``to_arrow(v, t).equals(pa.array(v, type=t))``) from buffers
-for ``string``, ``float64``, ``int64`` and ``bool``; other types, and values these builders do not
-take (a lone surrogate, an int out of range…), go to ``pa.array`` as before, with its behaviour.
+for ``string``, ``float64``, ``int64`` and ``bool``; other types, values these builders do not take
+(a lone surrogate, an int out of range…) and large non-ASCII text columns go to ``pa.array``.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -26,23 +27,35 @@ def _validity(values: list[Any]) -> tuple[pa.Buffer | None, int]:
     return pa.py_buffer(np.packbits(valid, bitorder="little")), nulls
 
 
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+#: Non-ASCII text columns larger than this (characters) go to ``pa.array``: measuring each string's UTF-8
+#: length in Python costs more than pyarrow's converter, so there the one-time pandas import pays off.
+NON_ASCII_LIMIT = 1 << 20
+
+
 def _strings(values: list[Any]) -> pa.Array | None:
     n = len(values)
     validity, nulls = _validity(values)
+    texts = [("" if v is None else v) for v in values] if nulls else values
     try:
-        if nulls:
-            encoded = [b"" if v is None else v.encode("utf-8") for v in values]
-        else:
-            encoded = [v.encode("utf-8") for v in values]
-    except (UnicodeEncodeError, AttributeError):
+        chars = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        data = "".join(texts).encode("utf-8")  # one copy; a lone surrogate (or a non-string) raises
+    except (UnicodeEncodeError, TypeError):
         return None
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
+    if len(data) == int(chars.sum()):  # ASCII only: bytes are characters
+        np.cumsum(chars, out=offsets[1:])
+    elif len(data) > NON_ASCII_LIMIT or "pandas" in sys.modules:
+        return None
+    else:
+        np.cumsum(np.fromiter(map(_utf8_length, texts), dtype=np.int64, count=n), out=offsets[1:])
     if offsets[-1] > _MAX_OFFSET:
         return None
-    data = pa.py_buffer(b"".join(encoded))
     return pa.Array.from_buffers(
-        pa.string(), n, [validity, pa.py_buffer(offsets.astype(np.int32)), data], null_count=nulls
+        pa.string(), n, [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)], null_count=nulls
     )
 
 
