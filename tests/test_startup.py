@@ -19,7 +19,7 @@ from datacraft.stages import BUILTIN
 from datacraft.stages.registry import all_stages
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "tensorflow", "keras", "trafilatura", "datasketch", "ftfy", "phonenumbers", "scipy", "sklearn")
+HEAVY = ("pandas", "tensorflow", "keras", "trafilatura", "datasketch", "ftfy", "phonenumbers", "scipy", "sklearn", "warcio")
 PROBE = """
 import json, runpy, sys
 out, sys.argv = sys.argv[1], ["datacraft", *sys.argv[2:]]
