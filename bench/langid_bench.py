@@ -170,7 +170,7 @@ def print_per_language(title: str, table: dict) -> None:
 def run_apply(path: Path, out: Path) -> dict[str, float]:
     """``datacraft apply langid`` on ``path`` in a fresh process: CPU of its process tree, wall, peak RSS."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "datacraft", "apply", "langid", "-i", str(path), "-o", str(out), "-q"]
+    cmd = [sys.executable, "-m", "datacraft", "apply", "langid", "-i", str(path), "-o", str(out), "-qq"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -37,7 +37,11 @@ def measure(args: list[str], pythonpath: str | None, modules_out: Path) -> tuple
         env["PYTHONPATH"] = pythonpath
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", PROBE, str(modules_out), *args], env=env, stdout=subprocess.DEVNULL, cwd=ROOT
+        [sys.executable, "-c", PROBE, str(modules_out), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=modules_out.parent,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
@@ -71,7 +75,7 @@ def main() -> None:
             "-q",
         ],
     }
-    sides = {"this checkout": None} | ({"baseline": args.baseline} if args.baseline else {})
+    sides = {"this checkout": str(ROOT)} | ({"baseline": args.baseline} if args.baseline else {})
     best: dict[tuple[str, str], float] = {}
     heavy: dict[tuple[str, str], list[str]] = {}
     for _ in range(args.repeat):
