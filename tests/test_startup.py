@@ -19,7 +19,18 @@ from datacraft.stages import BUILTIN
 from datacraft.stages.registry import all_stages
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "tensorflow", "keras", "trafilatura", "datasketch", "ftfy", "phonenumbers", "scipy", "sklearn", "warcio")
+HEAVY = (
+    "pandas",
+    "tensorflow",
+    "keras",
+    "trafilatura",
+    "datasketch",
+    "ftfy",
+    "phonenumbers",
+    "scipy",
+    "sklearn",
+    "warcio",
+)
 PROBE = """
 import json, runpy, sys
 out, sys.argv = sys.argv[1], ["datacraft", *sys.argv[2:]]
@@ -83,7 +94,7 @@ def test_help_run_and_apply_import_nothing_heavy(tmp_path: Path) -> None:
     [
         (["a", "ü€😀", "", None, "x" * 100], pa.string()),
         ([None, None], pa.string()),
-        (["é" * 700_000, "x", None], pa.string()),  # a large non-ASCII column: pyarrow's converter
+        (["é" * 700_000, "x", None], pa.string()),
         ([], pa.string()),
         ([1.5, None, float("nan"), -0.0, float("inf")], pa.float64()),
         ([1, None, -(1 << 63), (1 << 63) - 1], pa.int64()),
@@ -105,3 +116,11 @@ def test_to_arrow_equals_pa_array_and_writes_the_same_parquet(values: list, t: p
     for name, arr in (("a", got), ("b", expected)):
         pq.write_table(pa.table({"c": arr}), tmp_path / f"{name}.parquet", compression="zstd")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_non_ascii_text_past_the_budget_goes_to_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datacraft.io.arrays as arrays
+
+    values = ["é" * 10, None, "ok"]
+    monkeypatch.setattr(arrays, "_non_ascii_done", arrays.NON_ASCII_BUDGET + 1)
+    assert arrays.to_arrow(values, pa.string()).equals(pa.array(values, type=pa.string()))
