@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,10 +31,9 @@ from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
 from scipy.sparse import csr_matrix
 
-from datacraft.langid import profiles
 from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
-from datacraft.langid.profiles import load_profiles
+from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
@@ -161,9 +161,9 @@ def unigram_rows(keys: np.ndarray) -> np.ndarray:
 
 def _tables_key(alpha: float) -> str:
     """Cache key of the engine's tables: the code that builds them, the profiles (names, sizes, times), alpha."""
-    files = sorted(p for p in profiles.PROFILE_DIR.iterdir() if p.is_file())
+    files = sorted(p for p in PROFILE_DIR.iterdir() if p.is_file())
     stats = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    code = b"".join(Path(m.__file__).read_bytes() for m in (profiles,) if m.__file__) + Path(__file__).read_bytes()
+    code = Path(sys.modules[load_profiles.__module__].__file__ or "").read_bytes() + Path(__file__).read_bytes()
     return cache_key(code, stats, repr(alpha), langdetect.__file__, np.__version__)
 
 
