@@ -12,6 +12,11 @@ multilingual fortunes, 300-word documents cut from UDHR, and this machine's manu
     python bench/langid_bench.py                      # the sets above
     python bench/langid_bench.py --fortunes 0         # every fortune (slow: the reference is ~200 docs/s)
     python bench/langid_bench.py --whole --old        # also: no sampling; the previous defaults
+    python bench/langid_bench.py --apply              # end to end: `datacraft apply langid` vs langdetect
+
+``--apply`` writes the same documents as one JSONL file and times ``datacraft apply langid`` on it end to
+end in a fresh process (start-up, reading, the stage, writing Parquet: CPU of the whole process tree, peak
+RSS), alternated with the langdetect library on the same texts in this process (its setup not counted).
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -158,6 +167,58 @@ def print_per_language(title: str, table: dict) -> None:
         print(f"| {lang} | {r['n']} | {r['fast']:.0%} | {r['langdetect']:.0%} |")
 
 
+def run_apply(path: Path, out: Path) -> dict[str, float]:
+    """``datacraft apply langid`` on ``path`` in a fresh process: CPU of its process tree, wall, peak RSS."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "datacraft", "apply", "langid", "-i", str(path), "-o", str(out), "-qq"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"datacraft apply failed with status {status}")
+    wall = time.perf_counter() - t0
+    return {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def apply_side_by_side(sets: dict[str, list[dict]], repeat: int, seed: int, max_chars: int, every: int = 1) -> None:
+    """End to end: ``datacraft apply langid`` (fresh process) vs langdetect's detect on the same texts
+    (every ``every``-th of them: langdetect's rate is measured on that systematic sample)."""
+    rows = [r for rs in sets.values() for r in rs]
+    texts = [r["text"] for r in rows][::every]
+    work = Path(tempfile.mkdtemp(prefix="langid-apply-"))
+    src = work / "docs.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({"id": f"d{i}", "text": r["text"], "label": r["lang"]}, ensure_ascii=False) + "\n")
+    ref = make_engine("langdetect", max_chars=max_chars, seed=seed, script=False)
+    ref.detect(["warm up"])
+    best: dict[str, float] = {}
+    ld_cpu = float("inf")
+    loads = []
+    for _ in range(repeat):
+        m = run_apply(src, work / "out")
+        best = m if not best else {k: min(best[k], m[k]) for k in m}
+        t0 = time.process_time()
+        ref.detect(texts)
+        ld_cpu = min(ld_cpu, (time.process_time() - t0) * len(rows) / len(texts))  # for all the documents
+        loads.append(os.getloadavg()[0])
+    shutil.rmtree(work, ignore_errors=True)
+    n = len(rows)
+    print(f"\n## End to end: `datacraft apply langid` vs langdetect ({n:,} documents, best of {repeat})\n")
+    print("| | CPU seconds | docs per CPU-second | peak RSS MB |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| datacraft apply langid (whole process tree) | {best['cpu']:.2f} | {n / best['cpu']:,.0f} | "
+        f"{best['rss_mb']:.0f} |"
+    )
+    sampled = f", timed on every {every}th document ({len(texts):,})" if every > 1 else ""
+    print(f"| langdetect (detect only, in process{sampled}) | {ld_cpu:.2f} | {n / ld_cpu:,.0f} | |")
+    print(
+        f"\nSpeed-up end to end: **{ld_cpu / best['cpu']:.1f}x**; apply wall {best['wall']:.1f} s; "
+        f"load average {min(loads):.1f}-{max(loads):.1f}."
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with udhr_55.jsonl, fortunes_multilingual")
@@ -173,6 +234,9 @@ def main() -> None:
     ap.add_argument("--manpages", type=Path, default=MANPAGES_CACHE, help="cache of bench/langid_manpages.py")
     ap.add_argument("--per-language", action="store_true", help="print per-language accuracy tables")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    ap.add_argument("--apply", action="store_true", help="only the end-to-end `datacraft apply langid` comparison")
+    ap.add_argument("--repeat", type=int, default=2, help="--apply: runs of each side (best kept)")
+    ap.add_argument("--ld-every", type=int, default=1, help="--apply: time langdetect on every k-th document only")
     args = ap.parse_args()
 
     udhr, fortunes = load_sets(args.data)
@@ -190,6 +254,9 @@ def main() -> None:
     manpages = load_manpages(args.manpages)
     if manpages:
         sets["manual pages (this machine)"] = manpages
+    if args.apply:
+        apply_side_by_side(sets, args.repeat, args.seed, args.max_chars, args.ld_every)
+        return
 
     t0 = time.process_time()
     engines: dict = {

@@ -35,12 +35,54 @@ COMMANDS: dict[str, str] = {
     "explain-model": "datacraft.cli.explain_model:explain_model",
 }
 
+#: command name → the first paragraph of its help (or its short help), for the command list of
+#: ``datacraft --help`` without importing any command (tests/test_startup.py checks them against the commands).
+SUMMARIES: dict[str, str] = {
+    "run": "Run a YAML pipeline over its input shards.",
+    "apply": "Apply stages without a YAML file, on files or as a Unix filter on JSONL.",
+    "dedup": "Remove exact and near duplicates across all shards of IN (files, directories, globs, or a datacraft "
+    "output directory) into OUT (data/, rejected/, stats/, stats.json).",
+    "stages": "List stages with their parameters and defaults (or one stage by NAME), built-in and user stages.",
+    "mix": "Sample sources or languages to target proportions, deterministically (up- and down-sampling).",
+    "report": "HTML report of a run, with plots.",
+    "stats": "A run's merged counts (table or --json).",
+    "inspect": "Sampled dropped documents with their signals.",
+    "explain": "One document through a pipeline's stages.",
+    "train": "Train a tokenizer and a Keras model on curated Parquet DATA (a run directory, folder or files).",
+    "evaluate": "Score a trained model on curated Parquet DATA.",
+    "generate": "Continue PROMPT with a trained language model (prints prompt + continuation).",
+    "predict": "Append predictions to Parquet IN, writing OUT/<same file names>.",
+    "export": "Export to SavedModel and TFLite in MODEL_DIR/export; compare size, latency and predictions.",
+    "ablate": "Does curation help? Train the same LM with the same token budget, seed and tokenizer on each data "
+    "variant and compare perplexity on one clean held-out set.",
+    "verify": "Re-check a finished output of run, apply or dedup.",
+    "completion": "Print the shell completion script for SHELL (commands, options, file names and stage names).",
+    "tune": "Search hyperparameters of a training config with KerasTuner on curated Parquet DATA.",
+    "explain-model": "Explain a trained model's predictions token by token, as an HTML page with PNG heat maps.",
+}
+#: the commands whose summary is their own ``short_help`` (never shortened), not the first paragraph of their help
+SHORT_HELP = frozenset({"report", "stats", "inspect", "explain"})
+
+
+def command_summary(name: str) -> click.Command:
+    """A stand-in for command ``name`` that gives the same short help, without importing it."""
+    if name in SHORT_HELP:
+        return click.Command(name, short_help=SUMMARIES[name])
+    return click.Command(name, help=SUMMARIES[name])
+
 
 class LazyGroup(DatacraftGroup):
-    """Imports a command's module only when that command is used."""
+    """Imports a command's module only when that command is used (``--help`` lists them from SUMMARIES)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, with each command's short help made from :data:`SUMMARIES`."""
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [(name, command_summary(name).get_short_help_str(limit)) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)

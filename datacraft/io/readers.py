@@ -264,4 +264,9 @@ def read_parquet(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
         raise InputError(f"{shard.path}: corrupt Parquet after row {row}: {e}") from None
 
 
-import datacraft.io.warc  # noqa: E402, F401  (registers the "warc" reader)
+@reader("warc")
+def read_warc(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
+    """WARC / ARC / WET (:mod:`datacraft.io.warc`, imported with warcio only when a WARC input is read)."""
+    from datacraft.io.warc import read_warc as read
+
+    return read(shard, opts)

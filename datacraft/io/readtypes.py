@@ -26,7 +26,17 @@ class ReadOptions:
 ReaderFn = Callable[[Shard, ReadOptions], Iterator[Item]]
 READERS: dict[str, ReaderFn] = {}
 #: Formats whose documents always carry the same meta fields (name → type name); others are discovered.
-FIXED_FIELDS: dict[str, dict[str, str]] = {"text": {}}
+FIXED_FIELDS: dict[str, dict[str, str]] = {
+    "text": {},
+    # the meta fields of every WARC document (datacraft.io.warc, imported only when a WARC input is read)
+    "warc": {
+        "url": "string",
+        "date": "string",
+        "warc_record_id": "string",
+        "warc_type": "string",
+        "content_type": "string",
+    },
+}
 
 
 def reader(fmt: str) -> Callable[[ReaderFn], ReaderFn]:

@@ -24,6 +24,7 @@ import orjson
 import pyarrow as pa
 
 from datacraft import __version__
+from datacraft.io.arrays import to_arrow
 
 EXTRA = "extra_fields"
 LEADING = ("id", "text")
@@ -191,29 +192,43 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
     names = schema.names
     known = set(names)
     has_extra = EXTRA in known
-    cols: dict[str, list[Any]] = {n: [] for n in names}
-    types = [(f.name, f.type) for f in schema if f.name != EXTRA]
-    # the type a value may have to be stored as it is, per column (others go through _fit)
-    exact = {
-        name: str if is_text(t) else float if t == pa.float64() else bool if t == pa.bool_() else None
-        for name, t in types
-    }
-    for row in rows:
-        extra: dict[str, Any] = {}
-        for name, t in types:
-            value = row.get(name)
-            if value is None or type(value) is exact[name]:
-                cols[name].append(value)
+    n = len(rows)
+    cols: dict[str, list[Any]] = {}
+    extras: list[dict[str, Any] | None] = [None] * n  # per row: values with no place in their column
+    none = type(None)
+    for f in schema:
+        name, t = f.name, f.type
+        if name == EXTRA:
+            continue
+        values = [row.get(name) for row in rows]
+        # the type a value may have to be stored as it is (others go through _fit)
+        exact = str if is_text(t) else float if t == pa.float64() else bool if t == pa.bool_() else None
+        if exact is not None and set(map(type, values)) <= {exact, none}:
+            cols[name] = values
+            continue
+        for i, value in enumerate(values):
+            if value is None or type(value) is exact:
                 continue
             fitted = _fit(value, t)
             if fitted is _MISS:
+                extra = extras[i]
+                if extra is None:
+                    extra = extras[i] = {}
                 extra[name] = value
                 fitted = None
-            cols[name].append(fitted)
-        for key in row:
-            if key not in known:
-                extra[key] = row[key]
-        if has_extra:
+            values[i] = fitted
+        cols[name] = values
+    for i, row in enumerate(rows):
+        if not known.issuperset(row):
+            extra = extras[i]
+            if extra is None:
+                extra = extras[i] = {}
+            for key in row:
+                if key not in known:
+                    extra[key] = row[key]
+    if has_extra:
+        out: list[Any] = []
+        for row, extra in zip(rows, extras, strict=True):
             previous = row.get(EXTRA)
             if isinstance(previous, str) and previous:
                 try:
@@ -221,21 +236,24 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
                 except orjson.JSONDecodeError:
                     loaded = None
                 if isinstance(loaded, dict):
-                    extra = {**loaded, **extra}
-            cols[EXTRA].append(_json(extra) if extra else None)
-        elif extra:
-            what = ", ".join(f"{k}={v!r}"[:80] for k, v in sorted(extra.items()))
-            raise UndeclaredColumnError(
-                f"document {row.get('id')!r} has fields with no column of their declared type in the output "
-                f"schema: {what} (a stage must declare every column it writes in output_fields())"
-            )
-    return cols
+                    extra = {**loaded, **(extra or {})}
+            out.append(_json(extra) if extra else None)
+        cols[EXTRA] = out
+    else:
+        for row, extra in zip(rows, extras, strict=True):
+            if extra:
+                what = ", ".join(f"{k}={v!r}"[:80] for k, v in sorted(extra.items()))
+                raise UndeclaredColumnError(
+                    f"document {row.get('id')!r} has fields with no column of their declared type in the output "
+                    f"schema: {what} (a stage must declare every column it writes in output_fields())"
+                )
+    return {name: cols[name] for name in names}
 
 
 def rows_to_table(rows: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     """A table of exactly ``schema`` from rows (dicts), conformed by the module's rule."""
     cols = conform_columns(rows, schema)
-    arrays = [pa.array(cols[f.name], type=f.type) for f in schema]
+    arrays = [to_arrow(cols[f.name], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

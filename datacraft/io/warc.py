@@ -39,14 +39,7 @@ from datacraft.io.records import BadRecord, Skipped
 
 CONTENT_RECORDS = ("response", "resource")
 #: The meta fields of every WARC document (the output's input columns).
-WARC_FIELDS = {
-    "url": "string",
-    "date": "string",
-    "warc_record_id": "string",
-    "warc_type": "string",
-    "content_type": "string",
-}
-FIXED_FIELDS["warc"] = WARC_FIELDS
+WARC_FIELDS = FIXED_FIELDS["warc"]
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _RECORD_START = re.compile(rb"^WARC/1\.[01]\r?\n$")
 #: warcio reports malformed input with many exception types (ArchiveLoadFailed, ValueError, AttributeError…).

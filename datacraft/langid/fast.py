@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
+import langdetect
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
 from scipy.sparse import csr_matrix
 
+from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
-from datacraft.langid.profiles import load_profiles
+from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
@@ -39,6 +43,9 @@ _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
 _URL_RE = Detector.URL_RE
 _MAIL_RE = Detector.MAIL_RE
+# A text has a MAIL_RE match exactly when it has this (one character of each of its three parts around
+# an @): searched first because MAIL_RE itself backtracks up to 64 characters at every position.
+_MAIL_HINT = re.compile(r"[-_.0-9A-Za-z]@[-_0-9A-Za-z][-_.0-9A-Za-z]")
 _VI_MARKS = re.compile(f"[{NGram.DMARK_CLASS}]")  # combining marks that normalize_vi folds into letters
 
 
@@ -48,6 +55,15 @@ def gram_key(gram: str) -> int:
     for ch in gram:
         key = (key << _BITS) | ord(ch)
     return key
+
+
+def gram_of(key: int) -> str:
+    """The n-gram of an integer key (inverse of :func:`gram_key`)."""
+    chars = []
+    while key:
+        chars.append(chr(key & ((1 << _BITS) - 1)))
+        key >>= _BITS
+    return "".join(reversed(chars))
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -84,6 +100,13 @@ class GramTable:
             slot[pending] = (slot[pending] + 1) & mask
         self.probes = probes
 
+    @classmethod
+    def from_slots(cls, slots: np.ndarray, bits: int, probes: int) -> GramTable:
+        """A table from the ``slots``, ``bits`` and ``probes`` of one built before."""
+        table = cls.__new__(cls)
+        table.slots, table.bits, table.probes = slots, bits, probes
+        return table
+
     def _slots(self, q: np.ndarray) -> np.ndarray:
         return ((q * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
 
@@ -118,11 +141,39 @@ def _normalization_table() -> np.ndarray:
     return table
 
 
+UPPER_BELOW = 0x20000  # no code point from here on is upper case (planes 2-16: CJK, tags, private use)
+
+
 def _upper_table() -> np.ndarray:
     """Code point → ``str.isupper`` (langdetect's capital-word test), for every code point."""
     table = np.zeros(0x110000, dtype=bool)
-    table[[c for c in range(0x110000) if chr(c).isupper()]] = True
+    table[[c for c in range(UPPER_BELOW) if chr(c).isupper()]] = True
     return table
+
+
+def unigram_rows(keys: np.ndarray) -> np.ndarray:
+    """Code point → vocabulary row of its 1-gram (-1 where none), from the sorted gram keys."""
+    table = np.full(0x110000, -1, dtype=np.int32)
+    single = keys < (1 << _BITS)
+    table[keys[single].astype(np.int64)] = np.flatnonzero(single)
+    return table
+
+
+def _tables_key(alpha: float) -> str:
+    """Cache key of the engine's tables: the code that builds them, the profiles (names, sizes, times), alpha."""
+    files = sorted(p for p in PROFILE_DIR.iterdir() if p.is_file())
+    stats = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    code = Path(sys.modules[load_profiles.__module__].__file__ or "").read_bytes() + Path(__file__).read_bytes()
+    return cache_key(code, stats, repr(alpha), langdetect.__file__, np.__version__)
+
+
+def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
+    """``log(alpha / BASE_FREQ + prob)`` as float32; the (many) zero probabilities share one value."""
+    base = alpha / Detector.BASE_FREQ
+    out = np.full(prob.shape, np.float32(np.log(np.full(1, base))[0]), dtype=np.float32)
+    nz = prob != 0.0
+    out[nz] = np.log(base + prob[nz]).astype(np.float32)
+    return out
 
 
 SAMPLE_WINDOW = 200  # characters per window of a sampled long text
@@ -165,7 +216,7 @@ def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool
     and whether the Latin-letter rule was already applied."""
     if "http" in text:
         text = _URL_RE.sub(" ", text)
-    if "@" in text:
+    if "@" in text and _MAIL_HINT.search(text):
         text = _MAIL_RE.sub(" ", text)
     if 0 < sample_chars < min(len(text), max_chars):
         text = text[:max_chars]
@@ -199,10 +250,41 @@ class FastEngine:
         self.script = script
         tables = self._built.get(alpha)
         if tables is None:
-            self._build(alpha)
-            own = ("max_chars", "sample_chars", "rescore_below", "script")
-            tables = self._built[alpha] = {k: v for k, v in vars(self).items() if k not in own}
+            tables = self._built[alpha] = self._load_or_build(alpha)
         vars(self).update(tables)
+
+    _ARRAYS = ("_keys", "_loglik", "_bigram", "_char")  # cached; the others are derived from them when loaded
+
+    def _load_or_build(self, alpha: float) -> dict[str, Any]:
+        """The engine's tables from the local cache (:mod:`datacraft.langid.cache`), else built and cached."""
+        key = _tables_key(alpha)
+        hit = load_arrays("langid-fast", key)
+        if hit is not None:
+            arrays, meta = hit
+            tables: dict[str, Any] = {a: arrays[a].view(np.ndarray) for a in self._ARRAYS}
+            tables["_unigram"] = unigram_rows(tables["_keys"])
+            tables["_loglik_t"] = np.ascontiguousarray(tables["_loglik"].T)
+            tables["langs"] = tuple(meta["langs"])
+            tables["_width"] = int(meta["width"])
+            tables["_char_space"] = np.uint64(meta["char_space"])
+            tables["_trigram"] = GramTable.from_slots(
+                arrays["_trigram_slots"].view(np.ndarray), int(meta["trigram_bits"]), int(meta["trigram_probes"])
+            )
+            return tables
+        self._build(alpha)
+        own = ("max_chars", "sample_chars", "rescore_below", "script")
+        tables = {k: v for k, v in vars(self).items() if k not in own}
+        meta = {
+            "langs": list(self.langs),
+            "width": self._width,
+            "char_space": int(self._char_space),
+            "trigram_bits": self._trigram.bits,
+            "trigram_probes": self._trigram.probes,
+        }
+        save_arrays(
+            "langid-fast", key, {a: tables[a] for a in self._ARRAYS} | {"_trigram_slots": self._trigram.slots}, meta
+        )
+        return tables
 
     def _build(self, alpha: float) -> None:
         prof = load_profiles()
@@ -210,36 +292,36 @@ class FastEngine:
         keys = np.array([gram_key(g) for g in prof.grams], dtype=np.uint64)
         order = np.argsort(keys)
         self._keys = keys[order]
-        self._grams = [prof.grams[i] for i in order]
-        self._unigram = np.full(0x110000, -1, dtype=np.int32)  # 1-grams: direct lookup by code point
-        single = self._keys < (1 << _BITS)
-        self._unigram[self._keys[single].astype(np.int64)] = np.flatnonzero(single)
-        self._loglik = np.log(alpha / Detector.BASE_FREQ + prof.prob[order]).astype(np.float32)
+        self._unigram = unigram_rows(self._keys)
+        self._loglik = smoothed_loglik(prof.prob[order], alpha)
         self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
         # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
-        alphabet = sorted({ch for g in self._grams if len(g) == 2 for ch in g})
+        low = np.uint64((1 << _BITS) - 1)
+        pair = (self._keys >= (1 << _BITS)) & (self._keys < (1 << 2 * _BITS))
+        pair_rows = np.flatnonzero(pair)
+        head, tail = (self._keys[pair] >> np.uint64(_BITS)).astype(np.int64), (self._keys[pair] & low).astype(np.int64)
+        alphabet = np.unique(np.concatenate([head, tail]))
         self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
-        self._char_id = np.zeros(0x110000, dtype=np.int32)
-        self._char_id[[ord(ch) for ch in alphabet]] = np.arange(1, self._width, dtype=np.int32)
+        char_id = np.zeros(0x110000, dtype=np.int32)
+        char_id[alphabet] = np.arange(1, self._width, dtype=np.int32)
         self._bigram = np.full(self._width * self._width, -1, dtype=np.int32)
-        row_of = {g: r for r, g in enumerate(self._grams)}
-        for gram, row in row_of.items():
-            if len(gram) == 2:
-                self._bigram[self._char_id[ord(gram[0])] * self._width + self._char_id[ord(gram[1])]] = row
+        self._bigram[char_id[head] * self._width + char_id[tail]] = pair_rows
         # 3-grams: keyed by (first character, row of the last two): in langdetect's profiles every 3-gram's
         # last two characters are a known 2-gram, so a 3-gram is only looked up where that 2-gram was found.
-        tri = [(gram, row) for gram, row in row_of.items() if len(gram) == 3]
-        assert len(row_of) < 1 << _ROW2_BITS
-        if any(gram[1:] not in row_of for gram, _ in tri):
+        assert len(self._keys) < 1 << _ROW2_BITS
+        tri_rows = np.flatnonzero(self._keys >= (1 << 2 * _BITS))
+        last_two = self._keys[tri_rows] & np.uint64((1 << 2 * _BITS) - 1)
+        at = np.minimum(np.searchsorted(self._keys, last_two), len(self._keys) - 1)
+        if not np.array_equal(self._keys[at], last_two):
             raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
-        keys3 = np.array([(ord(g[0]) << _ROW2_BITS) | row_of[g[1:]] for g, _ in tri], dtype=np.uint64)
-        self._trigram = GramTable(keys3, np.array([r for _, r in tri], dtype=np.int64))
+        keys3 = ((self._keys[tri_rows] >> np.uint64(2 * _BITS)) << np.uint64(_ROW2_BITS)) | at.astype(np.uint64)
+        self._trigram = GramTable(keys3, tri_rows.astype(np.int64))
         # One lookup per character: normalized code point | is-upper << 21 | 2-gram character id << 22.
         norm = _normalization_table()
         self._char = (
             norm.astype(np.uint64)
             | (_upper_table()[norm].astype(np.uint64) << np.uint64(_BITS))
-            | (self._char_id[norm].astype(np.uint64) << np.uint64(_BITS + 1))
+            | (char_id[norm].astype(np.uint64) << np.uint64(_BITS + 1))
         )
         self._char_space = self._char[_SPACE]
 
@@ -317,7 +399,7 @@ class FastEngine:
     def ngrams(self, text: str) -> list[str]:
         """The known n-grams of one text, as strings (for inspection and tests)."""
         _, rows = self.features([text])
-        return [self._grams[r] for r in rows]
+        return [gram_of(int(self._keys[r])) for r in rows]
 
     def detect(self, texts: list[str]) -> list[Detection]:
         """Score sampled texts; those sampled whose top score is below ``rescore_below`` are scored again

@@ -6,12 +6,12 @@ Languages are always in sorted code order, so results never depend on directory 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import langdetect
 import numpy as np
+import orjson
 
 PROFILE_DIR = Path(langdetect.__file__).resolve().parent / "profiles"
 UND = "und"
@@ -44,19 +44,21 @@ def load_profiles() -> Profiles:
     """Parse the profiles once per process."""
     langs = language_codes()
     index: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
+    rows: list[list[int]] = []
+    vals: list[np.ndarray] = []
     for li, text in enumerate(profile_texts()):
-        data = json.loads(text)
+        data = orjson.loads(text)
         if data["name"] != langs[li]:
             raise RuntimeError(f"langdetect profile {langs[li]!r} names itself {data['name']!r}")
-        n_words = data["n_words"]
-        for gram, freq in data["freq"].items():
-            if 1 <= len(gram) <= 3:
-                rows.append(index.setdefault(gram, len(index)))
-                cols.append(li)
-                vals.append(freq / n_words[len(gram) - 1])
+        freq = data["freq"]
+        grams = [g for g in freq if 1 <= len(g) <= 3]
+        setdefault = index.setdefault
+        rows.append([setdefault(g, len(index)) for g in grams])
+        n = len(grams)
+        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=n)
+        counts = np.fromiter(map(freq.__getitem__, grams), dtype=np.float64, count=n)
+        vals.append(counts / np.asarray(data["n_words"], dtype=np.float64)[sizes - 1])
     prob = np.zeros((len(index), len(langs)), dtype=np.float64)
-    prob[rows, cols] = vals
+    for li, (r, v) in enumerate(zip(rows, vals, strict=True)):
+        prob[r, li] = v
     return Profiles(langs, tuple(index), prob)

@@ -61,6 +61,15 @@ def letter_count(text: str) -> int:
     return int(np.count_nonzero(class_table()[code_points(text)]))
 
 
+def letter_counts(texts: list[str]) -> np.ndarray:
+    """:func:`letter_count` of every text of a batch, in one pass over their code points."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    ends = np.cumsum(lengths)
+    cumulative = np.zeros(int(ends[-1]) + 1 if len(texts) else 1, dtype=np.int64)
+    np.cumsum(class_table()[code_points("".join(texts))] != OTHER, out=cumulative[1:])
+    return cumulative[ends] - cumulative[ends - lengths]
+
+
 def _ascii_alpha(text: str) -> np.ndarray:
     b = np.frombuffer(text.encode("ascii"), dtype=np.uint8) | 0x20
     return (b >= 0x61) & (b <= 0x7A)

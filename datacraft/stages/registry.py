@@ -1,6 +1,7 @@
 """The registry of stage names. Configs name stages; user stages come from plugins.
 
-Built-in stages register when ``datacraft.stages`` is imported. User stages come from
+Built-in stages are listed by name in ``datacraft.stages.BUILTIN`` and imported when first looked up
+(all of them by :func:`all_stages`). User stages come from
 
 - installed packages, through the ``datacraft.stages`` entry-point group: each entry point names a
   module (importing it registers its stages with :func:`register`) or a Stage subclass (registered
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from datacraft.errors import ConfigError
+from datacraft.stages import BUILTIN
 from datacraft.stages.base import Stage
 
 S = TypeVar("S", bound=type[Stage])
@@ -40,6 +42,10 @@ def register(name: str) -> Callable[[S], S]:
     """Class decorator: make a stage available under ``name`` in pipelines and the CLI."""
 
     def deco(cls: S) -> S:
+        if name in BUILTIN and _current_origin != "built-in" and cls.__module__ != BUILTIN[name]:
+            raise ConfigError(
+                f"stage name {name!r} registered twice (built-in and {_current_origin}); rename one of them"
+            )
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             old = _REGISTRY[name]
             if (old.__module__, old.__qualname__) == (cls.__module__, cls.__qualname__):
@@ -51,16 +57,22 @@ def register(name: str) -> Callable[[S], S]:
             )
         cls.name = name
         _REGISTRY[name] = cls
-        _ORIGIN.setdefault(name, _current_origin)
+        _ORIGIN.setdefault(name, "built-in" if cls.__module__ == BUILTIN.get(name) else _current_origin)
         return cls
 
     return deco
 
 
 def _load_builtin() -> None:
-    # Built-in stages are registered already: importing this module imports its package first,
-    # and datacraft/stages/__init__.py imports every built-in stage module. Then the entry points.
+    # Built-in stages register when their module is imported (see _import_builtin); here the entry points.
     load_entry_points()
+
+
+def _import_builtin(name: str) -> None:
+    """Import the module of the built-in stage ``name`` (registering it), if it is one and not loaded yet."""
+    module = BUILTIN.get(name)
+    if module is not None and name not in _REGISTRY:
+        importlib.import_module(module)
 
 
 def _describe(ep: EntryPoint) -> str:
@@ -149,9 +161,12 @@ def load_plugins(entries: list[str]) -> None:
 def get_stage_class(name: str) -> type[Stage]:
     """Look a stage up by name; unknown names are a ConfigError with suggestions."""
     _load_builtin()
+    _import_builtin(name)
     try:
         return _REGISTRY[name]
     except KeyError:
+        for builtin in BUILTIN:
+            _import_builtin(builtin)
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(
@@ -180,6 +195,8 @@ def check_importable_in_workers(stage_names: list[str], workers: int) -> None:
 
 
 def all_stages() -> dict[str, type[Stage]]:
-    """Every registered stage, by name, sorted."""
+    """Every registered stage, by name, sorted (imports every built-in stage)."""
     _load_builtin()
+    for name in BUILTIN:
+        _import_builtin(name)
     return dict(sorted(_REGISTRY.items()))
