@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
 from datacraft.document import Document
 from datacraft.stages.quality.gopher import GopherQuality, GopherQualityParams, GopherRepetition, GopherRepetitionParams
+from datacraft.stages.quality.ngrams import NgramIndex
 
 QUALITY_RULES = (
     "min_words",
@@ -195,3 +197,34 @@ def test_every_ngram_rule_flips_exactly_at_its_signal(n: int) -> None:
     param = "max_top_ngram_char_frac" if kind == "top" else "max_dup_ngram_char_frac"
     assert verdict(rep(**{param: {n: value}}), text) == (True, None)
     assert verdict(rep(**{param: {n: value - 1e-9}}), text) == (False, reason)
+
+
+def _reference_ngrams(words: list[str], n: int) -> tuple[int, int, int]:
+    """(top n-gram chars, its count, duplicated n-gram chars) by the published definitions, naively."""
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    top_chars = top_count = 0
+    if grams:
+        counts = Counter(grams)
+        gram, top_count = counts.most_common(1)[0]
+        top_chars = (sum(map(len, gram)) + n - 1) * top_count
+    seen: set[tuple[str, ...]] = set()
+    dup = i = 0
+    while i < len(grams):
+        if grams[i] in seen:
+            dup += sum(map(len, grams[i]))
+            i += n
+        else:
+            seen.add(grams[i])
+            i += 1
+    return top_chars, top_count, dup
+
+
+def test_ngram_index_matches_the_naive_definitions() -> None:
+    rng = random.Random(3)
+    for _ in range(1500):
+        vocab = [rng.choice("abc") * rng.randint(1, 3) for _ in range(rng.choice((1, 2, 4, 30)))]
+        words = [rng.choice(vocab) for _ in range(rng.choice((0, 1, 2, 5, 12, 40, 300)))]
+        index = NgramIndex(words)
+        for n in range(2, 11):
+            got = (index.top_ngram_chars(n), index.top_ngram_count(n), index.duplicated_ngram_chars(n))
+            assert got == _reference_ngrams(words, n), (words, n)

@@ -71,3 +71,26 @@ def test_feature_cache_is_keyed_by_the_text_object() -> None:
 
 def test_code_increment_stays_one_token_like_spacy() -> None:
     assert split_words("i++; C++ a+b c+++") == ["i++", ";", "C++", "a", "+", "b", "c", "+", "+", "+"]
+
+
+def test_chunk_fast_path_equals_the_expression() -> None:
+    # split_words cuts text without space-less scripts chunk by chunk, peeling punctuation off the
+    # ends; the tokens must be exactly those of the expression over the whole text.
+    import random
+
+    find = token_regex().findall
+    letters = [*"abcdefsStTmMrReElLvVdDXYZAUg019_", "é", "ß", "Ж", "\u0301", "\u0915", "\u093f", "²", "½", "ℵ", "𝐀"]
+    marks = [*"!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~«»‘’‚“”„–—…•·¡¿", "\x01", "€", "🙂", "\U0001f100"]
+    spaces = [" ", "\n", "\t", "\u00a0", "\u2028", "\x1c", "\u3000"]
+    words = ["Mr", "Dr", "co", "vs", "Sept", "http", "https", "ftp", "C", "i", "U", "e", "don", "it", "www", "com"]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        text = ""
+        for _ in range(rng.randint(1, 12)):
+            r = rng.random()
+            pool = letters if r < 0.3 else marks if r < 0.6 else words if r < 0.75 else spaces
+            text += rng.choice(pool) * (1 if pool is words else rng.randint(1, 3))
+        assert split_words(text) == find(text), text
+    assert split_words('(Mr. e.g. C++, http://x.y/z) U.S. \'tis "quoted." end...') == find(
+        '(Mr. e.g. C++, http://x.y/z) U.S. \'tis "quoted." end...'
+    )

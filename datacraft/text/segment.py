@@ -38,7 +38,7 @@ def lines(text: str) -> list[str]:
 
 def newline_runs(text: str) -> list[str]:
     """Pieces between runs of ``\\n`` (Gopher repetition's notion of a line)."""
-    return _LINE_RUNS.split(text)
+    return text.split("\n") if "\n\n" not in text else _LINE_RUNS.split(text)
 
 
 def nonblank_lines(text: str) -> list[str]:
@@ -48,7 +48,8 @@ def nonblank_lines(text: str) -> list[str]:
 
 def paragraphs(text: str) -> list[str]:
     """Paragraphs: the stripped text split at blank lines (two or more ``\\n``)."""
-    return _PARAGRAPH_SPLIT.split(text.strip())
+    text = text.strip()
+    return [text] if "\n\n" not in text else _PARAGRAPH_SPLIT.split(text)
 
 
 def count_sentences(tokens: list[str], punct: frozenset[str]) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from datacraft.text.scripts import has_spaceless, is_japanese, segment_run, spaceless_runs
@@ -51,6 +52,7 @@ ABBREVIATIONS = (
     "Ltd", "Mar", "Messrs", "Mr", "Mrs", "Ms", "Mt", "Nov", "Oct", "Prof", "Rep", "Rev", "Sen", "Sep", "Sept",
     "St", "co", "vs", "Calif", "Conn", "Mass", "Mich", "Minn", "Wash", "Ariz", "Colo", "Okla", "Tenn",
 )  # fmt: skip
+_ABBREVIATION_SET = frozenset(ABBREVIATIONS)
 
 
 def _ranges(chars: list[int]) -> str:
@@ -112,16 +114,74 @@ def token_regex() -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+#: Characters a text must not have for the chunk fast path: Lao (cut by its own alternatives) and
+#: U+1F100–1F10C (digits with a period/comma: alphanumeric, yet inside the punctuation class).
+_NO_FAST_PATH = re.compile("[\u0e80-\u0eff\U0001f100-\U0001f10c]")
+#: Punctuation peeled off the ends of a whitespace-separated chunk on the fast path (all in the punctuation class).
+_PEEL = "".join(c for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~«»‘’‚“”„–—…•·¡¿" if c != "_")
+_URL_SCHEMES = frozenset(("http", "https", "ftp"))
+
+
+def _chunk_tokens(text: str, find: Callable[[str], list[str]]) -> list[str]:
+    """``find(text)`` computed chunk by chunk, for text without space-less scripts (Han, Kana, Thai, Lao).
+
+    No token spans whitespace and every lookaround of the expression sees whitespace and a chunk's
+    ends alike, so the tokens of the text are those of its whitespace-separated chunks. A chunk
+    that is alphanumeric is one token; one that is alphanumeric once common punctuation is peeled
+    off its ends is that core plus the tokens of the peeled ends, except where the expression
+    would join the core with what follows (``Mr.``, ``e.`` initials, ``C++``, ``http:``), which
+    go to ``find`` like every other chunk. tests/test_text_words.py checks this against ``find``.
+    """
+    out: list[str] = []
+    append = out.append
+    extend = out.extend
+    for chunk in text.split():
+        if chunk.isalnum():
+            append(chunk)
+            continue
+        rest = chunk.lstrip(_PEEL)
+        core = rest.rstrip(_PEEL)
+        if not core.isalnum():
+            extend(find(chunk))
+            continue
+        tail = rest[len(core) :]
+        if tail:
+            first = tail[0]
+            if (
+                (first == "." and (len(core) == 1 or core in _ABBREVIATION_SET))
+                or (first == "+" and tail.startswith("++"))
+                or (first == ":" and core in _URL_SCHEMES)
+            ):
+                extend(find(chunk))
+                continue
+        if len(rest) != len(chunk):
+            lead = chunk[: len(chunk) - len(rest)]
+            if len(lead) == 1:
+                append(lead)
+            else:
+                extend(find(lead))
+        append(core)
+        if tail:
+            if len(tail) == 1:
+                append(tail)
+            else:
+                extend(find(tail))
+    return out
+
+
 def split_words(text: str, lang: str | None = None) -> list[str]:
     """Tokenize ``text`` into words and punctuation tokens (whitespace dropped).
 
-    Text without Han, Kana or Thai takes one ``findall`` (the fast path). Otherwise the runs of
-    those scripts are cut by dictionary segmenters (:mod:`datacraft.text.scripts`; ``lang``
-    decides Japanese vs Chinese for Kana-less Han text) and the rest by the expression.
+    Text without Han, Kana, Thai or Lao takes the fast path (whitespace-separated chunks, most of
+    them one word, see :func:`_chunk_tokens`). Otherwise the runs of Han, Kana and Thai are cut by
+    dictionary segmenters (:mod:`datacraft.text.scripts`; ``lang`` decides Japanese vs Chinese
+    for Kana-less Han text) and the rest by the expression.
     """
-    if text.isascii() or not has_spaceless(text):
-        return token_regex().findall(text)
     find = token_regex().findall
+    if text.isascii() or not (has_spaceless(text) or _NO_FAST_PATH.search(text)):
+        return _chunk_tokens(text, find)
+    if not has_spaceless(text):
+        return find(text)
     japanese = is_japanese(text, lang)
     out: list[str] = []
     for i, piece in enumerate(spaceless_runs(text)):

@@ -189,6 +189,19 @@ class GopherRepetition(LangAware):
         cols |= {f"gopher_rep_dup_{n}_gram_char_frac": "double" for n in p.max_dup_ngram_char_frac}
         return cols
 
+    def __init__(self, params: GopherRepetitionParams | None = None, label: str | None = None) -> None:
+        super().__init__(params, label)
+        p: GopherRepetitionParams = self.params  # type: ignore[assignment]
+        # (n, limit, signal column, drop reason) per rule, built once rather than per document
+        self._top = [
+            (n, limit, f"gopher_rep_top_{n}_gram_char_frac", f"top_{n}_gram")
+            for n, limit in sorted(p.max_top_ngram_char_frac.items())
+        ]
+        self._dup = [
+            (n, limit, f"gopher_rep_dup_{n}_gram_char_frac", f"duplicated_{n}_grams")
+            for n, limit in sorted(p.max_dup_ngram_char_frac.items())
+        ]
+
     def check_lang(self, doc: Document) -> FilterResult:
         p: GopherRepetitionParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
@@ -202,36 +215,39 @@ class GopherRepetition(LangAware):
             return v.result()
         size = len(text)
 
-        for unit, parts, max_frac, max_char_frac in (
-            ("para", f.paragraphs, p.max_dup_para_frac, p.max_dup_para_char_frac),
-            ("line", f.newline_runs, p.max_dup_line_frac, p.max_dup_line_char_frac),
-        ):
-            n, chars = duplicates(parts)
-            frac = s[f"gopher_rep_dup_{unit}_frac"] = ratio(n, len(parts))
-            char_frac = s[f"gopher_rep_dup_{unit}_char_frac"] = ratio(chars, size)
-            if _over(frac, max_frac) and v.fail(f"dup_{unit}_frac"):
-                return v.result()
-            if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
-                return v.result()
+        parts = f.paragraphs
+        n, chars = duplicates(parts)
+        frac = s["gopher_rep_dup_para_frac"] = ratio(n, len(parts))
+        char_frac = s["gopher_rep_dup_para_char_frac"] = ratio(chars, size)
+        if _over(frac, p.max_dup_para_frac) and v.fail("dup_para_frac"):
+            return v.result()
+        if _over(char_frac, p.max_dup_para_char_frac) and v.fail("dup_para_char_frac"):
+            return v.result()
+        parts = f.newline_runs
+        n, chars = duplicates(parts)
+        frac = s["gopher_rep_dup_line_frac"] = ratio(n, len(parts))
+        char_frac = s["gopher_rep_dup_line_char_frac"] = ratio(chars, size)
+        if _over(frac, p.max_dup_line_frac) and v.fail("dup_line_frac"):
+            return v.result()
+        if _over(char_frac, p.max_dup_line_char_frac) and v.fail("dup_line_char_frac"):
+            return v.result()
 
         index = NgramIndex(f.words)
         short = bool(p.ngram_min_words) and len(f.words) - f.punct_tokens[0] < p.ngram_min_words
         skipped: tuple[str, ...] = ()
-        for n, limit in sorted(p.max_top_ngram_char_frac.items()):
-            value = ratio(index.top_ngram_chars(n), size)
-            s[f"gopher_rep_top_{n}_gram_char_frac"] = value
+        for n, limit, column, reason in self._top:
+            value = s[column] = ratio(index.top_ngram_chars(n), size)
             if value > limit:
                 if short and index.top_ngram_count(n) < p.short_min_repeats:
-                    skipped = (f"top_{n}_gram_short",)  # a short text saying one phrase twice
+                    skipped = (f"{reason}_short",)  # a short text saying one phrase twice
                     continue
-                if v.fail(f"top_{n}_gram"):
+                if v.fail(reason):
                     result = v.result()
                     result.skipped = skipped
                     return result
-        for n, limit in sorted(p.max_dup_ngram_char_frac.items()):
-            value = ratio(index.duplicated_ngram_chars(n), size)
-            s[f"gopher_rep_dup_{n}_gram_char_frac"] = value
-            if value > limit and v.fail(f"duplicated_{n}_grams"):
+        for n, limit, column, reason in self._dup:
+            value = s[column] = ratio(index.duplicated_ngram_chars(n), size)
+            if value > limit and v.fail(reason):
                 break
         result = v.result()
         result.skipped = skipped

@@ -1,101 +1,106 @@
-"""Word n-gram repetition measures (Gopher) on integer token ids with vectorized rolling hashes.
+"""Word n-gram repetition measures (Gopher), counting only the n-grams that can repeat.
 
-Tokens are mapped to dense ids, n-grams to 64-bit polynomial hashes (numpy, wrapping
-arithmetic), so one pass per ``n`` replaces building millions of joined strings. Measures are
-the published ones: the character share of the most frequent n-gram, and the character share
-of non-overlapping repeated n-grams found by a left-to-right scan.
+An n-gram can occur twice only where the (n-1)-gram at the same position does, so the n-grams
+of each size are counted at the positions whose shorter n-gram repeated: all word pairs first,
+then fewer and fewer positions (in natural text most trigrams already occur once). An n-gram's
+key is its tokens joined by a space: exact (tokens never contain whitespace), and a string, which
+the garbage collector does not track. Keys are counted with :class:`collections.Counter` (C loops).
+Measures are the published ones: the character share of the most frequent n-gram, and the
+character share of non-overlapping repeated n-grams found by a left-to-right scan.
 """
 
 from __future__ import annotations
 
-from itertools import pairwise
+from collections import Counter
+from itertools import compress, pairwise
+from operator import itemgetter
 
-import numpy as np
+_MORE_THAN_ONCE = (1).__lt__
+_SECOND = itemgetter(1)
+_SPACE_JOIN = " ".join
 
-_P = np.uint64(0x9E3779B97F4A7C15)
+
+class _Level:
+    """The n-grams of one size at the positions where they may repeat."""
+
+    __slots__ = ("counts", "keys", "positions")
+
+    def __init__(self, positions: list[int] | range, keys: list[str]) -> None:
+        self.counts = Counter(keys)
+        if len(self.counts) == len(keys):  # nothing repeats (the common case from trigrams on)
+            self.positions: list[int] = []
+            self.keys: list[str] = []
+            return
+        repeated = list(map(_MORE_THAN_ONCE, map(self.counts.__getitem__, keys)))
+        #: positions (ascending) whose n-gram occurs more than once, and those n-grams
+        self.positions = list(compress(positions, repeated))
+        self.keys = list(compress(keys, repeated))
 
 
 class NgramIndex:
-    """Token ids, prefix sums of token lengths, and n-gram hashes built incrementally in ``n``."""
+    """N-gram counts of one token list, built on demand for increasing ``n`` (2 and up)."""
 
     def __init__(self, words: list[str]) -> None:
         self.words = words
-        # Common case for short texts: no word pair repeats, so no longer n-gram repeats either and
-        # every n-gram occurs once; answered without numpy.
-        self.unique_bigrams = len(set(pairwise(words))) == max(len(words) - 1, 0)
-        if self.unique_bigrams:
-            self.n_words = len(words)
-            return
-        # id of a token = 1 + position of its first occurrence (equal tokens, equal ids), in C via map
-        first: dict[str, int] = {}
         self.n_words = len(words)
-        self.ids = np.fromiter(map(first.setdefault, words, range(1, len(words) + 1)), np.uint64, len(words))
-        lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        self.cum = np.concatenate(([0], np.cumsum(lens)))
-        self._hashes: dict[int, np.ndarray] = {1: self.ids}
-        self._no_repeats_from: int | None = None  # every n-gram this long or longer is unique
+        self._levels: dict[int, _Level] = {}
 
-    def hashes(self, n: int) -> np.ndarray:
-        """Hash of the n-gram starting at each position (length ``n_words - n + 1``, maybe empty)."""
-        h = self._hashes.get(n)
-        if h is None:
-            prev = self.hashes(n - 1)
-            m = max(self.n_words - n + 1, 0)
-            h = prev[:m] * _P + self.ids[n - 1 : n - 1 + m]
-            self._hashes[n] = h
-        return h
+    def _level(self, n: int) -> _Level:
+        level = self._levels.get(n)
+        if level is None:
+            words = self.words
+            if n == 2:
+                keys = list(map(_SPACE_JOIN, pairwise(words)))
+                level = _Level(range(len(keys)), keys)
+            else:
+                prev = self._level(n - 1)
+                total = self.n_words - n + 1
+                positions = [p for p in prev.positions if p < total] if prev.positions else []
+                if len(positions) * 2 > total:  # dense repeats: counting every position is cheaper (C loops)
+                    keys = list(map(_SPACE_JOIN, zip(*(words[i:] for i in range(n)), strict=False)))
+                    level = _Level(range(total), keys)
+                else:
+                    level = _Level(positions, [" ".join(words[p : p + n]) for p in positions])
+            self._levels[n] = level
+        return level
 
-    def chars(self, start: int, n: int) -> int:
-        """Characters of the tokens of the n-gram at ``start`` (separators not counted)."""
-        return int(self.cum[start + n] - self.cum[start])
+    def top_ngram_count(self, n: int) -> int:
+        """How many times the most frequent n-gram occurs (0 for a text shorter than ``n``)."""
+        if self.n_words < n:
+            return 0
+        level = self._level(n)
+        return max(level.counts.values()) if level.positions else 1
 
     def top_ngram_chars(self, n: int) -> int:
         """Characters of the most frequent n-gram (joined by spaces) times its count.
 
         Ties go to the n-gram seen first, as ``Counter.most_common`` does.
         """
-        if self.unique_bigrams and n >= 2:
-            return sum(map(len, self.words[:n])) + n - 1 if self.n_words >= n else 0
-        h = self.hashes(n)
-        if len(h) == 0:
-            return 0
-        _, first, counts = np.unique(h, return_index=True, return_counts=True)
-        top = counts.max()
-        start = int(first[counts == top].min())
-        return (self.chars(start, n) + n - 1) * int(top)
-
-    def top_ngram_count(self, n: int) -> int:
-        """How many times the most frequent n-gram occurs (0 for a text shorter than ``n``)."""
         if self.n_words < n:
             return 0
-        if self.unique_bigrams and n >= 2:
-            return 1
-        _, counts = np.unique(self.hashes(n), return_counts=True)
-        return int(counts.max())
+        level = self._level(n)
+        if not level.positions:  # every n-gram occurs once: the first one
+            return sum(map(len, self.words[:n])) + n - 1
+        gram, top = max(level.counts.items(), key=_SECOND)  # the first maximum: earliest first occurrence
+        return len(gram) * top
 
     def duplicated_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and skipping past each repeat."""
-        if self.unique_bigrams or (self._no_repeats_from is not None and n >= self._no_repeats_from):
-            return 0  # a repeated n-gram contains a repeated shorter one
-        h = self.hashes(n)
-        if len(h) < 2:
+        if self.n_words < n + 1:
             return 0
-        _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
-        multi = np.flatnonzero(counts[inverse] > 1)
-        if len(multi) == 0:
-            self._no_repeats_from = n
+        level = self._level(n)
+        if not level.positions:
             return 0
         # Only positions whose n-gram occurs more than once can change the scan; the others are
         # always visited and added, so stepping over them changes nothing.
-        seen: set[int] = set()
+        seen: set[str] = set()
         skip_until = 0
         repeated = 0
-        cum = self.cum
-        for pos, key in zip(multi.tolist(), h[multi].tolist(), strict=True):
+        for pos, key in zip(level.positions, level.keys, strict=True):
             if pos < skip_until:
                 continue
             if key in seen:
-                repeated += int(cum[pos + n] - cum[pos])
+                repeated += len(key) - n + 1
                 skip_until = pos + n
             else:
                 seen.add(key)
