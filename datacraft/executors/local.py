@@ -9,7 +9,6 @@ so no state of the driver leaks into a worker and no worker imports numpy or pya
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
 import threading
@@ -200,8 +199,11 @@ class LocalExecutor:
 
     def __del__(self) -> None:  # an executor nobody closed: do not leave its workers behind
         if getattr(self, "_pool", None) is not None:
-            with contextlib.suppress(Exception):
+            # not contextlib.suppress: at interpreter exit module globals may already be None
+            try:  # noqa: SIM105
                 self.close()
+            except Exception:  # a finalizer must not raise
+                pass
 
     def run(self, fn: Callable[[T], Any], tasks: list[T], progress: Any = None) -> Iterator[tuple[T, Any]]:
         if not tasks:

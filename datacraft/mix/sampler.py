@@ -19,7 +19,7 @@ import pyarrow as pa
 import xxhash
 
 from datacraft.document import Document
-from datacraft.executors import make_executor
+from datacraft.executors import close_executor, make_executor
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions, read_shard
@@ -226,13 +226,17 @@ def _run_mix(cfg: MixConfig, show_progress: bool = False) -> dict[str, Any]:
             shards.append(MixShard(Shard(len(shards), s.path, s.name, s.format), source.name))
     cfg_json = cfg.model_dump(mode="json")
     executor = make_executor("local", cfg.workers)
-    count_files = [r for _, r in executor.run(count_task, [(ms, cfg_json, str(out / "_counts")) for ms in shards])]
-    plans, report = plan_groups(cfg, sorted(count_files))
-    plans_raw = {g: (p.copies, p.threshold) for g, p in plans.items()}
-    opts = ReadOptions(text_field=cfg.text_field, id_field=cfg.id_field)
-    fields = discover_fields([ms.shard for ms in shards], opts)  # one schema for every file, decided here
-    tasks = [(ms, cfg_json, plans_raw, str(out), fields) for ms in shards]
-    results = [r for _, r in executor.run(write_task, tasks)]
+    try:
+        count_tasks = [(ms, cfg_json, str(out / "_counts")) for ms in shards]
+        count_files = [r for _, r in executor.run(count_task, count_tasks)]
+        plans, report = plan_groups(cfg, sorted(count_files))
+        plans_raw = {g: (p.copies, p.threshold) for g, p in plans.items()}
+        opts = ReadOptions(text_field=cfg.text_field, id_field=cfg.id_field)
+        fields = discover_fields([ms.shard for ms in shards], opts)  # one schema for every file, decided here
+        tasks = [(ms, cfg_json, plans_raw, str(out), fields) for ms in shards]
+        results = [r for _, r in executor.run(write_task, tasks)]
+    finally:
+        close_executor(executor)  # the pool's workers end with the mix, not at garbage collection
     shutil.rmtree(out / "_counts", ignore_errors=True)
     totals: dict[str, dict[str, int]] = {}
     for r in sorted(results, key=lambda r: r["shard"]):

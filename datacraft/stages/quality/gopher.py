@@ -215,22 +215,17 @@ class GopherRepetition(LangAware):
             return v.result()
         size = len(text)
 
-        parts = f.paragraphs
-        n, chars = duplicates(parts)
-        frac = s["gopher_rep_dup_para_frac"] = ratio(n, len(parts))
-        char_frac = s["gopher_rep_dup_para_char_frac"] = ratio(chars, size)
-        if _over(frac, p.max_dup_para_frac) and v.fail("dup_para_frac"):
-            return v.result()
-        if _over(char_frac, p.max_dup_para_char_frac) and v.fail("dup_para_char_frac"):
-            return v.result()
-        parts = f.newline_runs
-        n, chars = duplicates(parts)
-        frac = s["gopher_rep_dup_line_frac"] = ratio(n, len(parts))
-        char_frac = s["gopher_rep_dup_line_char_frac"] = ratio(chars, size)
-        if _over(frac, p.max_dup_line_frac) and v.fail("dup_line_frac"):
-            return v.result()
-        if _over(char_frac, p.max_dup_line_char_frac) and v.fail("dup_line_char_frac"):
-            return v.result()
+        for unit, parts, max_frac, max_char_frac in (
+            ("para", f.paragraphs, p.max_dup_para_frac, p.max_dup_para_char_frac),
+            ("line", f.newline_runs, p.max_dup_line_frac, p.max_dup_line_char_frac),
+        ):
+            n, chars = duplicates(parts)
+            frac = s[f"gopher_rep_dup_{unit}_frac"] = ratio(n, len(parts))
+            char_frac = s[f"gopher_rep_dup_{unit}_char_frac"] = ratio(chars, size)
+            if _over(frac, max_frac) and v.fail(f"dup_{unit}_frac"):
+                return v.result()
+            if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
+                return v.result()
 
         index = NgramIndex(f.words)
         short = bool(p.ngram_min_words) and len(f.words) - f.punct_tokens[0] < p.ngram_min_words
