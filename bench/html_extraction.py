@@ -48,23 +48,23 @@ def stage_extract(favor: str | None) -> Extract:
     return lambda html, url: stage.extract(html, url)[0]
 
 
+def _stage_options(favor: str) -> dict[str, bool]:
+    """The extraction options the stage passes trafilatura for ``favor``."""
+    return {
+        "favor_precision": favor == "precision",
+        "favor_recall": favor == "recall",
+        "include_comments": False,
+        "include_tables": True,
+        "deduplicate": False,
+    }
+
+
 def plain_trafilatura(favor: str) -> Extract:
     """``trafilatura.extract`` with the stage's options (text only, no metadata): the reference."""
     import trafilatura
 
     def run(html: str, url: str | None) -> str:
-        return (
-            trafilatura.extract(
-                html,
-                url=url,
-                favor_precision=favor == "precision",
-                favor_recall=favor == "recall",
-                include_comments=False,
-                include_tables=True,
-                deduplicate=False,
-            )
-            or ""
-        )
+        return trafilatura.extract(html, url=url, **_stage_options(favor)) or ""
 
     return run
 
@@ -74,16 +74,7 @@ def with_metadata_trafilatura(favor: str) -> Extract:
     import trafilatura
 
     def run(html: str, url: str | None) -> str:
-        result = trafilatura.bare_extraction(
-            html,
-            url=url,
-            favor_precision=favor == "precision",
-            favor_recall=favor == "recall",
-            include_comments=False,
-            include_tables=True,
-            with_metadata=True,
-            deduplicate=False,
-        )
+        result = trafilatura.bare_extraction(html, url=url, with_metadata=True, **_stage_options(favor))
         return "" if result is None else (result.text or "").strip()  # type: ignore[union-attr]
 
     return run

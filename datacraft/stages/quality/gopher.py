@@ -215,10 +215,11 @@ class GopherRepetition(LangAware):
             return v.result()
         size = len(text)
 
-        for unit, parts, max_frac, max_char_frac in (
-            ("para", f.paragraphs, p.max_dup_para_frac, p.max_dup_para_char_frac),
-            ("line", f.newline_runs, p.max_dup_line_frac, p.max_dup_line_char_frac),
+        for unit, attr, max_frac, max_char_frac in (
+            ("para", "paragraphs", p.max_dup_para_frac, p.max_dup_para_char_frac),
+            ("line", "newline_runs", p.max_dup_line_frac, p.max_dup_line_char_frac),
         ):
+            parts = getattr(f, attr)  # lines are split only when the paragraph rules passed
             n, chars = duplicates(parts)
             frac = s[f"gopher_rep_dup_{unit}_frac"] = ratio(n, len(parts))
             char_frac = s[f"gopher_rep_dup_{unit}_char_frac"] = ratio(chars, size)
