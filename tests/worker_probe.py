@@ -6,7 +6,20 @@ import os
 import sys
 
 #: Modules a dedup worker has no use for.
-HEAVY = ("pandas", "tensorflow", "keras", "scipy", "datasketch", "trafilatura", "sklearn", "torch", "polars", "duckdb")
+HEAVY = (
+    "pandas",
+    "pyarrow.dataset",
+    "pyarrow.compute",
+    "tensorflow",
+    "keras",
+    "scipy",
+    "datasketch",
+    "trafilatura",
+    "sklearn",
+    "torch",
+    "polars",
+    "duckdb",
+)
 
 
 def heavy_modules(_: object) -> tuple[int, list[str]]:

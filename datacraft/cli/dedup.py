@@ -35,10 +35,8 @@ def format_dedup_summary(result_merged: dict[str, Any]) -> str:
 
 def run_and_report(config: DedupConfig, *, force: bool, quiet: int) -> None:
     """Run a dedup config and print the summary unless ``quiet``."""
-    from datacraft.dedup.phases import arrow_without_pandas
     from datacraft.dedup.runner import run_dedup
 
-    arrow_without_pandas(command=True)  # this process is the command's: pyarrow need not import pandas
     result = run_dedup(config, force=force, show_progress=not quiet)
     ran = result.ran["filter"]
     text = format_summary(

@@ -14,7 +14,6 @@ shard (1, 4), one band (2) or the documents that have duplicates (3).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import resource
 import time
@@ -35,6 +34,7 @@ from datacraft.dedup.shingles import exact_key, shingle_hashes
 from datacraft.dedup.verify import ShingleStore, unique_sets
 from datacraft.document import Document
 from datacraft.io import fs
+from datacraft.io.arrays import to_arrow
 from datacraft.io.atomic import atomic_path, write_text_atomic
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
@@ -50,28 +50,15 @@ def doc_keys(shard: int, rows: np.ndarray) -> np.ndarray:
     return (np.uint64(shard) << ROW_BITS) | rows.astype(np.uint64)
 
 
-def arrow_without_pandas(command: bool = False) -> None:
-    """In a worker process (or, with ``command``, the CLI's own) without pandas yet: pyarrow finds it absent.
+def int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array over a numpy array's buffer (``pa.array`` of numpy would import pandas)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
-    pyarrow imports pandas (when installed) on its first conversion of Python values, ~0.4 CPU-s and
-    ~40 MiB per process that dedup never uses. Its two checks (the Python shim and the C++ converter's
-    one-time probe) are made here while ``import pandas`` fails, then pandas is importable again (an
-    explicit ``to_pandas()`` still works). Only worker processes and the command line's process: a library
-    caller's pyarrow keeps its pandas integration.
-    The bytes written are the same (no pandas metadata is involved: tested).
-    """
-    import multiprocessing
-    import sys
 
-    if "pandas" in sys.modules or (not command and multiprocessing.parent_process() is None):
-        return
-    sys.modules["pandas"] = None  # type: ignore[assignment]
-    try:
-        with contextlib.suppress(Exception):  # pyarrow's shim fails on the None module, recording "no pandas"
-            _ = pa.lib._pandas_api.have_pandas
-        pa.array(["x"])  # the C++ converter's one-time probe
-    finally:
-        del sys.modules["pandas"]
+def int64_values(column: pa.ChunkedArray) -> np.ndarray:
+    """An int64 column without nulls as numpy (``to_numpy`` would import pandas)."""
+    return np.fromiter(column.to_pylist(), dtype=np.int64, count=len(column))
 
 
 def release_free_memory() -> None:
@@ -96,7 +83,6 @@ _libc: Any = None
 
 def start_task() -> float:
     """Reset this process's peak-RSS counter (Linux ``clear_refs``) and return the CPU clock."""
-    arrow_without_pandas()
     release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as fh:
@@ -247,9 +233,9 @@ def signature_task(task: SignatureTask) -> dict[str, Any]:
     if batch:
         flush()
     n = len(ids)
-    columns: dict[str, Any] = {"id": pa.array(ids, pa.string()), "length": pa.array(lengths, pa.int64())}
+    columns: dict[str, Any] = {"id": to_arrow(ids, pa.string()), "length": to_arrow(lengths, pa.int64())}
     if p.signal_column:
-        columns["signal"] = pa.array(signal, pa.float64())
+        columns["signal"] = to_arrow(signal, pa.float64())
     save_parquet(layout.shard_file(idx, "docs.parquet"), pa.table(columns))
     if p.exact:
         ex = np.frombuffer(b"".join(exact), np.uint64).reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
@@ -498,7 +484,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
         shard_ids = docs.column("id").to_pylist()  # (to_numpy of strings would import pandas)
         ids[sel] = [shard_ids[r] for r in rows.tolist()]
         del shard_ids
-        length[sel] = docs.column("length").to_numpy()[rows]
+        length[sel] = int64_values(docs.column("length"))[rows]
         if p.keep == "signal":
             sig = np.array(docs.column("signal").to_pylist(), float)[rows]
             signal[sel] = np.where(np.isnan(sig), -np.inf, sig)
@@ -528,12 +514,12 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
             layout.decisions(s),
             pa.table(
                 {
-                    "row": pa.array(node_row[sel], pa.int64()),
-                    "cluster": pa.array(comp_rank[labels[sel]], pa.int64()),
-                    "count": pa.array(size[labels[sel]], pa.int64()),
-                    "keep": pa.array(is_rep[sel]),
-                    "duplicate_of": pa.array(dup_of[sel].tolist(), pa.string()),
-                    "reason": pa.array(reason[sel].tolist(), pa.string()),
+                    "row": int64_array(node_row[sel]),
+                    "cluster": int64_array(comp_rank[labels[sel]]),
+                    "count": int64_array(size[labels[sel]]),
+                    "keep": to_arrow(is_rep[sel].tolist(), pa.bool_()),
+                    "duplicate_of": to_arrow(dup_of[sel].tolist(), pa.string()),
+                    "reason": to_arrow(reason[sel].tolist(), pa.string()),
                 },
                 schema=_DECISION_SCHEMA,
             ),
