@@ -15,6 +15,7 @@ import pyarrow as pa
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.phases import STAGE, read_decisions, start_task, task_resources
+from datacraft.dedup.rowgroups import arrow_buffered
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io import fs
@@ -118,9 +119,12 @@ def filter_task(task: FilterTask) -> dict[str, Any]:
     stage = ApplyDecisions(read_decisions(WorkLayout(fs.as_path(task.work or task.out)), shard.index))
     stats = ShardStats(shard=shard.index, input=shard.path)
     data_schema, rejected_schema = output_schemas(pconf, [stage], task.fingerprint)
-    data = make_data_writer(pconf, layout.dir(DATA), stem, data_schema)
+    # Row groups held as Arrow columns until written (same files); the two columns this phase adds are ints.
+    data = arrow_buffered(make_data_writer(pconf, layout.dir(DATA), stem, data_schema), ("dup_cluster", "dup_count"))
     rejected_schema = with_rejected_column(rejected_schema)
-    rejected: ShardWriter | None = make_rejected_writer(pconf, layout.dir(REJECTED), stem, rejected_schema)
+    rejected: ShardWriter | None = arrow_buffered(
+        make_rejected_writer(pconf, layout.dir(REJECTED), stem, rejected_schema)
+    )
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
     with abort_on_error(data, rejected, quarantine):
         run = ShardRun(pconf, [stage], stats, data, rejected, quarantine)
