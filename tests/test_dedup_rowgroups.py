@@ -1,0 +1,76 @@
+"""ArrowRowGroups: the same Parquet bytes as the dict-buffering writer, with row groups held as Arrow columns."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datacraft.dedup.rowgroups import ArrowRowGroups, arrow_buffered
+from datacraft.io.schema import build_schema
+from datacraft.io.writers import JsonlShardWriter, ParquetShardWriter
+
+SCHEMA = build_schema(
+    [
+        pa.field("score", pa.float64()),
+        pa.field("tag", pa.string()),
+        pa.field("dup_cluster", pa.int64()),
+        pa.field("dup_count", pa.int64()),
+    ],
+    extra=True,
+    fingerprint="f",
+)
+
+
+def _rows(n: int, odd: bool) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        row: dict[str, Any] = {"id": f"d{i}", "text": "é" * (i % 5) + f"text {i}", "dup_cluster": i % 3 - 1}
+        row["dup_count"] = (i % 4) + 1
+        row["score"] = i / 3 if i % 7 else i  # an int in a float column is conformed
+        row["tag"] = None if i % 6 == 0 else (i if i % 5 == 0 else f"t{i}")  # an int in a string column: JSON text
+        if i % 4 == 0:
+            row["undeclared"] = [i]  # goes to extra_fields
+        if odd and i == 11:
+            row["dup_cluster"] = "x"  # not an int: that batch falls back to the general rule
+        rows.append(row)
+    return rows
+
+
+def _write(writer: Any, rows: list[dict[str, Any]], batch: int) -> list[str]:
+    for start in range(0, len(rows), batch):
+        writer.write([dict(r) for r in rows[start : start + batch]])
+    return writer.commit()
+
+
+def _digest(paths: list[str]) -> list[tuple[str, str]]:
+    return [(Path(p).name, hashlib.md5(Path(p).read_bytes()).hexdigest()) for p in paths]
+
+
+@pytest.mark.parametrize(("n", "batch", "odd"), [(47, 3, False), (47, 10, True), (20, 5, False), (0, 1, False)])
+def test_same_files_as_the_dict_buffering_writer(tmp_path: Path, n: int, batch: int, odd: bool) -> None:
+    rows = _rows(n, odd)
+    kw = {"schema": SCHEMA, "row_group_rows": 10, "rows_per_file": 25}
+    plain = _write(ParquetShardWriter(tmp_path / "a", "part", **kw), rows, batch)
+    wrapped = ArrowRowGroups(ParquetShardWriter(tmp_path / "b", "part", **kw), ("dup_cluster", "dup_count"))
+    paths = _write(wrapped, rows, batch)
+    assert _digest(paths) == _digest(plain)
+    assert set(wrapped.digests) == set(paths)
+    if n:
+        metas = [pq.ParquetFile(p).metadata for p in paths]
+        sizes = [m.row_group(i).num_rows for m in metas for i in range(m.num_row_groups)]
+        assert sum(sizes) == n and max(sizes) == 10 and len(sizes) >= 2  # several row groups, in files of <= 25
+        assert pq.ParquetFile(paths[0]).read().column("dup_cluster").to_pylist()[:4] == [-1, 0, 1, -1]
+
+
+def test_abort_leaves_nothing_and_other_writers_are_not_wrapped(tmp_path: Path) -> None:
+    w = ArrowRowGroups(ParquetShardWriter(tmp_path, "part", schema=SCHEMA, row_group_rows=10))
+    w.write(_rows(15, False))
+    w.abort()
+    assert not list(tmp_path.iterdir())
+    jsonl = JsonlShardWriter(tmp_path, "q")
+    assert arrow_buffered(jsonl) is jsonl and arrow_buffered(None) is None
