@@ -225,6 +225,18 @@ def _reap_orphans(timeout: float = 60.0) -> list[int]:
     raise SystemExit(f"descendants still running {timeout:.0f} s after the command exited")
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size of a process in bytes (Linux ``smaps_rollup``; 0 when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 class TreeRss:
     """Samples the summed RSS of every descendant of this process (the measured command and its children)."""
 
@@ -235,6 +247,7 @@ class TreeRss:
         self.peak = 0
         self.peak_procs = 0
         self.peak_each: list[int] = []  # MiB of each process at the peak, largest first
+        self.peak_pss = 0  # the largest sum of PSS (shared pages split among the processes sharing them)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -250,6 +263,7 @@ class TreeRss:
             if sum(each) > self.peak:
                 self.peak, self.peak_procs = sum(each), len(each)
                 self.peak_each = sorted((round(x / 2**20) for x in each), reverse=True)
+            self.peak_pss = max(self.peak_pss, sum(_pss(p.pid) for p in me.children(recursive=True)))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeRss:
@@ -272,6 +286,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, dict
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     mem = {
         "peak_tree_rss_mib": round(rss.peak / 2**20),
+        "peak_tree_pss_mib": round(rss.peak_pss / 2**20),
         "processes_at_peak": rss.peak_procs,
         "rss_mib_each_at_peak": rss.peak_each,
         "orphans_reaped": len(orphans),
