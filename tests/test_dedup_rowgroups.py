@@ -74,3 +74,18 @@ def test_abort_leaves_nothing_and_other_writers_are_not_wrapped(tmp_path: Path) 
     assert not list(tmp_path.iterdir())
     jsonl = JsonlShardWriter(tmp_path, "q")
     assert arrow_buffered(jsonl) is jsonl and arrow_buffered(None) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_unique_helpers_equal_numpy(seed: int) -> None:
+    import numpy as np
+
+    from datacraft.dedup.uniq import unique_rows, unique_values
+
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 2, 50, 3000):
+        v = rng.integers(0, 40, n).astype(np.uint64) << np.uint64(33)
+        assert unique_values(v).tolist() == np.unique(v).tolist()
+        rows = rng.integers(0, 5, (n, 2)).astype(np.uint64) | (np.uint64(1) << np.uint64(63))
+        assert unique_rows(rows).tolist() == np.unique(rows, axis=0).tolist()
+        assert unique_rows(rows).dtype == rows.dtype

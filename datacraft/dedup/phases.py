@@ -31,6 +31,7 @@ from datacraft.dedup.layout import WorkLayout
 from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
+from datacraft.dedup.uniq import unique_rows, unique_values
 from datacraft.dedup.verify import ShingleStore, unique_sets
 from datacraft.document import Document
 from datacraft.io import fs
@@ -286,7 +287,7 @@ class SignatureStore:
         shards = (keys >> ROW_BITS).astype(np.int64)
         rows = (keys & ROW_MASK).astype(np.int64)
         out: np.ndarray | None = None
-        for s in np.unique(shards):
+        for s in unique_values(shards):
             m = self._maps.get(int(s))
             if m is None:
                 sig_file = fs.local_copy(self.layout.shard_file(int(s), "sig.npy"))
@@ -386,7 +387,7 @@ def group_task(task: GroupTask) -> dict[str, Any]:
         sim = signature_similarity(SignatureStore(layout)) if p.verify == "signature" else ShingleStore(layout).jaccard
         edges = _verify(edges, starts, skeys, sim, p.effective_verify_threshold())
     if len(edges):
-        edges = np.unique(edges, axis=0)
+        edges = unique_rows(edges)
     save_npy(layout.pairs(task.name), edges.astype(np.uint64))
     info = {"group": task.name, "docs": len(keys), "candidates": candidates, "pairs": len(edges)}
     info.update(task_resources(t_cpu))
@@ -477,7 +478,7 @@ def cluster_task(task: ClusterTask) -> dict[str, Any]:
     length = np.zeros(len(nodes), np.int64)
     signal = np.full(len(nodes), -np.inf)
     ex = np.zeros((len(nodes), 2), np.uint64)
-    for s in np.unique(node_shard).tolist():
+    for s in unique_values(node_shard).tolist():
         sel = np.flatnonzero(node_shard == s)
         docs = read_parquet(layout.shard_file(s, "docs.parquet"))
         rows = node_row[sel]

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from datacraft.dedup.uniq import unique_values
 from datacraft.text.scripts import HAN_KANA, THAI
 
 _POLY = np.uint64(0x9E3779B97F4A7C15)
@@ -77,7 +78,7 @@ def _tables(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(``word``, ``single``) lookup tables over all code points, valid at least for the code points ``cps``."""
     unknown = cps[~_KNOWN_CP[cps]]
     if len(unknown):
-        for cp in np.unique(unknown).tolist():
+        for cp in unique_values(unknown).tolist():
             _classify(cp)
     return _WORD_CP, _SINGLE_CP
 
