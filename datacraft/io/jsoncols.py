@@ -1,0 +1,277 @@
+"""Columnar JSON Lines reading: whole blocks of lines parsed by ``pyarrow.json`` into the output's columns.
+
+:func:`read_jsonl_columns` yields the same records as the per-line reader
+(:func:`datacraft.io.readers.read_jsonl`) would write, but a block of lines that needs nothing
+but its columns comes out as one Arrow table already in the output schema: no Python object per
+record. A block is only taken this way when the result is provably what the per-line path gives;
+otherwise its lines go through the per-line path (:func:`~datacraft.io.readers.jsonl_items`),
+so every bad line is still quarantined, or fails the run, with its file and line number.
+
+A block falls back to the per-line path when (checked on the raw bytes first, then on the parse):
+
+- a line may be longer than ``max_record_bytes``, or the block holds a byte order mark (the
+  file's leading one is dropped, as the per-line path does), or its bytes are not valid UTF-8;
+- ``pyarrow.json`` rejects it under the explicit schema (``unexpected_field_behavior="error"``):
+  invalid JSON, a line that is not an object, a lone surrogate escape, a duplicate key, a field the
+  schema has no column for, a value not of its column's type (a number id, a big or fractional
+  integer in an ``int64`` column, a nested value…);
+- it does not give exactly one row per non-blank line (two objects on one line);
+- a text is missing or null, or a ``float64`` column holds NaN or an infinity (``pyarrow.json``
+  takes ``NaN``/``Infinity``/overflowing literals that the per-line parser rejects).
+
+Ids that are missing or empty become ``name:line`` as in the per-line path (line numbers count
+blank lines too). Only a plain schema qualifies (see :func:`columnar_plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datacraft.errors import InputError
+from datacraft.io.arrays import to_arrow
+from datacraft.io.paths import Shard
+from datacraft.io.readers import _STREAM_ERRORS, BOM, RAW_SNIPPET, jsonl_items, open_binary
+from datacraft.io.readtypes import Item, ReadOptions
+from datacraft.io.records import TooLong
+
+#: Bytes read (decompressed) at a time: the per-line reader's chunk, so a broken stream is reported
+#: at the same line.
+CHUNK = 1 << 22
+#: Column types the columnar path carries as they are (the per-line path stores them unchanged too).
+PLAIN_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())
+_LEADING = ("id", "text")
+_EXTRA = "extra_fields"
+#: Line starts after which a line may be blank (only whitespace): then lines are counted one by one.
+_BLANK_MARKS = (b"\n\n", b"\n ", b"\n\t", b"\n\r", b"\n\x0b", b"\n\x0c")
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one run's JSONL blocks become tables of its output schema."""
+
+    schema: pa.Schema  # the output schema: id, text, input fields, extra_fields
+    parse: pa.Schema  # what pyarrow.json parses: text field, id field, input fields
+    text_field: str
+    id_field: str
+    fields: tuple[str, ...]  # input fields, in output order
+    floats: tuple[str, ...]  # the float64 ones
+
+
+def columnar_plan(schema: pa.Schema, opts: ReadOptions) -> ColumnPlan | None:
+    """The plan for ``schema`` (an output schema with ``extra_fields``), or None when it does not qualify:
+    fields are kept, every input field is string/int64/float64/bool, and the text and id fields are
+    not input fields themselves."""
+    names = schema.names
+    if not opts.keep_fields or names[:2] != list(_LEADING) or names[-1] != _EXTRA:
+        return None
+    if opts.text_field == opts.id_field:
+        return None
+    fields = [f for f in schema if f.name not in (*_LEADING, _EXTRA)]
+    if any(f.type not in PLAIN_TYPES for f in fields):
+        return None
+    if {opts.text_field, opts.id_field} & {f.name for f in fields}:
+        return None
+    parse = pa.schema(
+        [pa.field(opts.text_field, pa.string()), pa.field(opts.id_field, pa.string()), *fields]
+    )
+    return ColumnPlan(
+        schema=schema,
+        parse=parse,
+        text_field=opts.text_field,
+        id_field=opts.id_field,
+        fields=tuple(f.name for f in fields),
+        floats=tuple(f.name for f in fields if f.type == pa.float64()),
+    )
+
+
+def iter_blocks(
+    fh: IO[bytes], path: str, chunk_size: int = CHUNK, max_bytes: int | None = None
+) -> Iterator[tuple[int, bytes | TooLong]]:
+    """Yield (number of the first line, block): a block is whole lines each ending in ``\\n`` (the
+    file's last line may have none), or a :class:`TooLong` line.
+
+    The lines, their numbers, the dropped byte order mark, the over-long lines and the line a
+    broken stream is reported at are those of :func:`datacraft.io.readers.iter_lines`.
+    """
+    lineno = 0
+    rest = b""
+    first = True
+    long_size = -1  # >= 0 while skipping the rest of an over-long line
+    long_head = b""
+    limit = max_bytes if max_bytes is not None else -1
+    try:
+        while True:
+            chunk = fh.read(chunk_size)
+            if not chunk:
+                break
+            if first:
+                first = False
+                if chunk.startswith(BOM[: len(chunk)]) and len(chunk) < len(BOM):
+                    chunk += fh.read(len(BOM))
+                if chunk.startswith(BOM):
+                    chunk = chunk[len(BOM) :]
+            if long_size >= 0:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    long_size += len(chunk)
+                    continue
+                lineno += 1
+                yield lineno, TooLong(long_size + end, long_head)
+                long_size = -1
+                chunk = chunk[end + 1 :]
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                block, rest = data[:cut], data[cut:]
+                yield lineno + 1, block
+                lineno += block.count(b"\n")
+            else:
+                rest = data
+            if 0 <= limit < len(rest):
+                long_size, long_head, rest = len(rest), rest[:RAW_SNIPPET], b""
+        if long_size >= 0:
+            lineno += 1
+            yield lineno, TooLong(long_size, long_head)
+        elif rest:
+            lineno += 1
+            yield lineno, rest
+    except _STREAM_ERRORS as e:
+        raise InputError(f"{path}: cannot read past line {lineno}: {e} (truncated or corrupt file?)") from None
+    finally:
+        fh.close()
+
+
+def block_lines(first: int, block: bytes | TooLong) -> Iterator[tuple[int, bytes | TooLong]]:
+    """The numbered lines of a block, as :func:`~datacraft.io.readers.iter_lines` yields them."""
+    if type(block) is TooLong:
+        yield first, block
+        return
+    lines = block.split(b"\n")  # type: ignore[union-attr]
+    if block.endswith(b"\n"):  # type: ignore[union-attr]
+        lines.pop()
+    yield from enumerate(lines, first)
+
+
+def _longest_line(block: bytes) -> int:
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    bounds = np.concatenate(([-1], ends, [len(block)]))
+    return int(np.diff(bounds).max()) - 1
+
+
+def _nonblank_lines(block: bytes, first: int) -> list[int] | None:
+    """Numbers of the non-blank lines when the block may hold blank ones (None when it surely does not)."""
+    if not (any(m in block for m in _BLANK_MARKS) or block[:1] in b"\n \t\r\x0b\x0c"):
+        return None
+    lines = block.split(b"\n")
+    if block.endswith(b"\n"):
+        lines.pop()
+    return [n for n, line in enumerate(lines, first) if line.strip()]
+
+
+def _raw_ok(block: bytes, max_bytes: int) -> bool:
+    """What the bytes alone can rule out: over-long lines, a byte order mark, invalid UTF-8."""
+    if len(block) > max_bytes and _longest_line(block) > max_bytes:
+        return False
+    if BOM in block:
+        return False
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _empty_or_null(ids: pa.ChunkedArray) -> np.ndarray:
+    """Per row: is this string null or empty (from the offsets and validity buffers, no Python objects)."""
+    parts = []
+    for chunk in ids.chunks:
+        n, off = len(chunk), chunk.offset
+        if chunk.null_count == n:
+            parts.append(np.ones(n, dtype=bool))
+            continue
+        validity, offsets = chunk.buffers()[:2]
+        lengths = np.diff(np.frombuffer(offsets, dtype=np.int32, count=off + n + 1)[off:])
+        missing = lengths == 0
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[off : off + n]
+            missing |= bits == 0
+        parts.append(missing)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _ids(ids: pa.ChunkedArray, linenos: np.ndarray, name: str) -> pa.ChunkedArray | pa.Array:
+    """The id column: the record's id, or ``name:line`` where it is missing or empty."""
+    missing = _empty_or_null(ids)
+    if not missing.any():
+        return ids
+    values: list[Any] = ids.to_pylist() if not missing.all() else [None] * len(ids)
+    for i in np.flatnonzero(missing).tolist():
+        values[i] = f"{name}:{int(linenos[i])}"
+    return to_arrow(values, pa.string())
+
+
+class BlockParser:
+    """Parses blocks under one :class:`ColumnPlan` (pyarrow's options built once)."""
+
+    def __init__(self, plan: ColumnPlan, name: str, max_bytes: int) -> None:
+        import pyarrow.json as pj  # only runs that read JSONL columns load it
+
+        self.plan = plan
+        self.name = name
+        self.max_bytes = max_bytes
+        self._read = pj.read_json
+        self._parse = pj.ParseOptions(explicit_schema=plan.parse, unexpected_field_behavior="error")
+        self._pj = pj
+
+    def table(self, first: int, block: bytes) -> pa.Table | None:
+        """The block's rows as a table of the output schema, or None when it must take the per-line path."""
+        plan = self.plan
+        if not _raw_ok(block, self.max_bytes):
+            return None
+        nonblank = _nonblank_lines(block, first)
+        opts = self._pj.ReadOptions(use_threads=False, block_size=max(len(block) + 1, 1 << 20))
+        try:
+            parsed = self._read(pa.BufferReader(block), read_options=opts, parse_options=self._parse)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        n = parsed.num_rows
+        if nonblank is None:
+            lines = block.count(b"\n") + (not block.endswith(b"\n"))
+            if n != lines:
+                return None
+            linenos = np.arange(first, first + n)
+        else:
+            if n != len(nonblank):
+                return None
+            linenos = np.asarray(nonblank, dtype=np.int64)
+        text = parsed.column(plan.text_field)
+        if text.null_count:
+            return None
+        for name in plan.floats:
+            col = parsed.column(name)
+            if len(col) > col.null_count and not pc.all(pc.is_finite(col)).as_py():
+                return None
+        columns = [_ids(parsed.column(plan.id_field), linenos, self.name), text]
+        columns += [parsed.column(name) for name in plan.fields]
+        columns.append(to_arrow([None] * n, pa.string()))
+        return pa.Table.from_arrays(columns, schema=plan.schema)
+
+
+def read_jsonl_columns(shard: Shard, opts: ReadOptions, plan: ColumnPlan) -> Iterator[Item | pa.Table]:
+    """The records of a JSONL shard: tables of ``plan.schema`` for blocks that qualify, else the per-line items."""
+    parser = BlockParser(plan, shard.name, opts.max_record_bytes)
+    blocks = iter_blocks(open_binary(shard.path), shard.path, CHUNK, opts.max_record_bytes)
+    for first, block in blocks:
+        table = parser.table(first, block) if type(block) is bytes else None
+        if table is not None:
+            if table.num_rows:
+                yield table
+            continue
+        yield from jsonl_items(block_lines(first, block), shard.name, opts)
