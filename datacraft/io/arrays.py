@@ -88,6 +88,13 @@ def _bools(values: list[Any]) -> pa.Array | None:
     return pa.Array.from_buffers(pa.bool_(), n, [validity, pa.py_buffer(bits)], null_count=nulls)
 
 
+def null_strings(n: int) -> pa.Array:
+    """``to_arrow([None] * n, pa.string())`` without the list: a string array of ``n`` nulls."""
+    validity = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
+    offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int32))
+    return pa.Array.from_buffers(pa.string(), n, [validity, offsets, pa.py_buffer(b"")], null_count=n)
+
+
 def to_arrow(values: list[Any], t: pa.DataType) -> pa.Array:
     """``pa.array(values, type=t)``, built from buffers for string, float64, int64 and bool columns."""
     out = None

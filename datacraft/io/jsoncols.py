@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datacraft.errors import InputError
-from datacraft.io.arrays import to_arrow
+from datacraft.io.arrays import null_strings, to_arrow
 from datacraft.io.paths import Shard
 from datacraft.io.readers import _STREAM_ERRORS, BOM, RAW_SNIPPET, jsonl_items, open_binary
 from datacraft.io.readtypes import Item, ReadOptions
@@ -47,8 +47,6 @@ CHUNK = 1 << 22
 PLAIN_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())
 _LEADING = ("id", "text")
 _EXTRA = "extra_fields"
-#: Line starts after which a line may be blank (only whitespace): then lines are counted one by one.
-_BLANK_MARKS = (b"\n\n", b"\n ", b"\n\t", b"\n\r", b"\n\x0b", b"\n\x0c")
 
 
 @dataclass(frozen=True)
@@ -158,34 +156,38 @@ def block_lines(first: int, block: bytes | TooLong) -> Iterator[tuple[int, bytes
     yield from enumerate(lines, first)
 
 
-def _longest_line(block: bytes) -> int:
-    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-    bounds = np.concatenate(([-1], ends, [len(block)]))
-    return int(np.diff(bounds).max()) - 1
+#: Bytes a line is blank of (``bytes.strip``'s whitespace): a line starting with one may be blank.
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 
-def _nonblank_lines(block: bytes, first: int) -> list[int] | None:
-    """Numbers of the non-blank lines when the block may hold blank ones (None when it surely does not)."""
-    if not (any(m in block for m in _BLANK_MARKS) or block[:1] in b"\n \t\r\x0b\x0c"):
-        return None
-    lines = block.split(b"\n")
-    if block.endswith(b"\n"):
-        lines.pop()
-    return [n for n, line in enumerate(lines, first) if line.strip()]
-
-
-def _raw_ok(block: bytes, max_bytes: int) -> bool:
-    """What the bytes alone can rule out: over-long lines, a byte order mark, invalid UTF-8."""
-    if len(block) > max_bytes and _longest_line(block) > max_bytes:
-        return False
-    if BOM in block:
-        return False
+def line_numbers(block: bytes, first: int, max_bytes: int) -> np.ndarray | None:
+    """The numbers of the block's non-blank lines, from its bytes alone; None when the block must take
+    the per-line path (a line longer than ``max_bytes``, a byte order mark, invalid UTF-8)."""
     if not block.isascii():
+        if BOM in block:
+            return None
         try:
             block.decode("utf-8")
         except UnicodeDecodeError:
-            return False
-    return True
+            return None
+    arr = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if block.endswith(b"\n"):
+        starts = np.concatenate(([0], ends[:-1] + 1))
+    else:
+        starts = np.concatenate(([0], ends + 1))
+        ends = np.append(ends, len(block))
+    if len(block) > max_bytes and int((ends - starts).max()) > max_bytes:
+        return None
+    numbers = np.arange(first, first + len(starts))
+    maybe_blank = _SPACE[arr[starts]]
+    if not maybe_blank.any():
+        return numbers
+    keep = [bool(block[a:b].strip()) for a, b in zip(starts[maybe_blank].tolist(), ends[maybe_blank].tolist(), strict=True)]
+    blank = np.zeros(len(starts), dtype=bool)
+    blank[np.flatnonzero(maybe_blank)[~np.asarray(keep, dtype=bool)]] = True
+    return numbers[~blank]
 
 
 def _empty_or_null(ids: pa.ChunkedArray) -> np.ndarray:
@@ -233,24 +235,17 @@ class BlockParser:
     def table(self, first: int, block: bytes) -> pa.Table | None:
         """The block's rows as a table of the output schema, or None when it must take the per-line path."""
         plan = self.plan
-        if not _raw_ok(block, self.max_bytes):
+        linenos = line_numbers(block, first, self.max_bytes)
+        if linenos is None:
             return None
-        nonblank = _nonblank_lines(block, first)
         opts = self._pj.ReadOptions(use_threads=False, block_size=max(len(block) + 1, 1 << 20))
         try:
             parsed = self._read(pa.BufferReader(block), read_options=opts, parse_options=self._parse)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
         n = parsed.num_rows
-        if nonblank is None:
-            lines = block.count(b"\n") + (not block.endswith(b"\n"))
-            if n != lines:
-                return None
-            linenos = np.arange(first, first + n)
-        else:
-            if n != len(nonblank):
-                return None
-            linenos = np.asarray(nonblank, dtype=np.int64)
+        if n != len(linenos):  # one row per non-blank line, or the block is not what it seems
+            return None
         text = parsed.column(plan.text_field)
         if text.null_count:
             return None
@@ -260,18 +255,25 @@ class BlockParser:
                 return None
         columns = [_ids(parsed.column(plan.id_field), linenos, self.name), text]
         columns += [parsed.column(name) for name in plan.fields]
-        columns.append(to_arrow([None] * n, pa.string()))
+        columns.append(null_strings(n))
         return pa.Table.from_arrays(columns, schema=plan.schema)
 
 
 def read_jsonl_columns(shard: Shard, opts: ReadOptions, plan: ColumnPlan) -> Iterator[Item | pa.Table]:
     """The records of a JSONL shard: tables of ``plan.schema`` for blocks that qualify, else the per-line items."""
-    parser = BlockParser(plan, shard.name, opts.max_record_bytes)
     blocks = iter_blocks(open_binary(shard.path), shard.path, CHUNK, opts.max_record_bytes)
+    return column_items(blocks, shard.name, opts, plan)
+
+
+def column_items(
+    blocks: Iterator[tuple[int, bytes | TooLong]], name: str, opts: ReadOptions, plan: ColumnPlan
+) -> Iterator[Item | pa.Table]:
+    """Numbered blocks (:func:`iter_blocks`) as tables, or as the per-line path's items where they must."""
+    parser = BlockParser(plan, name, opts.max_record_bytes)
     for first, block in blocks:
         table = parser.table(first, block) if type(block) is bytes else None
         if table is not None:
             if table.num_rows:
                 yield table
             continue
-        yield from jsonl_items(block_lines(first, block), shard.name, opts)
+        yield from jsonl_items(block_lines(first, block), name, opts)
