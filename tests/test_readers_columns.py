@@ -115,7 +115,8 @@ COLUMNAR = {
     "blank lines shift line numbers": b'\n  \n{"text":"a"}\n\r\n\t\n{"text":"b","id":""}\n',
     "CRLF": b'{"text":"a"}\r\n{"text":"b","n":3}\r',
     "int in a float column, nulls": b'{"text":"a","f":3,"n":null,"b":null,"s":null}',
-    "numbers": b'{"text":"a","f":-0.0,"n":-9223372036854775808}\n{"text":"a","f":1e-400,"n":-0}\n{"text":"a","f":5e-324}',
+    "numbers": b'{"text":"a","f":-0.0,"n":-9223372036854775808}\n{"text":"a","f":1e-400,"n":-0}\n'
+    b'{"text":"a","f":5e-324}',
     "escapes": b'{"text":"\\ud83d\\ude00 \\\\ud800 \\u0000 \\/ \\"q\\"","s":"\\u4e2d"}',
     "escaped key": b'{"te\\u0078t":"a"}',
     "non-ASCII": '{"text":"é😀 中","id":"ü"}'.encode(),

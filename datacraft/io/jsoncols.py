@@ -75,9 +75,7 @@ def columnar_plan(schema: pa.Schema, opts: ReadOptions) -> ColumnPlan | None:
         return None
     if {opts.text_field, opts.id_field} & {f.name for f in fields}:
         return None
-    parse = pa.schema(
-        [pa.field(opts.text_field, pa.string()), pa.field(opts.id_field, pa.string()), *fields]
-    )
+    parse = pa.schema([pa.field(opts.text_field, pa.string()), pa.field(opts.id_field, pa.string()), *fields])
     return ColumnPlan(
         schema=schema,
         parse=parse,
@@ -184,9 +182,10 @@ def line_numbers(block: bytes, first: int, max_bytes: int) -> np.ndarray | None:
     maybe_blank = _SPACE[arr[starts]]
     if not maybe_blank.any():
         return numbers
-    keep = [bool(block[a:b].strip()) for a, b in zip(starts[maybe_blank].tolist(), ends[maybe_blank].tolist(), strict=True)]
+    spans = zip(starts[maybe_blank].tolist(), ends[maybe_blank].tolist(), strict=True)
+    keep = np.asarray([bool(block[a:b].strip()) for a, b in spans], dtype=bool)
     blank = np.zeros(len(starts), dtype=bool)
-    blank[np.flatnonzero(maybe_blank)[~np.asarray(keep, dtype=bool)]] = True
+    blank[np.flatnonzero(maybe_blank)[~keep]] = True
     return numbers[~blank]
 
 
