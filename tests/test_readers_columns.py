@@ -17,6 +17,7 @@ import pytest
 
 from datacraft.document import Document
 from datacraft.errors import InputError
+from datacraft.io.arrays import all_finite, utf8_chars
 from datacraft.io.jsoncols import BlockParser, block_lines, column_items, columnar_plan, iter_blocks
 from datacraft.io.readers import ReadOptions, iter_lines, jsonl_items
 from datacraft.io.records import BadRecord, TooLong
@@ -196,3 +197,19 @@ def test_table_writer_writes_the_bytes_of_the_row_writer(tmp_path: Path) -> None
     for x, y in zip(a, b, strict=True):
         assert Path(x).read_bytes() == Path(y).read_bytes()
     assert pq.ParquetFile(b[0]).metadata.num_row_groups == 6
+
+
+def test_chars_and_finite_checks_on_buffers_match_pyarrow_compute() -> None:
+    import pyarrow.compute as pc
+
+    texts = pa.array(["", "abc", None, "é😀中", "x" * 10, None, "ü"])
+    floats = pa.array([1.0, None, float("nan"), 2.0, float("inf"), None, -0.0])
+    for off in range(len(texts)):
+        for n in range(len(texts) - off + 1):
+            part = texts.slice(off, n)
+            assert utf8_chars(pa.chunked_array([part, part], type=pa.string())) == 2 * (
+                pc.sum(pc.utf8_length(part)).as_py() or 0
+            )
+            fpart = floats.slice(off, n)
+            expected = all(v == v and abs(v) != float("inf") for v in fpart.to_pylist() if v is not None)
+            assert all_finite(pa.chunked_array([fpart], type=pa.float64())) is expected

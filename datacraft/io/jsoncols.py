@@ -31,10 +31,9 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datacraft.errors import InputError
-from datacraft.io.arrays import null_strings, to_arrow
+from datacraft.io.arrays import all_finite, null_strings, to_arrow
 from datacraft.io.paths import Shard
 from datacraft.io.readers import _STREAM_ERRORS, BOM, RAW_SNIPPET, jsonl_items, open_binary
 from datacraft.io.readtypes import Item, ReadOptions
@@ -121,14 +120,15 @@ def iter_blocks(
                 yield lineno, TooLong(long_size + end, long_head)
                 long_size = -1
                 chunk = chunk[end + 1 :]
-            data = rest + chunk if rest else chunk
-            cut = data.rfind(b"\n") + 1
+            cut = chunk.rfind(b"\n") + 1
             if cut:
-                block, rest = data[:cut], data[cut:]
+                # one copy at most: the carried partial line joined with the chunk's whole lines
+                block = chunk if cut == len(chunk) and not rest else b"".join((rest, memoryview(chunk)[:cut]))
+                rest = chunk[cut:]
                 yield lineno + 1, block
                 lineno += block.count(b"\n")
             else:
-                rest = data
+                rest += chunk
             if 0 <= limit < len(rest):
                 long_size, long_head, rest = len(rest), rest[:RAW_SNIPPET], b""
         if long_size >= 0:
@@ -248,10 +248,8 @@ class BlockParser:
         text = parsed.column(plan.text_field)
         if text.null_count:
             return None
-        for name in plan.floats:
-            col = parsed.column(name)
-            if len(col) > col.null_count and not pc.all(pc.is_finite(col)).as_py():
-                return None
+        if not all(all_finite(parsed.column(name)) for name in plan.floats):
+            return None
         columns = [_ids(parsed.column(plan.id_field), linenos, self.name), text]
         columns += [parsed.column(name) for name in plan.fields]
         columns.append(null_strings(n))
