@@ -243,6 +243,8 @@ class BlockParser:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
         n = parsed.num_rows
+        if not parsed.schema.equals(plan.parse):  # the explicit schema's columns, in its order
+            return None
         if n != len(linenos):  # one row per non-blank line, or the block is not what it seems
             return None
         text = parsed.column(plan.text_field)
