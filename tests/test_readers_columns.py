@@ -213,3 +213,34 @@ def test_chars_and_finite_checks_on_buffers_match_pyarrow_compute() -> None:
             fpart = floats.slice(off, n)
             expected = all(v == v and abs(v) != float("inf") for v in fpart.to_pylist() if v is not None)
             assert all_finite(pa.chunked_array([fpart], type=pa.float64())) is expected
+
+
+def test_pass_through_run_writes_the_per_line_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run with no stages reads JSONL as columns: same data, quarantine and stats as the per-line path."""
+    import json
+
+    import datacraft.io.jsoncols as jsoncols
+    import datacraft.pipeline.task as task
+    from datacraft.pipeline.config import build_config
+    from datacraft.pipeline.runner import run_pipeline
+
+    body = (GOOD * 20 + FALLBACK["invalid JSON"] + b"\n" + COLUMNAR["empty, missing and null ids"] + b"\n") * 6
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl.gz").write_bytes(gzip.compress(body, mtime=0))
+    monkeypatch.setattr(jsoncols, "CHUNK", 1024)  # blocks of both kinds
+    tables: list[int] = []
+    run_table = task.ShardRun.run_table
+    monkeypatch.setattr(task.ShardRun, "run_table", lambda self, t: (tables.append(len(t)), run_table(self, t)))
+    outputs = {}
+    for columnar in (False, True):
+        monkeypatch.setattr(task, "COLUMNAR", columnar)
+        out = tmp_path / f"out-{columnar}"
+        raw = {"input": {"paths": [str(tmp_path / "in")]}, "output": {"path": str(out), "row_group_rows": 50}}
+        run_pipeline(build_config({**raw, "stages": [], "workers": 1, "max_quarantine_fraction": 1.0}))
+        stats = json.loads((out / "stats" / "part-00000.json").read_text())
+        counts = {k: stats[k] for k in ("docs_in", "kept", "quarantined", "chars_in", "chars_out")}
+        files = sorted(p for p in out.rglob("*") if p.parent.name in ("data", "quarantine"))
+        outputs[columnar] = (counts, [(p.relative_to(out), p.read_bytes()) for p in files])
+    assert outputs[True] == outputs[False]
+    assert outputs[True][0]["quarantined"] == 6
+    assert 0 < sum(tables) < outputs[True][0]["kept"]  # both paths were taken
