@@ -46,7 +46,9 @@ def measure(code: str, src: Path, dst: Path, python: str = sys.executable) -> di
     """Run ``code`` in a fresh interpreter; wall, CPU and peak RSS of that process."""
     shutil.rmtree(dst, ignore_errors=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([python, "-c", code, str(src), str(dst)])
+    # cwd outside any checkout: `python -c` puts the cwd first on sys.path, which would shadow the
+    # interpreter's own datacraft (the --before side)
+    proc = subprocess.Popen([python, "-c", code, str(src), str(dst)], cwd=dst.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
@@ -62,6 +64,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=HERE / "out" / "passthrough")
     ap.add_argument("--before", help="another interpreter to run the datacraft side with too (before/after)")
     args = ap.parse_args()
+    args.workdir = args.workdir.resolve()
+    args.workdir.mkdir(parents=True, exist_ok=True)
     sides = [("pyarrow", PYARROW_COPY, sys.executable), ("datacraft", DATACRAFT_RUN, sys.executable)]
     if args.before:
         sides.append(("before", DATACRAFT_RUN, args.before))
