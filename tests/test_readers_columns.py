@@ -244,3 +244,12 @@ def test_pass_through_run_writes_the_per_line_bytes(tmp_path: Path, monkeypatch:
     assert outputs[True] == outputs[False]
     assert outputs[True][0]["quarantined"] == 6
     assert 0 < sum(tables) < outputs[True][0]["kept"]  # both paths were taken
+
+
+def test_integer_ids_are_read_as_columns_and_written_as_their_text() -> None:
+    ints = b'{"id":7,"text":"a"}\n{"id":-0,"text":"b"}\n{"id":-9223372036854775808,"text":"c"}\n'
+    ints += b'{"id":null,"text":"d"}\n'
+    strings = b'{"id":"s","text":"e"}\n' * 4
+    data = (ints * 3 + strings * 3) * 2  # blocks of integer ids, then of string ids, then integers again
+    assert assert_same(data, chunk=100) >= 4
+    assert assert_same(ints + FALLBACK["float id"] + b"\n" + ints) == 0

@@ -229,7 +229,30 @@ class BlockParser:
         self.max_bytes = max_bytes
         self._read = pj.read_json
         self._parse = pj.ParseOptions(explicit_schema=plan.parse, unexpected_field_behavior="error")
+        # integer ids (``str(id)`` in the per-line path): the same schema with an int64 id
+        int_ids = plan.parse.set(1, pa.field(plan.id_field, pa.int64()))
+        self._parse_int_ids = pj.ParseOptions(explicit_schema=int_ids, unexpected_field_behavior="error")
+        self._int_ids_first = False  # the last block had integer ids: try them first
         self._pj = pj
+
+    def _parse_block(self, block: bytes) -> pa.Table | None:
+        """The block under the explicit schema (string ids, or int64 ids cast to their decimal text)."""
+        opts = self._pj.ReadOptions(use_threads=False, block_size=max(len(block) + 1, 1 << 20))
+        order = (True, False) if self._int_ids_first else (False, True)
+        for int_ids in order:
+            parse = self._parse_int_ids if int_ids else self._parse
+            try:
+                parsed = self._read(pa.BufferReader(block), read_options=opts, parse_options=parse)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+                if f"Column(/{self.plan.id_field}) changed from" not in str(e):
+                    return None  # not about the id's type: the other schema fails too
+                continue
+            self._int_ids_first = int_ids
+            if int_ids:
+                i = parsed.schema.get_field_index(self.plan.id_field)
+                parsed = parsed.set_column(i, self.plan.id_field, parsed.column(i).cast(pa.string()))
+            return parsed
+        return None
 
     def table(self, first: int, block: bytes) -> pa.Table | None:
         """The block's rows as a table of the output schema, or None when it must take the per-line path."""
@@ -237,10 +260,8 @@ class BlockParser:
         linenos = line_numbers(block, first, self.max_bytes)
         if linenos is None:
             return None
-        opts = self._pj.ReadOptions(use_threads=False, block_size=max(len(block) + 1, 1 << 20))
-        try:
-            parsed = self._read(pa.BufferReader(block), read_options=opts, parse_options=self._parse)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        parsed = self._parse_block(block)
+        if parsed is None:
             return None
         n = parsed.num_rows
         if not parsed.schema.equals(plan.parse):  # the explicit schema's columns, in its order
