@@ -13,8 +13,9 @@ A block falls back to the per-line path when (checked on the raw bytes first, th
   file's leading one is dropped, as the per-line path does), or its bytes are not valid UTF-8;
 - ``pyarrow.json`` rejects it under the explicit schema (``unexpected_field_behavior="error"``):
   invalid JSON, a line that is not an object, a lone surrogate escape, a duplicate key, a field the
-  schema has no column for, a value not of its column's type (a number id, a big or fractional
-  integer in an ``int64`` column, a nested value…);
+  schema has no column for, a value not of its column's type (a float or bool id, a big or
+  fractional integer in an ``int64`` column, a nested value…); integer ids are parsed as ``int64``
+  and written as their decimal text (``str(id)`` in the per-line path);
 - it does not give exactly one row per non-blank line (two objects on one line);
 - a text is missing or null, or a ``float64`` column holds NaN or an infinity (``pyarrow.json``
   takes ``NaN``/``Infinity``/overflowing literals that the per-line parser rejects).
