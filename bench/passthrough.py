@@ -4,6 +4,9 @@ Both run in fresh subprocesses, alternated, on the same shards; we report wall t
 (user+sys) and peak RSS of each, and their ratios. Peak RSS should not grow with the corpus.
 
     python bench/passthrough.py --sizes 100000 400000 --shard-docs 50000 --repeat 2
+
+``--before PYTHON`` adds a third side, the same datacraft run under another interpreter (e.g. the
+virtualenv of an older checkout), alternated with the other two: before/after in one run.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ run_pipeline(cfg, force=True)
 """
 
 
-def measure(code: str, src: Path, dst: Path) -> dict[str, float]:
+def measure(code: str, src: Path, dst: Path, python: str = sys.executable) -> dict[str, float]:
     """Run ``code`` in a fresh interpreter; wall, CPU and peak RSS of that process."""
     shutil.rmtree(dst, ignore_errors=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, str(src), str(dst)])
+    # cwd outside any checkout: `python -c` puts the cwd first on sys.path, which would shadow the
+    # interpreter's own datacraft (the --before side)
+    proc = subprocess.Popen([python, "-c", code, str(src), str(dst)], cwd=dst.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
@@ -57,7 +62,13 @@ def main() -> None:
     ap.add_argument("--shard-docs", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=HERE / "out" / "passthrough")
+    ap.add_argument("--before", help="another interpreter to run the datacraft side with too (before/after)")
     args = ap.parse_args()
+    args.workdir = args.workdir.resolve()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    sides = [("pyarrow", PYARROW_COPY, sys.executable), ("datacraft", DATACRAFT_RUN, sys.executable)]
+    if args.before:
+        sides.append(("before", DATACRAFT_RUN, args.before))
     rows = []
     for size in args.sizes:
         src = args.workdir / f"corpus-{size}"
@@ -65,22 +76,27 @@ def main() -> None:
             generate(src, size, args.shard_docs, seed=0)
         best: dict[str, dict[str, float]] = {}
         for _ in range(args.repeat):
-            for name, code in (("pyarrow", PYARROW_COPY), ("datacraft", DATACRAFT_RUN)):
-                m = measure(code, src, args.workdir / f"out-{name}")
+            for name, code, python in sides:
+                m = measure(code, src, args.workdir / f"out-{name}", python)
                 prev = best.get(name)
                 best[name] = m if prev is None else {k: min(prev[k], m[k]) for k in m}
-        dc, pa_ = best["datacraft"], best["pyarrow"]
-        rows.append((size, pa_, dc))
+        rows.append((size, best["pyarrow"], best["datacraft"], best.get("before")))
     print(
         "| docs | pyarrow wall s | datacraft wall s | wall ratio | pyarrow CPU s | datacraft CPU s | CPU ratio "
         "| pyarrow peak RSS MB | datacraft peak RSS MB |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, p, d in rows:
+    for size, p, d, b in rows:
         print(
             f"| {size:,} | {p['wall']:.2f} | {d['wall']:.2f} | {d['wall'] / p['wall']:.2f}× | {p['cpu']:.2f} | "
             f"{d['cpu']:.2f} | {d['cpu'] / p['cpu']:.2f}× | {p['rss_mb']:.0f} | {d['rss_mb']:.0f} |"
         )
+        if b is not None:
+            print(
+                f"| {size:,} before | {p['wall']:.2f} | {b['wall']:.2f} | {b['wall'] / p['wall']:.2f}× | "
+                f"{p['cpu']:.2f} | {b['cpu']:.2f} | {b['cpu'] / p['cpu']:.2f}× | {p['rss_mb']:.0f} | "
+                f"{b['rss_mb']:.0f} |"
+            )
 
 
 if __name__ == "__main__":

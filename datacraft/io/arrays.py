@@ -88,6 +88,13 @@ def _bools(values: list[Any]) -> pa.Array | None:
     return pa.Array.from_buffers(pa.bool_(), n, [validity, pa.py_buffer(bits)], null_count=nulls)
 
 
+def null_strings(n: int) -> pa.Array:
+    """``to_arrow([None] * n, pa.string())`` without the list: a string array of ``n`` nulls."""
+    validity = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
+    offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int32))
+    return pa.Array.from_buffers(pa.string(), n, [validity, offsets, pa.py_buffer(b"")], null_count=n)
+
+
 def to_arrow(values: list[Any], t: pa.DataType) -> pa.Array:
     """``pa.array(values, type=t)``, built from buffers for string, float64, int64 and bool columns."""
     out = None
@@ -100,3 +107,44 @@ def to_arrow(values: list[Any], t: pa.DataType) -> pa.Array:
     elif t == pa.bool_():
         out = _bools(values)
     return out if out is not None else pa.array(values, type=t)
+
+
+def _valid_mask(chunk: pa.Array) -> np.ndarray | None:
+    """Per row of ``chunk``: is it set (None when nothing is null)."""
+    if not chunk.null_count:
+        return None
+    bits = np.unpackbits(np.frombuffer(chunk.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[chunk.offset : chunk.offset + len(chunk)].astype(bool)
+
+
+def utf8_chars(column: pa.ChunkedArray | pa.Array) -> int:
+    """Characters (code points) in a string column, counted on its buffers (no pyarrow.compute import).
+
+    Null slots must hold no bytes (as pyarrow's readers and builders make them)."""
+    total = 0
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        if len(chunk) == chunk.null_count:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=chunk.offset + len(chunk) + 1)
+        start, end = int(offsets[chunk.offset]), int(offsets[-1])
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=end)[start:]
+        total += end - start
+        if data.max(initial=0) >= 0x80:  # UTF-8 continuation bytes (10xxxxxx) start no character
+            total -= int(np.count_nonzero((data & 0xC0) == 0x80))
+    return total
+
+
+def all_finite(column: pa.ChunkedArray) -> bool:
+    """Whether every non-null value of a float64 column is finite (no NaN, no infinity)."""
+    for chunk in column.chunks:
+        n = len(chunk)
+        if n == chunk.null_count:
+            continue
+        values = np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=chunk.offset + n)[chunk.offset :]
+        bad = ~np.isfinite(values)
+        valid = _valid_mask(chunk)
+        if valid is not None:
+            bad &= valid
+        if bad.any():
+            return False
+    return True

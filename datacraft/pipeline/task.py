@@ -21,12 +21,20 @@ import pyarrow as pa
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io import fs
+from datacraft.io.arrays import utf8_chars
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.records import BadRecord, Skipped
-from datacraft.io.writers import JsonlShardWriter, PartitionedWriter, ShardWriter, StdoutWriter, make_writer
+from datacraft.io.writers import (
+    JsonlShardWriter,
+    PartitionedWriter,
+    ShardWriter,
+    StdoutWriter,
+    TableParquetShardWriter,
+    make_writer,
+)
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.fingerprint import input_identity
 from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, OutputLayout, shard_stem
@@ -179,6 +187,21 @@ class ShardRun:
         stats.write_seconds += time.perf_counter() - t0
         stats.write_cpu_seconds += time.process_time() - c0
 
+    def run_table(self, table: pa.Table) -> None:
+        """Write a block of records read as columns (no stages: every record is kept as it is)."""
+        n = table.num_rows
+        chars = utf8_chars(table.column("text"))
+        stats = self.stats
+        stats.docs_in += n
+        stats.chars_in += chars
+        stats.kept += n
+        stats.chars_out += chars
+        t0, c0 = time.perf_counter(), time.process_time()
+        self.data.write_arrow(table)  # type: ignore[attr-defined]
+        stats.write_seconds += time.perf_counter() - t0
+        stats.write_cpu_seconds += time.process_time() - c0
+        report_docs(n)
+
     def run(self, items: Any) -> None:
         batch: list[Document] = []
         size = self.config.batch_size
@@ -195,6 +218,15 @@ class ShardRun:
                     t_read, c_read = time.perf_counter(), time.process_time()
             elif type(item) is Skipped:
                 self.stats.add_count(READ_COUNTER, f"skipped_{item.kind}")
+            elif type(item) is pa.Table:
+                self.stats.read_seconds += time.perf_counter() - t_read
+                self.stats.read_cpu_seconds += time.process_time() - c_read
+                if batch:  # rows keep their order
+                    self.run_batch(batch)
+                    report_docs(len(batch))
+                    batch = []
+                self.run_table(item)
+                t_read, c_read = time.perf_counter(), time.process_time()
             else:
                 self.bad_record(item)
         self.stats.read_seconds += time.perf_counter() - t_read
@@ -239,6 +271,41 @@ def make_rejected_writer(config: PipelineConfig, directory: Path, stem: str, sch
     return _writer_factory("parquet", config, schema)(directory, stem) if config.output.rejected else None
 
 
+#: Whether shard tasks may read JSONL as columns (see :func:`columnar_reader`); tests turn it off to compare.
+COLUMNAR = True
+
+
+def columnar_reader(
+    config: PipelineConfig, stages: list[Stage], shard: Shard, schema: pa.Schema
+) -> Callable[[], Iterator[Any]] | None:
+    """The columnar JSONL reader for a shard whose records only get written (no stages, Parquet output,
+    no partitions, a plain schema: :func:`datacraft.io.jsoncols.columnar_plan`), else None."""
+    o = config.output
+    if not COLUMNAR or stages or shard.format != "jsonl" or o.format != "parquet" or o.partition_by:
+        return None
+    from datacraft.io.jsoncols import columnar_plan, read_jsonl_columns
+
+    opts = read_options(config)
+    plan = columnar_plan(schema, opts)
+    if plan is None:
+        return None
+    return lambda: read_jsonl_columns(shard, opts, plan)
+
+
+def make_table_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
+    """The Parquet writer of kept documents that also takes Arrow tables (the columnar reader's blocks)."""
+    o = config.output
+    return TableParquetShardWriter(
+        directory,
+        stem,
+        schema=schema,
+        row_group_rows=o.row_group_rows,
+        compression=o.compression,
+        rows_per_file=o.rows_per_file,
+        bytes_per_file=o.bytes_per_file,
+    )
+
+
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
     """Run one shard end to end and return its stats as JSON (skips nothing: the driver decides)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -250,11 +317,16 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     stages = stages_for(config, task.fingerprint)
     stats = ShardStats(shard=shard.index, input=shard.path)
     data_schema_, rejected_schema_ = output_schemas(config, stages, task.fingerprint)
-    data = make_data_writer(config, layout.dir(DATA), stem, data_schema_)
+    columns = columnar_reader(config, stages, shard, data_schema_)
+    if columns is not None:
+        data = make_table_writer(config, layout.dir(DATA), stem, data_schema_)
+    else:
+        data = make_data_writer(config, layout.dir(DATA), stem, data_schema_)
     rejected = make_rejected_writer(config, layout.dir(REJECTED), stem, rejected_schema_)
     quarantine = JsonlShardWriter(layout.dir(QUARANTINE), stem)
     with abort_on_error(data, rejected, quarantine):
-        ShardRun(config, stages, stats, data, rejected, quarantine).run(read_shard(shard, read_options(config)))
+        items = columns() if columns is not None else read_shard(shard, read_options(config))
+        ShardRun(config, stages, stats, data, rejected, quarantine).run(items)
         stats.check()
     return finish_shard(layout, shard, task.fingerprint, stats, data, rejected, quarantine, t0, cpu0=c0)
 
