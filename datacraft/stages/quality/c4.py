@@ -88,6 +88,12 @@ class C4(LangAware):
             "c4_curly_bracket": "bool",
         }
 
+    def __init__(self, params: C4Params | None = None, label: str | None = None) -> None:
+        super().__init__(params, label)
+        p: C4Params = self.params  # type: ignore[assignment]
+        # one search for all phrases instead of one substring test each (same answer: some phrase occurs)
+        self._policy = re.compile("|".join(map(re.escape, p.policy_substrings))) if p.policy_substrings else None
+
     def evaluate(self, text: str, lang: str | None = None) -> C4Outcome:
         """Apply every rule to ``text`` (pure); ``lang`` picks line endings and how words are counted."""
         p: C4Params = self.params  # type: ignore[assignment]
@@ -104,41 +110,55 @@ class C4(LangAware):
         sentences = 0
         citations = 0
         lorem = curly = False
+        # the parameters as locals; a line's words are computed only for the rules that need them
+        max_word = p.max_word_length
+        min_words = p.min_words_per_line
+        cite, no_punct = p.remove_citations, p.filter_no_terminal_punct
+        lorem_on, js_on, curly_on = p.filter_lorem_ipsum, p.filter_javascript, p.filter_curly_bracket
+        policy = self._policy if p.filter_policy else None
+        min_sentences = p.min_num_sentences
         lines = text.splitlines()
         for raw in lines:
             line = raw.strip()
-            words = line.split()
-            if spaceless:  # words of a space-less script come from the segmenter, punctuation left out
-                words = [w for w in split_words(line, lang) if w[-1] not in punct]
-            too_long = p.max_word_length is not None and len(line) > p.max_word_length
-            if too_long and any(len(w) > p.max_word_length for w in words):
-                removed["too_long_word"] += 1
-                continue
-            if p.remove_citations and "[" in line:
+            words: list[str] | None = None
+            if max_word is not None and len(line) > max_word:
+                words = self._words(line, lang, spaceless, punct)
+                if any(len(w) > max_word for w in words):
+                    removed["too_long_word"] += 1
+                    continue
+            source = line  # words are counted before citations are cut out
+            if cite and "[" in line:
                 line, k = CITATION.subn("", line)
                 citations += k
-            if p.filter_no_terminal_punct and (not line.endswith(ends) or line.endswith("...")):
+            if no_punct and (not line.endswith(ends) or line.endswith("...")):
                 removed["no_terminal_punct"] += 1
                 continue
-            if len(words) < p.min_words_per_line:
-                removed["too_few_words"] += 1
-                continue
+            if min_words:
+                if words is not None:
+                    n_words = len(words)
+                elif spaceless:
+                    n_words = len(self._words(source, lang, spaceless, punct))
+                else:  # at most min_words chunks: enough to compare
+                    n_words = len(source.split(None, min_words - 1))
+                if n_words < min_words:
+                    removed["too_few_words"] += 1
+                    continue
             lower = line.lower()
-            if p.filter_lorem_ipsum and "lorem ipsum" in lower:
+            if lorem_on and "lorem ipsum" in lower:
                 lorem = True
                 if not annotate:
                     break
-            if p.filter_javascript and "javascript" in lower:
+            if js_on and "javascript" in lower:
                 removed["javascript"] += 1
                 continue
-            if p.filter_curly_bracket and "{" in line:
+            if curly_on and "{" in line:
                 curly = True
                 if not annotate:
                     break
-            if p.filter_policy and any(s in lower for s in p.policy_substrings):
+            if policy is not None and policy.search(lower) is not None:
                 removed["policy"] += 1
                 continue
-            if p.min_num_sentences and (annotate or sentences < p.min_num_sentences):
+            if min_sentences and (annotate or sentences < min_sentences):
                 sentences += count_sentences(split_words(line, lang), punct)
             kept.append(line)
         signals: dict[str, Any] = {
@@ -158,6 +178,14 @@ class C4(LangAware):
         elif len(kept) < p.min_lines:
             reason = "too_few_lines"
         return C4Outcome("\n".join(kept).strip(), reason, signals, removed, citations)
+
+    @staticmethod
+    def _words(line: str, lang: str | None, spaceless: bool, punct: frozenset[str]) -> list[str]:
+        """The words of a stripped line: whitespace-separated, or (space-less script) from the segmenter
+        with punctuation left out."""
+        if spaceless:
+            return [w for w in split_words(line, lang) if w[-1] not in punct]
+        return line.split()
 
     def check_lang(self, doc: Document) -> FilterResult:
         out = self.evaluate(doc.text, doc.meta.get("lang"))

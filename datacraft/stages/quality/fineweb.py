@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import repeat
 
 from pydantic import Field
 
@@ -12,6 +13,7 @@ from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import features
+from datacraft.text.scripts import has_spaceless
 from datacraft.text.segment import TERMINAL_TUPLE
 
 
@@ -51,6 +53,19 @@ class FineWebQuality(LangAware):
         }
 
     def check_lang(self, doc: Document) -> FilterResult:
+        return self._rules(doc, exact=True)
+
+    def decide_lang(self, doc: Document) -> FilterResult:
+        return self._rules(doc, exact=False)
+
+    def _rules(self, doc: Document, exact: bool) -> FilterResult:
+        """The rules; with ``exact`` False a passing list ratio may be bounded rather than computed.
+
+        Every whitespace-separated chunk of text without Han, Kana or Thai holds at least one token
+        (tokens cover every non-space character and never span whitespace), so newlines per chunk
+        bound newlines per token from above: when that bound passes, the text is not tokenized and
+        ``fineweb_list_ratio`` is left out of the signals of the document, which is kept.
+        """
         p: FineWebParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
@@ -63,7 +78,7 @@ class FineWebQuality(LangAware):
             v.fail("empty")
             return v.result()
         n = len(lines)
-        punct = ratio(sum(1 for line in lines if line.endswith(self._stop)), n)
+        punct = ratio(sum(map(str.endswith, lines, repeat(self._stop))), n)  # counts the Trues, in C
         s["fineweb_line_punct_ratio"] = punct
         if (
             punct < p.min_line_punct_ratio
@@ -71,7 +86,7 @@ class FineWebQuality(LangAware):
             and v.fail("line_punct_ratio")
         ):
             return v.result()
-        short = ratio(sum(1 for line in lines if len(line) <= p.short_line_length), n)
+        short = ratio(sum(map(p.short_line_length.__ge__, map(len, lines))), n)  # lines of length <= short_line_length
         s["fineweb_short_line_ratio"] = short
         if short > p.max_short_line_ratio and v.fail("short_line_ratio"):
             return v.result()
@@ -79,7 +94,12 @@ class FineWebQuality(LangAware):
         s["fineweb_char_dup_ratio"] = dup
         if dup > p.max_char_dup_ratio and v.fail("char_dup_ratio"):
             return v.result()
-        lists = ratio(text.count("\n"), len(f.words))
+        newlines = text.count("\n")
+        if not exact and not v.annotate and (text.isascii() or not has_spaceless(text)):
+            chunks = len(text.split())
+            if chunks and ratio(newlines, chunks) <= p.max_list_ratio:
+                return v.result()
+        lists = ratio(newlines, len(f.words))
         s["fineweb_list_ratio"] = lists
         if lists > p.max_list_ratio:
             v.fail("list_ratio")

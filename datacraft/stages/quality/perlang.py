@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult
+from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
 from datacraft.stages.quality.languages import base_lang, builtin_overrides
 
 
@@ -66,9 +66,29 @@ class LangAware(Filter):
         """The rules of this (already resolved) filter; subclasses implement it instead of :meth:`check`."""
         raise NotImplementedError
 
+    def decide_lang(self, doc: Document) -> FilterResult:
+        """:meth:`check_lang` for a filtering pipeline, which keeps no signal of a kept document: a
+        subclass may leave out signals that only a kept document carries (a drop has them all)."""
+        return self.check_lang(doc)
+
     def check(self, doc: Document) -> FilterResult:
         flt, skipped = self.variant(doc.meta.get("lang"))
         result = flt.check_lang(doc)
         if skipped:
             result.skipped = (*result.skipped, *skipped)
         return result
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        if getattr(self.params, "mode", "filter") == "annotate":
+            return self.route(docs, self.check_batch(docs), ctx)
+        results: list[FilterResult] = []
+        append = results.append
+        variant = self.variant
+        for doc in docs:
+            lang = doc.meta.get("lang")
+            flt, skipped = (self, ()) if lang is None else variant(lang)
+            result = flt.decide_lang(doc)
+            if skipped:
+                result.skipped = (*result.skipped, *skipped)
+            append(result)
+        return self.route(docs, results, ctx)
