@@ -94,3 +94,23 @@ def test_chunk_fast_path_equals_the_expression() -> None:
     assert split_words('(Mr. e.g. C++, http://x.y/z) U.S. \'tis "quoted." end...') == find(
         '(Mr. e.g. C++, http://x.y/z) U.S. \'tis "quoted." end...'
     )
+
+
+def test_paragraphs_and_token_counts_match_their_definitions() -> None:
+    # paragraphs() and the token counts take C shortcuts (str.split, map/compress); each must equal
+    # the plain definition.
+    import random
+    import re
+
+    rng = random.Random(1)
+    pieces = ["a", "b c", "\n", "\n\n", "\n\n\n", " ", "Mr.", "3.14", "--", "...", "'s", "é", "x1", "#", "“", "—"]
+    p = punct_set()
+    for _ in range(3_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        stripped = text.strip()
+        assert paragraphs(text) == ([stripped] if "\n\n" not in stripped else re.split(r"\n{2,}", stripped))
+        f = features(text)
+        words = f.words
+        sym = [len(w) for w in words if not w.isalpha() and w[-1] in p]
+        assert f.punct_tokens == (len(sym), sum(sym))
+        assert f.alpha_tokens == sum(1 for w in words if any(c.isalpha() for c in w))

@@ -9,10 +9,14 @@ bounded (FIFO) so memory stays flat however long the stream; a miss only costs r
 
 from __future__ import annotations
 
-from itertools import filterfalse
+from itertools import compress, filterfalse
+from operator import itemgetter
 
 from datacraft.text.segment import lines, newline_runs, nonblank_lines, paragraphs
 from datacraft.text.words import punct_set, split_words
+
+_LAST = itemgetter(-1)
+_ONE = 1
 
 #: Entries kept; at least the default pipeline batch size (1,000) so a batch stays cached between stages.
 CACHE_SIZE = 1024
@@ -72,9 +76,9 @@ class TextFeatures:
     def punct_tokens(self) -> tuple[int, int]:
         """(how many tokens are punctuation/symbols only, their characters)."""
         if self._punct_tokens is None:
-            p = punct_set()
-            sym = [len(w) for w in self.non_alpha_tokens if w[-1] in p]
-            self._punct_tokens = len(sym), sum(sym)
+            rest = self.non_alpha_tokens
+            is_punct = list(map(punct_set().__contains__, map(_LAST, rest)))
+            self._punct_tokens = sum(is_punct), sum(map(len, compress(rest, is_punct)))
         return self._punct_tokens
 
     @property
@@ -82,7 +86,10 @@ class TextFeatures:
         """How many tokens contain at least one letter."""
         if self._alpha_tokens is None:
             rest = self.non_alpha_tokens
-            self._alpha_tokens = len(self.words) - len(rest) + sum(1 for w in rest if any(map(str.isalpha, w)))
+            # a one-character token that is not a letter has none; of the others, count those with one
+            longer = compress(rest, map(_ONE.__lt__, map(len, rest)))
+            with_letter = sum(1 for w in longer if any(map(str.isalpha, w)))
+            self._alpha_tokens = len(self.words) - len(rest) + with_letter
         return self._alpha_tokens
 
     @property

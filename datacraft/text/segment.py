@@ -49,7 +49,9 @@ def nonblank_lines(text: str) -> list[str]:
 def paragraphs(text: str) -> list[str]:
     """Paragraphs: the stripped text split at blank lines (two or more ``\\n``)."""
     text = text.strip()
-    return [text] if "\n\n" not in text else _PARAGRAPH_SPLIT.split(text)
+    if "\n\n" not in text:
+        return [text]
+    return text.split("\n\n") if "\n\n\n" not in text else _PARAGRAPH_SPLIT.split(text)
 
 
 def count_sentences(tokens: list[str], punct: frozenset[str]) -> int:

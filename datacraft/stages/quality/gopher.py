@@ -8,6 +8,7 @@ parameter and ``None`` disables a rule. Words come from the shared tokenizer
 from __future__ import annotations
 
 import math
+from itertools import repeat
 
 from pydantic import Field
 
@@ -19,6 +20,7 @@ from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import features
 
+_ELLIPSES = ("...", "…")
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
@@ -102,7 +104,7 @@ class GopherQuality(LangAware):
                 return v.result()
 
         lines = f.lines
-        bullets = ratio(sum(1 for line in lines if line.lstrip().startswith(self._bullets)), len(lines))
+        bullets = ratio(sum(map(str.startswith, map(str.lstrip, lines), repeat(self._bullets))), len(lines))
         s["gopher_bullet_line_ratio"] = bullets
         if (
             p.max_bullet_lines_ratio is not None
@@ -110,7 +112,7 @@ class GopherQuality(LangAware):
             and v.fail("too_many_bullet_lines")
         ):
             return v.result()
-        end_ellipsis = ratio(sum(1 for line in lines if line.rstrip().endswith(("...", "…"))), len(lines))
+        end_ellipsis = ratio(sum(map(str.endswith, map(str.rstrip, lines), repeat(_ELLIPSES))), len(lines))
         s["gopher_ellipsis_line_ratio"] = end_ellipsis
         if (
             p.max_ellipsis_lines_ratio is not None

@@ -4,13 +4,14 @@ An n-gram can occur twice only where the (n-1)-gram at the same position does, s
 of each size are counted at the positions whose shorter n-gram repeated: all word pairs first,
 then fewer and fewer positions (in natural text most trigrams already occur once). An n-gram's
 key is its tokens joined by a space: exact (tokens never contain whitespace), and a string, which
-the garbage collector does not track. Keys are counted with :class:`collections.Counter` (C loops).
+the garbage collector does not track. Keys are counted by :class:`collections.Counter`'s C loop.
 Measures are the published ones: the character share of the most frequent n-gram, and the
 character share of non-overlapping repeated n-grams found by a left-to-right scan.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from itertools import compress, pairwise
 from operator import itemgetter
@@ -26,10 +27,15 @@ class _Level:
     __slots__ = ("counts", "keys", "positions")
 
     def __init__(self, positions: list[int] | range, keys: list[str]) -> None:
-        self.counts = Counter(keys)
-        if len(self.counts) == len(keys):  # nothing repeats (the common case from trigrams on)
+        if not keys:
+            self.counts: dict[str, int] = {}
             self.positions: list[int] = []
             self.keys: list[str] = []
+            return
+        self.counts = Counter(keys)  # counted in C
+        if len(self.counts) == len(keys):  # nothing repeats (the common case from trigrams on)
+            self.positions = []
+            self.keys = []
             return
         repeated = list(map(_MORE_THAN_ONCE, map(self.counts.__getitem__, keys)))
         #: positions (ascending) whose n-gram occurs more than once, and those n-grams
@@ -55,7 +61,10 @@ class NgramIndex:
             else:
                 prev = self._level(n - 1)
                 total = self.n_words - n + 1
-                positions = [p for p in prev.positions if p < total] if prev.positions else []
+                if not prev.positions:  # no shorter n-gram repeats: neither does any n-gram
+                    self._levels[n] = prev
+                    return prev
+                positions = prev.positions[: bisect_left(prev.positions, total)]
                 if len(positions) * 2 > total:  # dense repeats: counting every position is cheaper (C loops)
                     keys = list(map(_SPACE_JOIN, zip(*(words[i:] for i in range(n)), strict=False)))
                     level = _Level(range(total), keys)
