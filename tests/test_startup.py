@@ -114,7 +114,8 @@ def test_help_run_and_apply_import_nothing_heavy(tmp_path: Path) -> None:
     pipe = tmp_path / "tiny.yaml"
     out = tmp_path / "out"
     pipe.write_text(f"name: tiny\ninput: {{paths: [{src}]}}\noutput: {{path: {out}}}\nstages:\n  - length: {{}}\n")
-    assert not loaded(probe(tmp_path, "--help")["modules"], NOT_FOR_HELP)
+    for help_args in (["--help"], ["run", "--help"], ["apply", "--help"]):
+        assert not loaded(probe(tmp_path, *help_args)["modules"], NOT_FOR_HELP), help_args
     run = probe(tmp_path, "run", str(pipe), "-q")
     assert not loaded(run["modules"], (*HEAVY, *NOT_FOR_A_RUN))
     # pydantic's plugin scan is skipped exactly when no installed distribution declares a pydantic plugin
