@@ -25,13 +25,18 @@ def _only_the_path_finder_lists_distributions() -> bool:
     return all(f is PathFinder or not hasattr(f, "find_distributions") for f in sys.meta_path)
 
 
-@lru_cache(maxsize=1)
 def declared_groups() -> frozenset[str] | None:
     """Every group named in an ``entry_points.txt`` on ``sys.path`` (a superset), or None: ask importlib.metadata."""
     if not _only_the_path_finder_lists_distributions():
         return None
+    return _scan(tuple(sys.path))
+
+
+@lru_cache(maxsize=4)
+def _scan(path: tuple[str, ...]) -> frozenset[str] | None:
+    """:func:`declared_groups` for one ``sys.path`` (scanned once per process)."""
     groups: set[str] = set()
-    for entry in sys.path:
+    for entry in path:
         root = entry or "."
         if root.lower().endswith(".egg"):
             return None
