@@ -9,8 +9,6 @@ thread polling the parent pid everywhere), so no worker outlives a killed run.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -52,6 +50,9 @@ def sigterm_raises() -> Iterator[None]:
 def _set_pdeathsig() -> None:
     if not sys.platform.startswith("linux"):
         return
+    import ctypes  # here, not at import: ctypes.util pulls in subprocess (only workers need it)
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

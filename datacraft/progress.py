@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tqdm import tqdm
-
 from datacraft.log import bars_enabled, get_logger, log_event
 
 _sink: Callable[[int], None] | None = None
@@ -62,6 +60,22 @@ def format_eta(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+class _NoBar:
+    """What a disabled tqdm bar does: nothing."""
+
+    def update(self, n: int = 1) -> None:
+        """Nothing."""
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        """Nothing."""
+
+    def refresh(self) -> None:
+        """Nothing."""
+
+    def close(self) -> None:
+        """Nothing."""
+
+
 class RunProgress:
     """Documents and shards of one run or phase: a bar on a terminal, periodic log lines everywhere.
 
@@ -79,17 +93,20 @@ class RunProgress:
         self.docs = 0
         self.t0 = time.monotonic()
         self._lock = threading.Lock()
-        self.bar = tqdm(
-            total=None,
-            unit=f" {unit}",
-            desc=desc or None,
-            disable=not (enabled and bars_enabled()),
-            file=sys.stderr,
-            dynamic_ncols=True,
-            mininterval=0.5,
-            unit_scale=True,
-            leave=False,
-        )
+        self.bar: Any = _NoBar()
+        if enabled and bars_enabled():
+            from tqdm import tqdm  # only where a bar is drawn (a terminal): tqdm's import is ~40 ms
+
+            self.bar = tqdm(
+                total=None,
+                unit=f" {unit}",
+                desc=desc or None,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                unit_scale=True,
+                leave=False,
+            )
         self._counter: Any = None
         self._seen = 0
         self._stop = threading.Event()

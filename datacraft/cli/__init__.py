@@ -10,6 +10,7 @@ import click
 from datacraft import __version__
 from datacraft.cli.errors import DatacraftGroup
 from datacraft.cli.options import LOG_FORMAT_HELP, QUIET_HELP, add_logging_options
+from datacraft.entrypoints import skip_pydantic_plugin_scan
 from datacraft.suggest import unknown_command_message
 
 #: command name → "module:attribute". Keep alphabetical within each family.
@@ -89,6 +90,7 @@ class LazyGroup(DatacraftGroup):
         if target is None:
             return None
         module, attr = target.split(":")
+        skip_pydantic_plugin_scan()  # before the command builds its pydantic models
         cmd: Any = getattr(importlib.import_module(module), attr)
         return add_logging_options(cmd)
 

@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
 from datacraft.cli.completion import complete_stage_list
 from datacraft.cli.options import on_error_option, quiet_option, set_option, workers_default_one_option
 from datacraft.cli.summary import echo_summary, format_summary
 from datacraft.errors import ConfigError, QuarantineBudgetError
-from datacraft.io.readers import iter_lines, jsonl_items
-from datacraft.io.writers import ShardWriter
-from datacraft.pipeline.config import apply_overrides, build_config
-from datacraft.pipeline.ledger import merge_stats
-from datacraft.pipeline.runner import run_pipeline
-from datacraft.pipeline.task import read_options, run_stream
+
+if TYPE_CHECKING:
+    from datacraft.io.writers import ShardWriter
 
 
-class _StderrQuarantine(ShardWriter):
-    """Bad records of a stream, reported one JSON line each on stderr."""
+def stderr_quarantine() -> ShardWriter:
+    """A quarantine writer for a stream: bad records reported one JSON line each on stderr."""
+    import orjson
 
-    def __init__(self) -> None:
-        super().__init__(".", "quarantine")
+    from datacraft.io.writers import ShardWriter
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            sys.stderr.write("quarantined: " + orjson.dumps(row).decode() + "\n")
+    class _StderrQuarantine(ShardWriter):
+        def __init__(self) -> None:
+            super().__init__(".", "quarantine")
 
-    def close(self) -> None:
-        sys.stderr.flush()
+        def write(self, rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                sys.stderr.write("quarantined: " + orjson.dumps(row).decode() + "\n")
+
+        def close(self) -> None:
+            sys.stderr.flush()
+
+    return _StderrQuarantine()
 
 
 @click.command()
@@ -88,6 +90,10 @@ def apply(
       zcat raw.jsonl.gz | datacraft apply clean,pii -i - -o - > clean.jsonl
       datacraft apply normalize -i data/sample/udhr-55.jsonl.gz -o out/udhr --format jsonl.gz -q
     """
+    # Imported here, not with the module: `datacraft apply --help` needs neither pydantic nor pyarrow.
+    from datacraft.pipeline.config import apply_overrides, build_config
+    from datacraft.pipeline.runner import run_pipeline
+
     names = [n.strip() for n in stage_names.split(",") if n.strip()]
     if not names:
         raise ConfigError("name at least one stage, e.g. normalize,length")
@@ -120,9 +126,13 @@ def apply(
         return
     if inputs != ("-",) or output != "-":
         raise click.UsageError("stream mode needs both --input - and --output -")
+    from datacraft.io.readers import iter_lines, jsonl_items
+    from datacraft.pipeline.ledger import merge_stats
+    from datacraft.pipeline.task import read_options, run_stream
+
     raw["output"]["path"] = "-"
     config = build_config(raw, "apply")
     opts = read_options(config)
     items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>", max_bytes=opts.max_record_bytes), "stdin", opts)
-    stats = run_stream(config, items, quarantine=_StderrQuarantine())
+    stats = run_stream(config, items, quarantine=stderr_quarantine())
     echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))

@@ -9,11 +9,6 @@ import click
 
 from datacraft.cli.options import quiet_option, workers_config_option
 from datacraft.errors import ConfigError
-from datacraft.io.lock import output_lock
-from datacraft.mix.config import build_mix_config
-from datacraft.mix.sampler import run_mix
-from datacraft.pipeline.config import load_yaml
-from datacraft.pipeline.outdir import check_not_foreign, check_output_path
 
 
 def _parse_source(text: str) -> dict[str, Any]:
@@ -98,6 +93,13 @@ def mix(
       datacraft mix -s all=out/multi/data --by lang --weight en=0.5 --weight de=0.25 --weight fr=0.25 \\
           --target 2e6 -o out/mix-lang
     """
+    # Imported here, not with the module: `datacraft mix --help` needs neither pydantic nor pyarrow.
+    from datacraft.io.lock import output_lock
+    from datacraft.mix.config import build_mix_config
+    from datacraft.mix.sampler import run_mix
+    from datacraft.pipeline.config import load_yaml
+    from datacraft.pipeline.outdir import check_not_foreign, check_output_path
+
     raw: dict[str, Any] = load_yaml(config_path) if config_path else {}
     if sources:
         raw["sources"] = [_parse_source(s) for s in sources]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from datacraft.cli.options import executor_options, on_error_option, quiet_option, set_option, workers_option
 from datacraft.cli.summary import echo_summary, format_summary
 from datacraft.errors import QuarantineBudgetError
-from datacraft.pipeline.config import load_pipeline
-from datacraft.pipeline.runner import RunResult, check_run_paths, plan_run, run_pipeline
+
+if TYPE_CHECKING:
+    from datacraft.pipeline.runner import RunResult
 
 
 def _echo(result: RunResult, out: str, *, final: bool = True) -> None:
@@ -70,6 +71,10 @@ def run(
       datacraft run pipelines/demo.yaml -o out/x -w 4 --set length.min_words=50
       datacraft run pipelines/demo.yaml -q --log-format json 2>> run.log   for a batch job
     """
+    # Imported here, not with the module: `datacraft run --help` needs neither pydantic nor pyarrow.
+    from datacraft.pipeline.config import load_pipeline
+    from datacraft.pipeline.runner import RunResult, check_run_paths, plan_run, run_pipeline
+
     updates: dict[str, Any] = {}
     if inputs:
         updates["input.paths"] = list(inputs)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from datacraft.dedup.params import parse_dedup_section
 from datacraft.errors import ConfigError
 from datacraft.pipeline.yamlsafe import MAX_BYTES as MAX_YAML_BYTES
 from datacraft.pipeline.yamlsafe import safe_load_bounded
@@ -152,6 +151,8 @@ class PipelineConfig(_Strict):
             out = section.pop("output", None)
             if out is not None and not isinstance(out, str):
                 raise ConfigError(f"dedup.output: expected a directory path, got {out!r}")
+            from datacraft.dedup.params import parse_dedup_section  # only a pipeline with a dedup: section
+
             parse_dedup_section(section, "dedup")
         return self
 

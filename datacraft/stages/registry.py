@@ -20,13 +20,16 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from datacraft.entrypoints import may_declare
 from datacraft.errors import ConfigError
 from datacraft.stages import BUILTIN
 from datacraft.stages.base import Stage
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 S = TypeVar("S", bound=type[Stage])
 ENTRY_POINT_GROUP = "datacraft.stages"
@@ -86,6 +89,10 @@ def load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    if not may_declare(ENTRY_POINT_GROUP):
+        return  # no installed distribution declares the group: importlib.metadata would find none
+    from importlib.metadata import entry_points
+
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         _current_origin = _describe(ep)
         try:

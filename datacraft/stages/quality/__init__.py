@@ -1,3 +1,5 @@
-"""Heuristic quality filters (Gopher, C4, FineWeb), word/URL blocklists, and their shared helpers."""
+"""Heuristic quality filters (Gopher, C4, FineWeb), word/URL blocklists, and their shared helpers.
 
-from datacraft.stages.quality import blocklist, c4, fineweb, gopher  # noqa: F401
+The stage modules are imported when a pipeline names their stages (``datacraft.stages.BUILTIN``), not
+with this package: ``length`` uses only the shared helpers here.
+"""
