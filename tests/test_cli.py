@@ -95,13 +95,15 @@ def test_apply_as_unix_filter(tmp_path: Path) -> None:
         json.dumps({"id": "b", "text": "short"}),
         "{bad json",
     ]
-    result = invoke(
-        "apply", "normalize,length", "-i", "-", "-o", "-", "--set", "length.min_words=3", input="\n".join(lines) + "\n"
-    )
+    args = ("apply", "normalize,length", "-i", "-", "-o", "-", "--set", "length.min_words=3")
+    result = invoke(*args, "--set", "max_quarantine_fraction=0.5", input="\n".join(lines) + "\n")
     assert result.exit_code == 0
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert out == [{"id": "a", "text": "one two three\nfour"}]
     assert "quarantined:" in result.stderr and "too_few_words" in result.stderr
+    over = invoke(*args, input="\n".join(lines) + "\n")  # 1 of 3 records bad: over the default budget of 1%
+    assert over.exit_code == 1 and "max_quarantine_fraction=0.01" in over.stderr
+    assert [json.loads(x) for x in over.stdout.splitlines()] == out  # the good ones were still streamed
     fail = invoke("apply", "normalize", "-i", "-", "-o", "-", "--on-error", "fail", input="{bad\n")
     assert fail.exit_code == 1 and "stdin, line 1: invalid JSON" in fail.stderr
     assert invoke("apply", "normalize,bogus", "-i", "-", "-o", "-", input="").exit_code == 2

@@ -128,6 +128,7 @@ def apply(
         raise click.UsageError("stream mode needs both --input - and --output -")
     from datacraft.io.readers import iter_lines, jsonl_items
     from datacraft.pipeline.ledger import merge_stats
+    from datacraft.pipeline.runner import check_quarantine_budget
     from datacraft.pipeline.task import read_options, run_stream
 
     raw["output"]["path"] = "-"
@@ -135,4 +136,7 @@ def apply(
     opts = read_options(config)
     items = jsonl_items(iter_lines(sys.stdin.buffer, "<stdin>", max_bytes=opts.max_record_bytes), "stdin", opts)
     stats = run_stream(config, items, quarantine=stderr_quarantine())
-    echo_summary(format_summary(merge_stats([stats]), out="stdout", ran=1, skipped=0, seconds=stats.seconds))
+    merged = merge_stats([stats])
+    echo_summary(format_summary(merged, out="stdout", ran=1, skipped=0, seconds=stats.seconds))
+    # the same budget as a run on files: a stream that was mostly bad input must not exit 0
+    check_quarantine_budget(merged, config.max_quarantine_fraction, "the 'quarantined:' lines on stderr")

@@ -127,7 +127,7 @@ def run_pipeline(
     finally:
         if own_executor:
             close_executor(executor)
-    check_quarantine_budget(result.merged, config.max_quarantine_fraction, layout, result)
+    check_quarantine_budget(result.merged, config.max_quarantine_fraction, f"{layout.dir('quarantine')}/", result)
     return result
 
 
@@ -205,8 +205,10 @@ def quarantine_lines(merged: dict[str, Any], limit: int = 3) -> list[str]:
     return [f"{kind} ×{n:,} (e.g. {examples.get(kind, '?')})" for kind, n in list(q.get("reasons", {}).items())[:limit]]
 
 
-def check_quarantine_budget(merged: dict[str, Any], max_fraction: float, layout: OutputLayout, result: Any) -> None:
-    """Raise QuarantineBudgetError (exit 1) when more records were quarantined than the budget allows."""
+def check_quarantine_budget(merged: dict[str, Any], max_fraction: float, where: str, result: Any = None) -> None:
+    """Raise QuarantineBudgetError (exit 1) when more records were quarantined than the budget allows.
+
+    ``where`` names the place the quarantined records went (a directory, or stderr for a stream)."""
     t = merged["totals"]
     if not t["docs_in"] or t["quarantined"] / t["docs_in"] <= max_fraction:
         return
@@ -214,7 +216,7 @@ def check_quarantine_budget(merged: dict[str, Any], max_fraction: float, layout:
         f"{t['quarantined']:,} of {t['docs_in']:,} input records ({t['quarantined'] / t['docs_in']:.1%}) were "
         f"quarantined, more than max_quarantine_fraction={max_fraction:g}: "
         + "; ".join(quarantine_lines(merged))
-        + f". See {layout.dir('quarantine')}/; fix the input or the reader settings (e.g. --text-field), or allow "
+        + f". See {where}; fix the input or the reader settings (e.g. --text-field), or allow "
         "more with --set max_quarantine_fraction=F",
         result,
     )
