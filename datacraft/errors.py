@@ -45,6 +45,12 @@ class OutputLockedError(OutputConflictError):
     exit_code = 2
 
 
+class OutputLockLostError(DatacraftError):
+    """Another writer took over the output's lock while this run held it (exit 1: rerun one writer)."""
+
+    exit_code = 1
+
+
 class QuarantineBudgetError(DatacraftError):
     """More input records were quarantined than ``max_quarantine_fraction`` allows (exit 1)."""
 

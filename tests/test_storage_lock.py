@@ -167,3 +167,22 @@ def test_a_store_refusing_conditional_writes_gets_a_warning(
     with caplog.at_level(logging.WARNING, logger="datacraft.io.lock"), output_lock(f"s3://{BUCKET}/nolock"):
         pass
     assert f"no writer lock on s3://{BUCKET}/nolock" in caplog.text and "conditional writes" in caplog.text
+
+
+def test_a_run_whose_lock_was_taken_over_fails(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Another writer overwrites the lock while this one holds it: the heartbeat notices, the block ends in
+    OutputLockLostError (exit 1) instead of reporting success."""
+    from datacraft.errors import OutputLockLostError
+    from datacraft.io.lock import output_lock
+
+    monkeypatch.setenv("DATACRAFT_LOCK_TTL", "1")  # heartbeat every 0.2 s
+    store = s3_server.fs()
+    if not store.exists(BUCKET):
+        store.mkdir(BUCKET)
+    other = {"pid": 4242, "host": "elsewhere", "heartbeat_unix": time.time()}
+    lost = pytest.raises(OutputLockLostError, match="taken over by another writer")
+    with lost as caught, output_lock(f"s3://{BUCKET}/lost"):
+        store.pipe_file(f"{BUCKET}/lost/_lock", json.dumps(other).encode())  # a new ETag: not ours any more
+        time.sleep(0.8)
+    assert caught.value.exit_code == 1
+    assert _lock(s3_server, "lost") == other, "the other writer's lock must be left in place"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from datacraft.errors import OutputLockedError
+from datacraft.errors import OutputLockedError, OutputLockLostError
 from datacraft.io import fs
 
 LOCK_NAME = "_lock"
@@ -82,6 +82,11 @@ def _remote_lock(root: fs.RemotePath, command: str) -> Iterator[fs.RemotePath]:
         yield lock.path
     finally:
         lock.release()
+    if lock.lost:  # the block finished, but another writer held the output meanwhile: not a trusted result
+        raise OutputLockLostError(
+            f"the lock of {root} was taken over by another writer during this run (its heartbeat looked stale "
+            f"to them): the output may mix both runs; stop the other writer, then rerun this command"
+        )
 
 
 @contextmanager
