@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from langdetect.detector import Detector
 
-from datacraft.langid.fast import _MAIL_HINT, UPPER_BELOW, FastEngine, GramTable, gram_key, gram_of
+from datacraft.langid.fast import UPPER_BELOW, FastEngine, GramTable, gram_key, gram_of
 from datacraft.langid.profiles import load_profiles
 from datacraft.langid.script import letter_count, letter_counts
+from datacraft.langid.text import drop_latin_if_mostly_other, remove_mail
 
 
 def test_tables_equal_the_per_gram_construction() -> None:
@@ -49,11 +50,24 @@ def test_batch_letter_counts_equal_one_by_one() -> None:
     assert letter_counts([]).tolist() == []
 
 
-def test_mail_hint_matches_exactly_where_langdetects_mail_pattern_does() -> None:
+def test_mail_removal_equals_langdetects_pattern() -> None:
     rng = random.Random(0)
-    for _ in range(20_000):
+    for _ in range(20_000):  # short texts: every arrangement of the pattern's classes around @
         text = "".join(rng.choice("ab.-_@ 1Z/é") for _ in range(rng.randint(0, 14)))
-        assert (Detector.MAIL_RE.search(text) is None) == (_MAIL_HINT.search(text) is None), text
+        assert remove_mail(text) == Detector.MAIL_RE.sub(" ", text), text
+    for _ in range(300):  # long runs: the 64 and 255 character limits of each part
+        parts = [
+            rng.choice(["a" * rng.randint(0, 700), "." * rng.randint(0, 3), "@", " ", "-_", "é"]) for _ in range(12)
+        ]
+        text = "".join(parts)
+        assert remove_mail(text) == Detector.MAIL_RE.sub(" ", text), text
+
+
+def test_latin_letters_dropped_as_langdetect_does() -> None:
+    for text in ["", "abc", "абв abc", "абвгд ab Z[", "\ud800xyz\ud801\ud802\ud803\ud804", "漢字かなカナ AZaz"]:
+        counts = sum(0x41 <= ord(c) <= 0x7A for c in text) * 2 < sum(ord(c) >= 0x300 for c in text)
+        expected = "".join(c for c in text if not 0x41 <= ord(c) <= 0x7A) if counts else text
+        assert drop_latin_if_mostly_other(text) == expected
 
 
 def test_tables_from_the_cache_give_the_same_detections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

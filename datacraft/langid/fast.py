@@ -20,7 +20,6 @@ the per-gram mean log-likelihoods scaled by ``2 b / σ²``, which gives exactly 
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,18 +34,13 @@ from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
 from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
+from datacraft.langid.text import non_latin_count, prepare
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
 _ROW2_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
 _SPACE = 0x20
 _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
-_URL_RE = Detector.URL_RE
-_MAIL_RE = Detector.MAIL_RE
-# A text has a MAIL_RE match exactly when it has this (one character of each of its three parts around
-# an @): searched first because MAIL_RE itself backtracks up to 64 characters at every position.
-_MAIL_HINT = re.compile(r"[-_.0-9A-Za-z]@[-_0-9A-Za-z][-_.0-9A-Za-z]")
-_VI_MARKS = re.compile(f"[{NGram.DMARK_CLASS}]")  # combining marks that normalize_vi folds into letters
 
 
 def gram_key(gram: str) -> int:
@@ -174,60 +168,6 @@ def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
     nz = prob != 0.0
     out[nz] = np.log(base + prob[nz]).astype(np.float32)
     return out
-
-
-SAMPLE_WINDOW = 200  # characters per window of a sampled long text
-
-
-def sample_windows(text: str, sample_chars: int, window: int = SAMPLE_WINDOW) -> str:
-    """At most about ``sample_chars`` characters of ``text``: whole when short enough, otherwise
-    ``ceil(sample_chars / window)`` windows of ``window`` characters spread evenly from its start to
-    its end, each moved forward to begin at a word (after a space, when one is near), joined by spaces."""
-    if sample_chars <= 0 or len(text) <= sample_chars:
-        return text
-    k = max(1, -(-sample_chars // window))
-    width = min(window, sample_chars)
-    span = len(text) - width
-    pieces = []
-    for j in range(k):
-        start = span * j // max(k - 1, 1)
-        if start:
-            space = text.find(" ", start - 1, start + width // 4)
-            if space >= 0:
-                start = space + 1
-        pieces.append(text[start : start + width])
-    return " ".join(pieces)
-
-
-_NO_LATIN = dict.fromkeys(range(0x41, 0x7B))  # str.translate table dropping 'A'..'z'
-
-
-def non_latin_count(cp: np.ndarray) -> np.ndarray:
-    """Per code point, whether langdetect's ``cleaning_text`` counts it as non-Latin: every one from U+0300
-    on. (It means to exempt Latin Extended Additional, but compares a block number with a block name.)"""
-    return cp >= 0x300
-
-
-def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool]:
-    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate
-    to ``max_chars``. A text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
-    first ``max_chars`` characters, after langdetect's Latin-letter rule was applied to all of them, and
-    before the (slow) Vietnamese normalization, which then runs on the windows only. Returns the text
-    and whether the Latin-letter rule was already applied."""
-    if "http" in text:
-        text = _URL_RE.sub(" ", text)
-    if "@" in text and _MAIL_HINT.search(text):
-        text = _MAIL_RE.sub(" ", text)
-    if 0 < sample_chars < min(len(text), max_chars):
-        text = text[:max_chars]
-        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        if np.count_nonzero((cp >= 0x41) & (cp <= 0x7A)) * 2 < np.count_nonzero(non_latin_count(cp)):
-            text = text.translate(_NO_LATIN)
-        text = sample_windows(text, sample_chars)
-        return (NGram.normalize_vi(text) if _VI_MARKS.search(text) else text), True
-    if _VI_MARKS.search(text):
-        text = NGram.normalize_vi(text)
-    return text[:max_chars], False
 
 
 class FastEngine:
