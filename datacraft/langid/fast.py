@@ -28,16 +28,21 @@ import langdetect
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
-from scipy.sparse import csr_matrix
 
 from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
 from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
-from datacraft.langid.text import non_latin_count, prepare
+from datacraft.langid.sparse import sum_rows
+from datacraft.langid.text import prepare
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
-_ROW2_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
+_ROW_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
+_NO_ROW = (1 << _ROW_BITS) - 1
+# Per code point, one uint32: the row of its 1-gram (_NO_ROW: none) | is upper case << 17 | 2-gram character id << 18.
+_UPPER = 1 << _ROW_BITS
+_ID_SHIFT = _ROW_BITS + 1
+_ID_LIMIT = 1 << (32 - _ID_SHIFT)
 _SPACE = 0x20
 _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
@@ -193,7 +198,7 @@ class FastEngine:
             tables = self._built[alpha] = self._load_or_build(alpha)
         vars(self).update(tables)
 
-    _ARRAYS = ("_keys", "_loglik", "_bigram", "_char")  # cached; the others are derived from them when loaded
+    _ARRAYS = ("_keys", "_loglik", "_bigram", "_chars")  # cached, with the 3-gram table's slots
 
     def _load_or_build(self, alpha: float) -> dict[str, Any]:
         """The engine's tables from the local cache (:mod:`datacraft.langid.cache`), else built and cached."""
@@ -202,11 +207,8 @@ class FastEngine:
         if hit is not None:
             arrays, meta = hit
             tables: dict[str, Any] = {a: arrays[a].view(np.ndarray) for a in self._ARRAYS}
-            tables["_unigram"] = unigram_rows(tables["_keys"])
-            tables["_loglik_t"] = np.ascontiguousarray(tables["_loglik"].T)
             tables["langs"] = tuple(meta["langs"])
             tables["_width"] = int(meta["width"])
-            tables["_char_space"] = np.uint64(meta["char_space"])
             tables["_trigram"] = GramTable.from_slots(
                 arrays["_trigram_slots"].view(np.ndarray), int(meta["trigram_bits"]), int(meta["trigram_probes"])
             )
@@ -217,7 +219,6 @@ class FastEngine:
         meta = {
             "langs": list(self.langs),
             "width": self._width,
-            "char_space": int(self._char_space),
             "trigram_bits": self._trigram.bits,
             "trigram_probes": self._trigram.probes,
         }
@@ -232,9 +233,9 @@ class FastEngine:
         keys = np.array([gram_key(g) for g in prof.grams], dtype=np.uint64)
         order = np.argsort(keys)
         self._keys = keys[order]
-        self._unigram = unigram_rows(self._keys)
+        if len(self._keys) >= _NO_ROW:
+            raise RuntimeError("langdetect's vocabulary does not fit the fast engine's 17-bit rows")
         self._loglik = smoothed_loglik(prof.prob[order], alpha)
-        self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
         # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
         low = np.uint64((1 << _BITS) - 1)
         pair = (self._keys >= (1 << _BITS)) & (self._keys < (1 << 2 * _BITS))
@@ -242,28 +243,42 @@ class FastEngine:
         head, tail = (self._keys[pair] >> np.uint64(_BITS)).astype(np.int64), (self._keys[pair] & low).astype(np.int64)
         alphabet = np.unique(np.concatenate([head, tail]))
         self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
-        char_id = np.zeros(0x110000, dtype=np.int32)
-        char_id[alphabet] = np.arange(1, self._width, dtype=np.int32)
+        if self._width >= _ID_LIMIT:
+            raise RuntimeError("langdetect's 2-grams have more characters than the fast engine's ids hold")
+        char_id = np.zeros(0x110000, dtype=np.int64)
+        char_id[alphabet] = np.arange(1, self._width)
         self._bigram = np.full(self._width * self._width, -1, dtype=np.int32)
         self._bigram[char_id[head] * self._width + char_id[tail]] = pair_rows
-        # 3-grams: keyed by (first character, row of the last two): in langdetect's profiles every 3-gram's
-        # last two characters are a known 2-gram, so a 3-gram is only looked up where that 2-gram was found.
-        assert len(self._keys) < 1 << _ROW2_BITS
+        # 3-grams: keyed by (id of the first character, row of the last two). In langdetect's profiles every
+        # 3-gram's last two characters are a known 2-gram and its first character occurs in a 2-gram, so a
+        # 3-gram is only looked up where that 2-gram was found. No n-gram has a space after a space or a
+        # space in the middle (langdetect's n-gram buffer restarts at a space), so a text's runs of spaces
+        # and its documents' borders need no masks: those n-grams are simply not found.
         tri_rows = np.flatnonzero(self._keys >= (1 << 2 * _BITS))
-        last_two = self._keys[tri_rows] & np.uint64((1 << 2 * _BITS) - 1)
+        tri = self._keys[tri_rows]
+        last_two = tri & np.uint64((1 << 2 * _BITS) - 1)
         at = np.minimum(np.searchsorted(self._keys, last_two), len(self._keys) - 1)
-        if not np.array_equal(self._keys[at], last_two):
-            raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
-        keys3 = ((self._keys[tri_rows] >> np.uint64(2 * _BITS)) << np.uint64(_ROW2_BITS)) | at.astype(np.uint64)
+        first_id = char_id[(tri >> np.uint64(2 * _BITS)).astype(np.int64)]
+        middle = ((tri >> np.uint64(_BITS)) & low).astype(np.int64)
+        space = char_id[_SPACE]
+        if (
+            not np.array_equal(self._keys[at], last_two)
+            or (first_id == 0).any()
+            or (middle == _SPACE).any()
+            or self._bigram[space * self._width + space] >= 0
+        ):
+            raise RuntimeError("langdetect's profiles break an assumption of the fast engine's n-gram tables")
+        keys3 = (first_id.astype(np.uint64) << np.uint64(_ROW_BITS)) | at.astype(np.uint64)
         self._trigram = GramTable(keys3, tri_rows.astype(np.int64))
-        # One lookup per character: normalized code point | is-upper << 21 | 2-gram character id << 22.
+        # One lookup per character (of its langdetect-normalized form): 1-gram row | upper case | 2-gram id.
         norm = _normalization_table()
-        self._char = (
-            norm.astype(np.uint64)
-            | (_upper_table()[norm].astype(np.uint64) << np.uint64(_BITS))
-            | (char_id[norm].astype(np.uint64) << np.uint64(_BITS + 1))
+        unigram = unigram_rows(self._keys)[norm]
+        unigram[(unigram < 0) | (norm == _SPACE)] = _NO_ROW  # a space is never a 1-gram
+        self._chars = (
+            unigram.astype(np.uint32)
+            | (_upper_table()[norm].astype(np.uint32) << np.uint32(_ROW_BITS))
+            | (char_id[norm].astype(np.uint32) << np.uint32(_ID_SHIFT))
         )
-        self._char_space = self._char[_SPACE]
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known n-grams of the texts: (document index, vocabulary row) per occurrence, grouped by n."""
@@ -274,67 +289,48 @@ class FastEngine:
         """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order
         (long texts sampled to ``sample_chars``, by default the engine's)."""
         sample = self.sample_chars if sample_chars is None else sample_chars
-        pairs = [prepare(t, self.max_chars, sample) for t in texts]
-        prepared = [text for text, _ in pairs]
-        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=len(pairs))
+        docs = np.arange(len(texts))
+        return [
+            (np.repeat(docs, np.diff(indptr)), rows)
+            for rows, indptr in self._grams([prepare(t, self.max_chars, sample) for t in texts])
+        ]
+
+    def _grams(self, prepared: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Known 1-, 2- and 3-grams of prepared texts: per n, the vocabulary rows of their occurrences in text
+        order, and per document where its rows start (``indptr``, one more than there are documents)."""
         n_docs = len(prepared)
-        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
-        joined = "\x00" + "\x00".join(prepared)  # each document starts with a \x00 (a boundary)
-        cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        doc = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
+        if not n_docs:
+            return [(np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))] * 3
+        # Each document is preceded by a character of no n-gram (its border) and a space (langdetect starts
+        # its n-gram buffer with one).
+        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 2
         starts = np.zeros(n_docs, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        bnd = np.zeros(len(cp), dtype=bool)
-        bnd[starts] = True
-        # Detector.cleaning_text: mostly non-Latin text loses its Latin letters ('A'..'z').
-        latin = (cp >= 0x41) & (cp <= 0x7A)
-        n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
-        n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
-        strip = (n_latin * 2 < n_other) & ~cleaned  # sampled texts: decided on the whole text
-        if strip.any():
-            keep = ~(latin & strip[doc])
-            cp, bnd, doc = cp[keep], bnd[keep], doc[keep]
-        c = self._char[cp]
-        c[bnd] = self._char_space  # each document starts as after a space
-        g = (c & np.uint64((1 << _BITS) - 1)).astype(np.int64)
-        sp = g == _SPACE
-        dup = np.zeros_like(sp)  # a space after a space changes nothing in langdetect's n-gram buffer
-        dup[1:] = sp[1:] & sp[:-1] & ~bnd[1:]
-        if dup.any():
-            keep = ~dup
-            c, g, bnd, doc, sp = c[keep], g[keep], bnd[keep], doc[keep], sp[keep]
-        up = (c >> np.uint64(_BITS)) & np.uint64(1)
-        live = np.ones_like(sp)  # no n-gram ends on the 2nd+ capital of a run (NGram.capitalword)
-        live[1:] = (up[1:] & up[:-1]) == 0
-        # 1-grams: any non-space character; 2-grams: not ending on a boundary; 3-grams: no space inside.
-        ok1 = live & ~sp
-        ok2 = live[1:] & ~bnd[1:]
-        cid = (c >> np.uint64(_BITS + 1)).astype(np.int64)
-        at2 = self._bigram[cid[:-1] * self._width + cid[1:]]
-        ok3 = live[2:] & ~bnd[2:] & ~sp[1:-1] & (at2[1:] >= 0)
-        first = g[:-2][ok3].astype(np.uint64) << np.uint64(_ROW2_BITS)
-        rows1 = self._unigram[g[ok1]]
-        rows2 = at2[ok2]
-        rows3 = self._trigram.lookup(first | at2[1:][ok3].astype(np.uint64))
-        parts = []
-        for docs, rows in ((doc[ok1], rows1), (doc[1:][ok2], rows2), (doc[2:][ok3], rows3)):
-            hit = rows >= 0
-            parts.append((docs[hit], rows[hit]))
-        return parts
-
-    def _pair_difference(
-        self, row: np.ndarray, doc: np.ndarray, indptr: np.ndarray, a: np.ndarray, b: np.ndarray
-    ) -> np.ndarray:
-        """Per n-gram occurrence, log p(gram | a) - log p(gram | b) for its document's top two languages."""
-        if len(row) < 400 * len(a):  # short documents: one gather over the batch
-            return self._loglik[row, a[doc]] - self._loglik[row, b[doc]]
-        out = np.empty(len(row), dtype=np.float32)  # long ones: per document, from two contiguous columns
-        lt = self._loglik_t
-        for i in range(len(a)):
-            lo, hi = indptr[i], indptr[i + 1]
-            r = row[lo:hi]
-            np.subtract(lt[a[i]].take(r), lt[b[i]].take(r), out=out[lo:hi])
-        return out
+        cp = np.frombuffer(("\x00\x00" + "\x00\x00".join(prepared)).encode("utf-32-le", "surrogatepass"), np.uint32)
+        c = self._chars[cp]
+        c[starts] = _NO_ROW
+        c[starts + 1] = self._chars[_SPACE]
+        # No n-gram ends on the second or later capital of a run (langdetect's NGram.capitalword).
+        upper = c & np.uint32(_UPPER)
+        dead = np.flatnonzero(upper[1:] & upper[:-1]) + 1
+        ids = c >> np.uint32(_ID_SHIFT)
+        rows1 = c & np.uint32(_NO_ROW)
+        rows1[dead] = _NO_ROW
+        hit1 = rows1 != _NO_ROW
+        rows2 = self._bigram[ids[:-1] * np.uint32(self._width) + ids[1:]]  # 2-gram ending at each next character
+        rows2[dead - 1] = -1
+        hit2 = rows2 >= 0
+        found2 = rows2[hit2]
+        # 3-grams end where a 2-gram does (never on the first pair: a border and a space).
+        first = ids[:-2][hit2[1:]].astype(np.uint64) << np.uint64(_ROW_BITS)
+        rows3 = self._trigram.lookup(first | found2.astype(np.uint64))
+        hit3 = rows3 >= 0
+        indptr1, indptr2 = np.zeros(n_docs + 1, dtype=np.int64), np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.add.reduceat(hit1.view(np.uint8), starts, dtype=np.int64), out=indptr1[1:])
+        np.cumsum(np.add.reduceat(hit2.view(np.uint8), starts, dtype=np.int64), out=indptr2[1:])
+        before3 = np.zeros(len(hit3) + 1, dtype=np.int64)
+        np.cumsum(hit3, out=before3[1:])
+        return [(rows1[hit1].astype(np.int32), indptr1), (found2, indptr2), (rows3[hit3], before3[indptr2])]
 
     def ngrams(self, text: str) -> list[str]:
         """The known n-grams of one text, as strings (for inspection and tests)."""
@@ -356,13 +352,11 @@ class FastEngine:
         if not texts:
             return []
         n_docs = len(texts)
-        steps = np.arange(n_docs + 1)
-        parts = [(doc, row, np.searchsorted(doc, steps)) for doc, row in self.features_by_n(texts, sample_chars)]
+        parts = self._grams([prepare(t, self.max_chars, sample_chars) for t in texts])
         ll = np.zeros((n_docs, len(self.langs)))  # log-likelihood of all n-grams, per language
-        for _, row, indptr in parts:
-            x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._loglik)))
-            ll += x @ self._loglik
-        counts = sum(np.diff(indptr) for _, _, indptr in parts)
+        for rows, indptr in parts:
+            ll += sum_rows(indptr, rows, self._loglik)
+        counts = sum(np.diff(indptr) for _, indptr in parts)
         top2 = np.argsort(-ll, axis=1, kind="stable")[:, :2]
         a, b = top2[:, 0], top2[:, 1]
         # Per-gram log-odds of the top two: mean from the totals, variance from the second moment.
@@ -370,8 +364,9 @@ class FastEngine:
         docs = np.arange(n_docs)
         mean = (ll[docs, a] - ll[docs, b]) / n
         second = np.zeros(n_docs)
-        for doc, row, indptr in parts:
-            d = self._pair_difference(row, doc, indptr, a, b)
+        for rows, indptr in parts:
+            doc = np.repeat(docs, np.diff(indptr))
+            d = self._loglik[rows, a[doc]] - self._loglik[rows, b[doc]]
             second += np.bincount(doc, weights=d * d, minlength=n_docs)
         var = np.maximum(second / n - mean * mean, 1e-12)
         scale = 2.0 * _BARRIER / var
