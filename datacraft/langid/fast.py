@@ -34,7 +34,7 @@ from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS
 from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
 from datacraft.langid.sparse import sum_rows
-from datacraft.langid.text import prepare
+from datacraft.langid.text import non_latin_count, prepare
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
 _ROW_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
@@ -65,70 +65,68 @@ def gram_of(key: int) -> str:
     return "".join(reversed(chars))
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN = np.uint32(0x9E3779B1)  # Fibonacci hashing: the top bits of key * 2**32 / golden ratio
 
 
 class GramTable:
-    """Open-addressing hash table (linear probing) from integer keys (< 2**44) to rows (< 2**20),
-    each slot one ``key << 20 | row`` word; looked up a whole batch at a time in a few vectorized probes."""
-
-    ROW_BITS = 20
+    """Open-addressing hash table (linear probing) from uint32 keys (> 0) to int32 rows, looked up a whole
+    batch at a time in a few vectorized probes (uint32 arithmetic throughout)."""
 
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        keys = keys.astype(np.uint64)
-        if len(keys) and (int(keys.max()) >= 1 << 44 or int(rows.max()) >= 1 << self.ROW_BITS or int(keys.min()) == 0):
-            raise ValueError("GramTable keys must be in [1, 2**44) and rows below 2**20")
+        if len(keys) and (int(keys.max()) >= 1 << 32 or int(keys.min()) <= 0 or int(rows.max()) >= 1 << 31):
+            raise ValueError("GramTable keys must be in [1, 2**32) and rows below 2**31")
+        keys = keys.astype(np.uint32)
         self.bits = max(8, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
         size = 1 << self.bits
-        self.slots = np.zeros(size, dtype=np.uint64)  # 0: empty
-        entries = (keys << np.uint64(self.ROW_BITS)) | rows.astype(np.uint64)
-        mask = size - 1
+        self.keys = np.zeros(size, dtype=np.uint32)  # 0: empty
+        self.rows = np.full(size, -1, dtype=np.int32)
+        mask = np.uint32(size - 1)
         slot = self._slots(keys)
         pending = np.arange(len(keys))
         probes = 0
         while len(pending):  # place keys round by round; the lowest index wins a contested slot
             probes += 1
             s = slot[pending]
-            free = self.slots[s] == 0
+            free = self.keys[s] == 0
             taken, first = np.unique(s[free], return_index=True)
             winners = pending[free][first]
-            self.slots[taken] = entries[winners]
+            self.keys[taken], self.rows[taken] = keys[winners], rows[winners]
             placed = np.zeros(len(keys), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]
-            slot[pending] = (slot[pending] + 1) & mask
+            slot[pending] = (slot[pending] + np.uint32(1)) & mask
         self.probes = probes
 
     @classmethod
-    def from_slots(cls, slots: np.ndarray, bits: int, probes: int) -> GramTable:
-        """A table from the ``slots``, ``bits`` and ``probes`` of one built before."""
+    def from_arrays(cls, keys: np.ndarray, rows: np.ndarray, probes: int) -> GramTable:
+        """A table from the ``keys``, ``rows`` and ``probes`` of one built before."""
         table = cls.__new__(cls)
-        table.slots, table.bits, table.probes = slots, bits, probes
+        table.keys, table.rows, table.probes = keys, rows, probes
+        table.bits = len(keys).bit_length() - 1
         return table
 
     def _slots(self, q: np.ndarray) -> np.ndarray:
-        return ((q * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
+        return (q * _GOLDEN) >> np.uint32(32 - self.bits)
 
     def lookup(self, q: np.ndarray) -> np.ndarray:
-        """Row of every key in ``q`` (uint64), or -1 where it is not in the table."""
-        q = np.asarray(q, dtype=np.uint64)
-        shift, low = np.uint64(self.ROW_BITS), np.uint64((1 << self.ROW_BITS) - 1)
+        """Row of every key in ``q`` (uint32), or -1 where it is not in the table."""
+        q = np.asarray(q, dtype=np.uint32)
         slot = self._slots(q)
-        e = self.slots[slot]
-        found = (e >> shift) == q
-        out = (e & low).astype(np.int32)
-        out[~found] = -1
-        todo = np.flatnonzero(~found & (e != 0))  # first slot taken by another key: keep probing
-        mask = len(self.slots) - 1
+        k = self.keys[slot]
+        miss = k != q
+        out = self.rows[slot]
+        out[miss] = -1
+        todo = np.flatnonzero(miss & (k != 0))  # first slot taken by another key: keep probing
+        mask = np.uint32(len(self.keys) - 1)
         for _ in range(self.probes - 1):
             if not len(todo):
                 break
-            s = (slot[todo] + 1) & mask
+            s = (slot[todo] + np.uint32(1)) & mask
             slot[todo] = s
-            e = self.slots[s]
-            found = (e >> shift) == q[todo]
-            out[todo[found]] = (e[found] & low).astype(np.int32)
-            todo = todo[~found & (e != 0)]
+            k = self.keys[s]
+            found = k == q[todo]
+            out[todo[found]] = self.rows[s[found]]
+            todo = todo[~found & (k != 0)]
         return out
 
 
@@ -175,6 +173,22 @@ def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
+def _drop_latin_if_mostly_other(
+    cp: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cleaned: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~datacraft.langid.text.drop_latin_if_mostly_other` on the documents of a batch not ``cleaned``
+    yet (code points ``cp``, each document from ``starts`` for ``lengths``); returns the new ``cp`` and ``starts``."""
+    latin = (cp - np.uint32(0x41)) <= np.uint32(0x7A - 0x41)  # wraps below 0x41
+    n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
+    n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
+    strip = ~cleaned & (n_latin > 0) & (n_latin * 2 < n_other)
+    if not strip.any():
+        return cp, starts
+    cp = cp[~(latin & np.repeat(strip, lengths))]
+    removed = np.where(strip, n_latin, 0)
+    return cp, starts - (np.cumsum(removed) - removed)
+
+
 class FastEngine:
     """Deterministic vectorized scorer over langdetect's profiles (see the module docstring)."""
 
@@ -198,7 +212,7 @@ class FastEngine:
             tables = self._built[alpha] = self._load_or_build(alpha)
         vars(self).update(tables)
 
-    _ARRAYS = ("_keys", "_loglik", "_bigram", "_chars")  # cached, with the 3-gram table's slots
+    _ARRAYS = ("_keys", "_loglik", "_bigram", "_chars")  # cached, with the 3-gram table's arrays
 
     def _load_or_build(self, alpha: float) -> dict[str, Any]:
         """The engine's tables from the local cache (:mod:`datacraft.langid.cache`), else built and cached."""
@@ -209,8 +223,10 @@ class FastEngine:
             tables: dict[str, Any] = {a: arrays[a].view(np.ndarray) for a in self._ARRAYS}
             tables["langs"] = tuple(meta["langs"])
             tables["_width"] = int(meta["width"])
-            tables["_trigram"] = GramTable.from_slots(
-                arrays["_trigram_slots"].view(np.ndarray), int(meta["trigram_bits"]), int(meta["trigram_probes"])
+            tables["_trigram"] = GramTable.from_arrays(
+                arrays["_trigram_keys"].view(np.ndarray),
+                arrays["_trigram_rows"].view(np.ndarray),
+                int(meta["trigram_probes"]),
             )
             return tables
         self._build(alpha)
@@ -219,12 +235,10 @@ class FastEngine:
         meta = {
             "langs": list(self.langs),
             "width": self._width,
-            "trigram_bits": self._trigram.bits,
             "trigram_probes": self._trigram.probes,
         }
-        save_arrays(
-            "langid-fast", key, {a: tables[a] for a in self._ARRAYS} | {"_trigram_slots": self._trigram.slots}, meta
-        )
+        trigram = {"_trigram_keys": self._trigram.keys, "_trigram_rows": self._trigram.rows}
+        save_arrays("langid-fast", key, {a: tables[a] for a in self._ARRAYS} | trigram, meta)
         return tables
 
     def _build(self, alpha: float) -> None:
@@ -268,8 +282,7 @@ class FastEngine:
             or self._bigram[space * self._width + space] >= 0
         ):
             raise RuntimeError("langdetect's profiles break an assumption of the fast engine's n-gram tables")
-        keys3 = (first_id.astype(np.uint64) << np.uint64(_ROW_BITS)) | at.astype(np.uint64)
-        self._trigram = GramTable(keys3, tri_rows.astype(np.int64))
+        self._trigram = GramTable((first_id << _ROW_BITS) | at, tri_rows)
         # One lookup per character (of its langdetect-normalized form): 1-gram row | upper case | 2-gram id.
         norm = _normalization_table()
         unigram = unigram_rows(self._keys)[norm]
@@ -290,23 +303,25 @@ class FastEngine:
         (long texts sampled to ``sample_chars``, by default the engine's)."""
         sample = self.sample_chars if sample_chars is None else sample_chars
         docs = np.arange(len(texts))
-        return [
-            (np.repeat(docs, np.diff(indptr)), rows)
-            for rows, indptr in self._grams([prepare(t, self.max_chars, sample) for t in texts])
-        ]
+        return [(np.repeat(docs, np.diff(indptr)), rows) for rows, indptr in self._grams(texts, sample)]
 
-    def _grams(self, prepared: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Known 1-, 2- and 3-grams of prepared texts: per n, the vocabulary rows of their occurrences in text
+    def _grams(self, texts: list[str], sample_chars: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Known 1-, 2- and 3-grams of the texts: per n, the vocabulary rows of their occurrences in text
         order, and per document where its rows start (``indptr``, one more than there are documents)."""
-        n_docs = len(prepared)
+        n_docs = len(texts)
         if not n_docs:
             return [(np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))] * 3
         # Each document is preceded by a character of no n-gram (its border) and a space (langdetect starts
         # its n-gram buffer with one).
+        pairs = [prepare(t, self.max_chars, sample_chars) for t in texts]
+        prepared = [text for text, _ in pairs]
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 2
         starts = np.zeros(n_docs, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
         cp = np.frombuffer(("\x00\x00" + "\x00\x00".join(prepared)).encode("utf-32-le", "surrogatepass"), np.uint32)
+        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=n_docs)
+        if not cleaned.all():
+            cp, starts = _drop_latin_if_mostly_other(cp, starts, lengths, cleaned)
         c = self._chars[cp]
         c[starts] = _NO_ROW
         c[starts + 1] = self._chars[_SPACE]
@@ -322,8 +337,8 @@ class FastEngine:
         hit2 = rows2 >= 0
         found2 = rows2[hit2]
         # 3-grams end where a 2-gram does (never on the first pair: a border and a space).
-        first = ids[:-2][hit2[1:]].astype(np.uint64) << np.uint64(_ROW_BITS)
-        rows3 = self._trigram.lookup(first | found2.astype(np.uint64))
+        first = ids[:-2][hit2[1:]] << np.uint32(_ROW_BITS)  # < 2**30: the ids have 12 bits
+        rows3 = self._trigram.lookup(first | found2.view(np.uint32))
         hit3 = rows3 >= 0
         indptr1, indptr2 = np.zeros(n_docs + 1, dtype=np.int64), np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(np.add.reduceat(hit1.view(np.uint8), starts, dtype=np.int64), out=indptr1[1:])
@@ -352,7 +367,7 @@ class FastEngine:
         if not texts:
             return []
         n_docs = len(texts)
-        parts = self._grams([prepare(t, self.max_chars, sample_chars) for t in texts])
+        parts = self._grams(texts, sample_chars)
         ll = np.zeros((n_docs, len(self.langs)))  # log-likelihood of all n-grams, per language
         for rows, indptr in parts:
             ll += sum_rows(indptr, rows, self._loglik)
@@ -364,10 +379,12 @@ class FastEngine:
         docs = np.arange(n_docs)
         mean = (ll[docs, a] - ll[docs, b]) / n
         second = np.zeros(n_docs)
+        flat, width = self._loglik.ravel(), self._loglik.shape[1]
         for rows, indptr in parts:
-            doc = np.repeat(docs, np.diff(indptr))
-            d = self._loglik[rows, a[doc]] - self._loglik[rows, b[doc]]
-            second += np.bincount(doc, weights=d * d, minlength=n_docs)
+            per_doc = np.diff(indptr)
+            at_a = np.multiply(rows, width, dtype=np.int64) + np.repeat(a, per_doc)  # flat index of (row, a)
+            d = flat.take(at_a) - flat.take(at_a + np.repeat(b - a, per_doc))
+            second += np.bincount(np.repeat(docs, per_doc), weights=d * d, minlength=n_docs)
         var = np.maximum(second / n - mean * mean, 1e-12)
         scale = 2.0 * _BARRIER / var
         logits = scale[:, None] * (ll - ll[docs, a][:, None]) / n[:, None]

@@ -64,10 +64,13 @@ def letter_count(text: str) -> int:
 def letter_counts(texts: list[str]) -> np.ndarray:
     """:func:`letter_count` of every text of a batch, in one pass over their code points."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    ends = np.cumsum(lengths)
-    cumulative = np.zeros(int(ends[-1]) + 1 if len(texts) else 1, dtype=np.int64)
-    np.cumsum(class_table()[code_points("".join(texts))] != OTHER, out=cumulative[1:])
-    return cumulative[ends] - cumulative[ends - lengths]
+    counts = np.zeros(len(texts), dtype=np.int64)
+    filled = lengths > 0
+    if filled.any():
+        letters = class_table()[code_points("".join(texts))] != OTHER
+        starts = np.cumsum(lengths) - lengths
+        counts[filled] = np.add.reduceat(letters.view(np.uint8), starts[filled], dtype=np.int64)
+    return counts
 
 
 def _ascii_alpha(text: str) -> np.ndarray:

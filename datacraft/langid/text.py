@@ -107,13 +107,14 @@ def drop_latin_if_mostly_other(text: str) -> str:
     return cp[~latin].tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def prepare(text: str, max_chars: int, sample_chars: int = 0) -> str:
-    """langdetect's ``Detector.append`` and ``cleaning_text``: remove URLs and e-mail addresses, normalize
-    Vietnamese, truncate to ``max_chars``, drop the Latin letters of mostly non-Latin text. A text longer than
-    ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its first ``max_chars`` characters, after the
-    Latin-letter rule was applied to all of them, and before the (slow) Vietnamese normalization, which then
-    runs on the windows only."""
+def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool]:
+    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate
+    to ``max_chars``. A text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
+    first ``max_chars`` characters, after langdetect's Latin-letter rule (``cleaning_text``) was applied to
+    all of them, and before the (slow) Vietnamese normalization, which then runs on the windows only.
+    Returns the text and whether it needs no Latin-letter rule any more (sampled, or ASCII)."""
     text = remove_urls_and_mail(text)
     if 0 < sample_chars < min(len(text), max_chars):
-        return normalize_vi(sample_windows(drop_latin_if_mostly_other(text[:max_chars]), sample_chars))
-    return drop_latin_if_mostly_other(normalize_vi(text)[:max_chars])
+        return normalize_vi(sample_windows(drop_latin_if_mostly_other(text[:max_chars]), sample_chars)), True
+    text = normalize_vi(text)[:max_chars]
+    return text, text.isascii()
