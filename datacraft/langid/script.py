@@ -88,6 +88,19 @@ def letter_counts(texts: list[str]) -> np.ndarray:
     return counts
 
 
+def has_letters(texts: list[str], minimum: int, max_chars: int) -> np.ndarray:
+    """Per text, whether its first ``max_chars`` characters hold at least ``minimum`` letters (as
+    :func:`letter_count`): counted on a short head of each text first, and in full only where that is short."""
+    head = max(64, 4 * minimum)
+    if head >= max_chars:
+        return letter_counts([t[:max_chars] for t in texts]) >= minimum
+    out = letter_counts([t[:head] for t in texts]) >= minimum
+    unsure = [i for i in np.flatnonzero(~out).tolist() if len(texts[i]) > head]
+    if unsure:
+        out[unsure] = letter_counts([texts[i][:max_chars] for i in unsure]) >= minimum
+    return out
+
+
 def _ascii_alpha(text: str) -> np.ndarray:
     b = np.frombuffer(text.encode("ascii"), dtype=np.uint8) | 0x20
     return (b >= 0x61) & (b <= 0x7A)

@@ -113,8 +113,17 @@ def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool
     first ``max_chars`` characters, after langdetect's Latin-letter rule (``cleaning_text``) was applied to
     all of them, and before the (slow) Vietnamese normalization, which then runs on the windows only.
     Returns the text and whether it needs no Latin-letter rule any more (sampled, or ASCII)."""
-    text = remove_urls_and_mail(text)
-    if 0 < sample_chars < min(len(text), max_chars):
-        return normalize_vi(sample_windows(drop_latin_if_mostly_other(text[:max_chars]), sample_chars)), True
-    text = normalize_vi(text)[:max_chars]
-    return text, text.isascii()
+    if "http" in text:
+        text = URL_RE.sub(" ", text)
+    if "@" in text:
+        text = remove_mail(text)
+    if 0 < sample_chars < len(text) and sample_chars < max_chars:
+        text = sample_windows(drop_latin_if_mostly_other(text[:max_chars]), sample_chars)
+        return normalize_vi(text), True
+    if text.isascii():
+        return text[:max_chars], True
+    # A pair normalize_vi folds ends at a mark: with none among the first max_chars + 1 characters, the
+    # first max_chars are unchanged.
+    if VI_MARKS.search(text, 0, max_chars + 1) is not None:
+        text = NGram.normalize_vi(text)
+    return text[:max_chars], False
