@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from datacraft.langid import hanzi
 from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import Detection
 from datacraft.langid.hanzi import SIMPLIFIED_ONLY, TRADITIONAL_ONLY
@@ -41,7 +40,8 @@ _PLANES = (range(0, 0x40000), range(0xE0000, 0xE1000))  # assigned letters and m
 def class_table() -> np.ndarray:
     """Code point → script class (``OTHER``, ``LETTER``, ``HANGUL``, ``KANA``, ``HAN``, ``HAN_*``); from the
     local cache (:mod:`datacraft.langid.cache`) when there (building it walks 266k code points: ~0.1 CPU-s)."""
-    key = cache_key(Path(__file__).read_bytes(), Path(hanzi.__file__ or "").read_bytes(), unicodedata.unidata_version)
+    here = Path(__file__)
+    key = cache_key(here.read_bytes(), here.with_name("hanzi.py").read_bytes(), unicodedata.unidata_version)
     hit = load_arrays("langid-script", key)
     if hit is not None:
         return hit[0]["classes"].view(np.ndarray)
