@@ -13,6 +13,7 @@ multilingual fortunes, 300-word documents cut from UDHR, and this machine's manu
     python bench/langid_bench.py --fortunes 0         # every fortune (slow: the reference is ~200 docs/s)
     python bench/langid_bench.py --whole --old        # also: no sampling; the previous defaults
     python bench/langid_bench.py --apply              # end to end: `datacraft apply langid` vs langdetect
+    python bench/langid_bench.py --apply --before ../main   # ... and an older tree's apply, alternated
 
 ``--apply`` writes the same documents as one JSONL file and times ``datacraft apply langid`` on it end to
 end in a fresh process (start-up, reading, the stage, writing Parquet: CPU of the whole process tree, peak
@@ -167,12 +168,14 @@ def print_per_language(title: str, table: dict) -> None:
         print(f"| {lang} | {r['n']} | {r['fast']:.0%} | {r['langdetect']:.0%} |")
 
 
-def run_apply(path: Path, out: Path) -> dict[str, float]:
-    """``datacraft apply langid`` on ``path`` in a fresh process: CPU of its process tree, wall, peak RSS."""
+def run_apply(path: Path, out: Path, tree: Path | None = None) -> dict[str, float]:
+    """``datacraft apply langid`` on ``path`` in a fresh process (the datacraft of ``tree`` when given):
+    CPU of its process tree, wall, peak RSS."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "datacraft", "apply", "langid", "-i", str(path), "-o", str(out), "-qq"]
+    env = None if tree is None else dict(os.environ, PYTHONPATH=str(tree.resolve()))
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=path.parent)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"datacraft apply failed with status {status}")
@@ -180,9 +183,12 @@ def run_apply(path: Path, out: Path) -> dict[str, float]:
     return {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024}
 
 
-def apply_side_by_side(sets: dict[str, list[dict]], repeat: int, seed: int, max_chars: int, every: int = 1) -> None:
+def apply_side_by_side(
+    sets: dict[str, list[dict]], repeat: int, seed: int, max_chars: int, every: int = 1, before: Path | None = None
+) -> None:
     """End to end: ``datacraft apply langid`` (fresh process) vs langdetect's detect on the same texts
-    (every ``every``-th of them: langdetect's rate is measured on that systematic sample)."""
+    (every ``every``-th of them: langdetect's rate is measured on that systematic sample). With ``before``
+    (another datacraft source tree), its ``apply langid`` too, alternated with this one; outputs compared."""
     rows = [r for rs in sets.values() for r in rs]
     texts = [r["text"] for r in rows][::every]
     work = Path(tempfile.mkdtemp(prefix="langid-apply-"))
@@ -193,15 +199,20 @@ def apply_side_by_side(sets: dict[str, list[dict]], repeat: int, seed: int, max_
     ref = make_engine("langdetect", max_chars=max_chars, seed=seed, script=False)
     ref.detect(["warm up"])
     best: dict[str, float] = {}
+    old: dict[str, float] = {}
     ld_cpu = float("inf")
     loads = []
     for _ in range(repeat):
         m = run_apply(src, work / "out")
         best = m if not best else {k: min(best[k], m[k]) for k in m}
+        if before is not None:
+            m = run_apply(src, work / "out-before", before)
+            old = m if not old else {k: min(old[k], m[k]) for k in m}
         t0 = time.process_time()
         ref.detect(texts)
         ld_cpu = min(ld_cpu, (time.process_time() - t0) * len(rows) / len(texts))  # for all the documents
         loads.append(os.getloadavg()[0])
+    same = before is not None and _parquet_bytes(work / "out") == _parquet_bytes(work / "out-before")
     shutil.rmtree(work, ignore_errors=True)
     n = len(rows)
     print(f"\n## End to end: `datacraft apply langid` vs langdetect ({n:,} documents, best of {repeat})\n")
@@ -211,12 +222,26 @@ def apply_side_by_side(sets: dict[str, list[dict]], repeat: int, seed: int, max_
         f"| datacraft apply langid (whole process tree) | {best['cpu']:.2f} | {n / best['cpu']:,.0f} | "
         f"{best['rss_mb']:.0f} |"
     )
+    if old:
+        print(
+            f"| before: datacraft apply langid of {before} | {old['cpu']:.2f} | {n / old['cpu']:,.0f} | "
+            f"{old['rss_mb']:.0f} |"
+        )
     sampled = f", timed on every {every}th document ({len(texts):,})" if every > 1 else ""
     print(f"| langdetect (detect only, in process{sampled}) | {ld_cpu:.2f} | {n / ld_cpu:,.0f} | |")
     print(
         f"\nSpeed-up end to end: **{ld_cpu / best['cpu']:.1f}x**; apply wall {best['wall']:.1f} s; "
         f"load average {min(loads):.1f}-{max(loads):.1f}."
     )
+    if old:
+        print(
+            f"Before: **{ld_cpu / old['cpu']:.1f}x** ({old['cpu'] / best['cpu']:.2f}x the CPU of now); "
+            f"data/ and rejected/ Parquet {'byte-identical' if same else 'DIFFERENT'}."
+        )
+
+
+def _parquet_bytes(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
 
 
 def main() -> None:
@@ -237,6 +262,7 @@ def main() -> None:
     ap.add_argument("--apply", action="store_true", help="only the end-to-end `datacraft apply langid` comparison")
     ap.add_argument("--repeat", type=int, default=2, help="--apply: runs of each side (best kept)")
     ap.add_argument("--ld-every", type=int, default=1, help="--apply: time langdetect on every k-th document only")
+    ap.add_argument("--before", type=Path, help="--apply: also time the datacraft of this source tree (e.g. main)")
     args = ap.parse_args()
 
     udhr, fortunes = load_sets(args.data)
@@ -255,7 +281,7 @@ def main() -> None:
     if manpages:
         sets["manual pages (this machine)"] = manpages
     if args.apply:
-        apply_side_by_side(sets, args.repeat, args.seed, args.max_chars, args.ld_every)
+        apply_side_by_side(sets, args.repeat, args.seed, args.max_chars, args.ld_every, args.before)
         return
 
     t0 = time.process_time()

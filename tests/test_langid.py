@@ -18,8 +18,9 @@ from datacraft.document import Document
 from datacraft.errors import ConfigError
 from datacraft.langid import UND, language_codes, make_engine
 from datacraft.langid.engines import DEFAULT_SAMPLE_CHARS
-from datacraft.langid.fast import FastEngine, sample_windows
+from datacraft.langid.fast import FastEngine
 from datacraft.langid.profiles import profile_texts
+from datacraft.langid.text import sample_windows
 from datacraft.pipeline.config import build_config, validate_stage_params
 from datacraft.pipeline.layout import OutputLayout
 from datacraft.pipeline.ledger import ShardStats

@@ -20,7 +20,6 @@ the per-gram mean log-likelihoods scaled by ``2 b / σ²``, which gives exactly 
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,24 +28,24 @@ import langdetect
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.utils.ngram import NGram
-from scipy.sparse import csr_matrix
 
 from datacraft.langid.cache import cache_key, load_arrays, save_arrays
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS, UNDETERMINED, Detection
 from datacraft.langid.profiles import PROFILE_DIR, load_profiles
 from datacraft.langid.script import refine_cjk
+from datacraft.langid.sparse import sum_rows
+from datacraft.langid.text import non_latin_count, prepare
 
 _BITS = 21  # code points fit in 21 bits: a 3-gram key fits in 63
-_ROW2_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
+_ROW_BITS = 17  # vocabulary rows (87,598) fit in 17 bits
+_NO_ROW = (1 << _ROW_BITS) - 1
+# Per code point, one uint32: the row of its 1-gram (_NO_ROW: none) | is upper case << 17 | 2-gram character id << 18.
+_UPPER = 1 << _ROW_BITS
+_ID_SHIFT = _ROW_BITS + 1
+_ID_LIMIT = 1 << (32 - _ID_SHIFT)
 _SPACE = 0x20
 _BMP = 0x10000
 _BARRIER = math.log(Detector.CONV_THRESHOLD / (1.0 - Detector.CONV_THRESHOLD))
-_URL_RE = Detector.URL_RE
-_MAIL_RE = Detector.MAIL_RE
-# A text has a MAIL_RE match exactly when it has this (one character of each of its three parts around
-# an @): searched first because MAIL_RE itself backtracks up to 64 characters at every position.
-_MAIL_HINT = re.compile(r"[-_.0-9A-Za-z]@[-_0-9A-Za-z][-_.0-9A-Za-z]")
-_VI_MARKS = re.compile(f"[{NGram.DMARK_CLASS}]")  # combining marks that normalize_vi folds into letters
 
 
 def gram_key(gram: str) -> int:
@@ -66,70 +65,68 @@ def gram_of(key: int) -> str:
     return "".join(reversed(chars))
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN = np.uint32(0x9E3779B1)  # Fibonacci hashing: the top bits of key * 2**32 / golden ratio
 
 
 class GramTable:
-    """Open-addressing hash table (linear probing) from integer keys (< 2**44) to rows (< 2**20),
-    each slot one ``key << 20 | row`` word; looked up a whole batch at a time in a few vectorized probes."""
-
-    ROW_BITS = 20
+    """Open-addressing hash table (linear probing) from uint32 keys (> 0) to int32 rows, looked up a whole
+    batch at a time in a few vectorized probes (uint32 arithmetic throughout)."""
 
     def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        keys = keys.astype(np.uint64)
-        if len(keys) and (int(keys.max()) >= 1 << 44 or int(rows.max()) >= 1 << self.ROW_BITS or int(keys.min()) == 0):
-            raise ValueError("GramTable keys must be in [1, 2**44) and rows below 2**20")
+        if len(keys) and (int(keys.max()) >= 1 << 32 or int(keys.min()) <= 0 or int(rows.max()) >= 1 << 31):
+            raise ValueError("GramTable keys must be in [1, 2**32) and rows below 2**31")
+        keys = keys.astype(np.uint32)
         self.bits = max(8, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
         size = 1 << self.bits
-        self.slots = np.zeros(size, dtype=np.uint64)  # 0: empty
-        entries = (keys << np.uint64(self.ROW_BITS)) | rows.astype(np.uint64)
-        mask = size - 1
+        self.keys = np.zeros(size, dtype=np.uint32)  # 0: empty
+        self.rows = np.full(size, -1, dtype=np.int32)
+        mask = np.uint32(size - 1)
         slot = self._slots(keys)
         pending = np.arange(len(keys))
         probes = 0
         while len(pending):  # place keys round by round; the lowest index wins a contested slot
             probes += 1
             s = slot[pending]
-            free = self.slots[s] == 0
+            free = self.keys[s] == 0
             taken, first = np.unique(s[free], return_index=True)
             winners = pending[free][first]
-            self.slots[taken] = entries[winners]
+            self.keys[taken], self.rows[taken] = keys[winners], rows[winners]
             placed = np.zeros(len(keys), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]
-            slot[pending] = (slot[pending] + 1) & mask
+            slot[pending] = (slot[pending] + np.uint32(1)) & mask
         self.probes = probes
 
     @classmethod
-    def from_slots(cls, slots: np.ndarray, bits: int, probes: int) -> GramTable:
-        """A table from the ``slots``, ``bits`` and ``probes`` of one built before."""
+    def from_arrays(cls, keys: np.ndarray, rows: np.ndarray, probes: int) -> GramTable:
+        """A table from the ``keys``, ``rows`` and ``probes`` of one built before."""
         table = cls.__new__(cls)
-        table.slots, table.bits, table.probes = slots, bits, probes
+        table.keys, table.rows, table.probes = keys, rows, probes
+        table.bits = len(keys).bit_length() - 1
         return table
 
     def _slots(self, q: np.ndarray) -> np.ndarray:
-        return ((q * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
+        return (q * _GOLDEN) >> np.uint32(32 - self.bits)
 
     def lookup(self, q: np.ndarray) -> np.ndarray:
-        """Row of every key in ``q`` (uint64), or -1 where it is not in the table."""
-        q = np.asarray(q, dtype=np.uint64)
-        shift, low = np.uint64(self.ROW_BITS), np.uint64((1 << self.ROW_BITS) - 1)
+        """Row of every key in ``q`` (uint32), or -1 where it is not in the table."""
+        q = np.asarray(q, dtype=np.uint32)
         slot = self._slots(q)
-        e = self.slots[slot]
-        found = (e >> shift) == q
-        out = (e & low).astype(np.int32)
-        out[~found] = -1
-        todo = np.flatnonzero(~found & (e != 0))  # first slot taken by another key: keep probing
-        mask = len(self.slots) - 1
+        k = self.keys[slot]
+        miss = k != q
+        out = self.rows[slot]
+        out[miss] = -1
+        todo = np.flatnonzero(miss & (k != 0))  # first slot taken by another key: keep probing
+        mask = np.uint32(len(self.keys) - 1)
         for _ in range(self.probes - 1):
             if not len(todo):
                 break
-            s = (slot[todo] + 1) & mask
+            s = (slot[todo] + np.uint32(1)) & mask
             slot[todo] = s
-            e = self.slots[s]
-            found = (e >> shift) == q[todo]
-            out[todo[found]] = (e[found] & low).astype(np.int32)
-            todo = todo[~found & (e != 0)]
+            k = self.keys[s]
+            found = k == q[todo]
+            out[todo[found]] = self.rows[s[found]]
+            todo = todo[~found & (k != 0)]
         return out
 
 
@@ -176,58 +173,20 @@ def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-SAMPLE_WINDOW = 200  # characters per window of a sampled long text
-
-
-def sample_windows(text: str, sample_chars: int, window: int = SAMPLE_WINDOW) -> str:
-    """At most about ``sample_chars`` characters of ``text``: whole when short enough, otherwise
-    ``ceil(sample_chars / window)`` windows of ``window`` characters spread evenly from its start to
-    its end, each moved forward to begin at a word (after a space, when one is near), joined by spaces."""
-    if sample_chars <= 0 or len(text) <= sample_chars:
-        return text
-    k = max(1, -(-sample_chars // window))
-    width = min(window, sample_chars)
-    span = len(text) - width
-    pieces = []
-    for j in range(k):
-        start = span * j // max(k - 1, 1)
-        if start:
-            space = text.find(" ", start - 1, start + width // 4)
-            if space >= 0:
-                start = space + 1
-        pieces.append(text[start : start + width])
-    return " ".join(pieces)
-
-
-_NO_LATIN = dict.fromkeys(range(0x41, 0x7B))  # str.translate table dropping 'A'..'z'
-
-
-def non_latin_count(cp: np.ndarray) -> np.ndarray:
-    """Per code point, whether langdetect's ``cleaning_text`` counts it as non-Latin: every one from U+0300
-    on. (It means to exempt Latin Extended Additional, but compares a block number with a block name.)"""
-    return cp >= 0x300
-
-
-def prepare(text: str, max_chars: int, sample_chars: int = 0) -> tuple[str, bool]:
-    """langdetect's ``Detector.append``: remove URLs and e-mail addresses, normalize Vietnamese, truncate
-    to ``max_chars``. A text longer than ``sample_chars`` (> 0) is cut to :func:`sample_windows` of its
-    first ``max_chars`` characters, after langdetect's Latin-letter rule was applied to all of them, and
-    before the (slow) Vietnamese normalization, which then runs on the windows only. Returns the text
-    and whether the Latin-letter rule was already applied."""
-    if "http" in text:
-        text = _URL_RE.sub(" ", text)
-    if "@" in text and _MAIL_HINT.search(text):
-        text = _MAIL_RE.sub(" ", text)
-    if 0 < sample_chars < min(len(text), max_chars):
-        text = text[:max_chars]
-        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        if np.count_nonzero((cp >= 0x41) & (cp <= 0x7A)) * 2 < np.count_nonzero(non_latin_count(cp)):
-            text = text.translate(_NO_LATIN)
-        text = sample_windows(text, sample_chars)
-        return (NGram.normalize_vi(text) if _VI_MARKS.search(text) else text), True
-    if _VI_MARKS.search(text):
-        text = NGram.normalize_vi(text)
-    return text[:max_chars], False
+def _drop_latin_if_mostly_other(
+    cp: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cleaned: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~datacraft.langid.text.drop_latin_if_mostly_other` on the documents of a batch not ``cleaned``
+    yet (code points ``cp``, each document from ``starts`` for ``lengths``); returns the new ``cp`` and ``starts``."""
+    latin = (cp - np.uint32(0x41)) <= np.uint32(0x7A - 0x41)  # wraps below 0x41
+    n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
+    n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
+    strip = ~cleaned & (n_latin > 0) & (n_latin * 2 < n_other)
+    if not strip.any():
+        return cp, starts
+    cp = cp[~(latin & np.repeat(strip, lengths))]
+    removed = np.where(strip, n_latin, 0)
+    return cp, starts - (np.cumsum(removed) - removed)
 
 
 class FastEngine:
@@ -253,7 +212,7 @@ class FastEngine:
             tables = self._built[alpha] = self._load_or_build(alpha)
         vars(self).update(tables)
 
-    _ARRAYS = ("_keys", "_loglik", "_bigram", "_char")  # cached; the others are derived from them when loaded
+    _ARRAYS = ("_keys", "_loglik", "_bigram", "_chars")  # cached, with the 3-gram table's arrays
 
     def _load_or_build(self, alpha: float) -> dict[str, Any]:
         """The engine's tables from the local cache (:mod:`datacraft.langid.cache`), else built and cached."""
@@ -262,13 +221,12 @@ class FastEngine:
         if hit is not None:
             arrays, meta = hit
             tables: dict[str, Any] = {a: arrays[a].view(np.ndarray) for a in self._ARRAYS}
-            tables["_unigram"] = unigram_rows(tables["_keys"])
-            tables["_loglik_t"] = np.ascontiguousarray(tables["_loglik"].T)
             tables["langs"] = tuple(meta["langs"])
             tables["_width"] = int(meta["width"])
-            tables["_char_space"] = np.uint64(meta["char_space"])
-            tables["_trigram"] = GramTable.from_slots(
-                arrays["_trigram_slots"].view(np.ndarray), int(meta["trigram_bits"]), int(meta["trigram_probes"])
+            tables["_trigram"] = GramTable.from_arrays(
+                arrays["_trigram_keys"].view(np.ndarray),
+                arrays["_trigram_rows"].view(np.ndarray),
+                int(meta["trigram_probes"]),
             )
             return tables
         self._build(alpha)
@@ -277,13 +235,10 @@ class FastEngine:
         meta = {
             "langs": list(self.langs),
             "width": self._width,
-            "char_space": int(self._char_space),
-            "trigram_bits": self._trigram.bits,
             "trigram_probes": self._trigram.probes,
         }
-        save_arrays(
-            "langid-fast", key, {a: tables[a] for a in self._ARRAYS} | {"_trigram_slots": self._trigram.slots}, meta
-        )
+        trigram = {"_trigram_keys": self._trigram.keys, "_trigram_rows": self._trigram.rows}
+        save_arrays("langid-fast", key, {a: tables[a] for a in self._ARRAYS} | trigram, meta)
         return tables
 
     def _build(self, alpha: float) -> None:
@@ -292,9 +247,9 @@ class FastEngine:
         keys = np.array([gram_key(g) for g in prof.grams], dtype=np.uint64)
         order = np.argsort(keys)
         self._keys = keys[order]
-        self._unigram = unigram_rows(self._keys)
+        if len(self._keys) >= _NO_ROW:
+            raise RuntimeError("langdetect's vocabulary does not fit the fast engine's 17-bit rows")
         self._loglik = smoothed_loglik(prof.prob[order], alpha)
-        self._loglik_t = np.ascontiguousarray(self._loglik.T)  # one language's column, contiguous
         # 2-grams: a dense table indexed by the pair of characters (only characters that occur in a 2-gram).
         low = np.uint64((1 << _BITS) - 1)
         pair = (self._keys >= (1 << _BITS)) & (self._keys < (1 << 2 * _BITS))
@@ -302,28 +257,41 @@ class FastEngine:
         head, tail = (self._keys[pair] >> np.uint64(_BITS)).astype(np.int64), (self._keys[pair] & low).astype(np.int64)
         alphabet = np.unique(np.concatenate([head, tail]))
         self._width = len(alphabet) + 1  # id 0: a character in no 2-gram
-        char_id = np.zeros(0x110000, dtype=np.int32)
-        char_id[alphabet] = np.arange(1, self._width, dtype=np.int32)
+        if self._width >= _ID_LIMIT:
+            raise RuntimeError("langdetect's 2-grams have more characters than the fast engine's ids hold")
+        char_id = np.zeros(0x110000, dtype=np.int64)
+        char_id[alphabet] = np.arange(1, self._width)
         self._bigram = np.full(self._width * self._width, -1, dtype=np.int32)
         self._bigram[char_id[head] * self._width + char_id[tail]] = pair_rows
-        # 3-grams: keyed by (first character, row of the last two): in langdetect's profiles every 3-gram's
-        # last two characters are a known 2-gram, so a 3-gram is only looked up where that 2-gram was found.
-        assert len(self._keys) < 1 << _ROW2_BITS
+        # 3-grams: keyed by (id of the first character, row of the last two). In langdetect's profiles every
+        # 3-gram's last two characters are a known 2-gram and its first character occurs in a 2-gram, so a
+        # 3-gram is only looked up where that 2-gram was found. No n-gram has a space after a space or a
+        # space in the middle (langdetect's n-gram buffer restarts at a space), so a text's runs of spaces
+        # and its documents' borders need no masks: those n-grams are simply not found.
         tri_rows = np.flatnonzero(self._keys >= (1 << 2 * _BITS))
-        last_two = self._keys[tri_rows] & np.uint64((1 << 2 * _BITS) - 1)
+        tri = self._keys[tri_rows]
+        last_two = tri & np.uint64((1 << 2 * _BITS) - 1)
         at = np.minimum(np.searchsorted(self._keys, last_two), len(self._keys) - 1)
-        if not np.array_equal(self._keys[at], last_two):
-            raise RuntimeError("langdetect profiles have a 3-gram whose last two characters are no 2-gram")
-        keys3 = ((self._keys[tri_rows] >> np.uint64(2 * _BITS)) << np.uint64(_ROW2_BITS)) | at.astype(np.uint64)
-        self._trigram = GramTable(keys3, tri_rows.astype(np.int64))
-        # One lookup per character: normalized code point | is-upper << 21 | 2-gram character id << 22.
+        first_id = char_id[(tri >> np.uint64(2 * _BITS)).astype(np.int64)]
+        middle = ((tri >> np.uint64(_BITS)) & low).astype(np.int64)
+        space = char_id[_SPACE]
+        if (
+            not np.array_equal(self._keys[at], last_two)
+            or (first_id == 0).any()
+            or (middle == _SPACE).any()
+            or self._bigram[space * self._width + space] >= 0
+        ):
+            raise RuntimeError("langdetect's profiles break an assumption of the fast engine's n-gram tables")
+        self._trigram = GramTable((first_id << _ROW_BITS) | at, tri_rows)
+        # One lookup per character (of its langdetect-normalized form): 1-gram row | upper case | 2-gram id.
         norm = _normalization_table()
-        self._char = (
-            norm.astype(np.uint64)
-            | (_upper_table()[norm].astype(np.uint64) << np.uint64(_BITS))
-            | (char_id[norm].astype(np.uint64) << np.uint64(_BITS + 1))
+        unigram = unigram_rows(self._keys)[norm]
+        unigram[(unigram < 0) | (norm == _SPACE)] = _NO_ROW  # a space is never a 1-gram
+        self._chars = (
+            unigram.astype(np.uint32)
+            | (_upper_table()[norm].astype(np.uint32) << np.uint32(_ROW_BITS))
+            | (char_id[norm].astype(np.uint32) << np.uint32(_ID_SHIFT))
         )
-        self._char_space = self._char[_SPACE]
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known n-grams of the texts: (document index, vocabulary row) per occurrence, grouped by n."""
@@ -334,67 +302,50 @@ class FastEngine:
         """Known 1-, 2- and 3-grams: per n, (document index, vocabulary row) of each occurrence, in text order
         (long texts sampled to ``sample_chars``, by default the engine's)."""
         sample = self.sample_chars if sample_chars is None else sample_chars
-        pairs = [prepare(t, self.max_chars, sample) for t in texts]
+        docs = np.arange(len(texts))
+        return [(np.repeat(docs, np.diff(indptr)), rows) for rows, indptr in self._grams(texts, sample)]
+
+    def _grams(self, texts: list[str], sample_chars: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Known 1-, 2- and 3-grams of the texts: per n, the vocabulary rows of their occurrences in text
+        order, and per document where its rows start (``indptr``, one more than there are documents)."""
+        n_docs = len(texts)
+        if not n_docs:
+            return [(np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int64))] * 3
+        # Each document is preceded by a character of no n-gram (its border) and a space (langdetect starts
+        # its n-gram buffer with one).
+        pairs = [prepare(t, self.max_chars, sample_chars) for t in texts]
         prepared = [text for text, _ in pairs]
-        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=len(pairs))
-        n_docs = len(prepared)
-        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 1
-        joined = "\x00" + "\x00".join(prepared)  # each document starts with a \x00 (a boundary)
-        cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        doc = np.repeat(np.arange(n_docs, dtype=np.int32), lengths)
+        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n_docs) + 2
         starts = np.zeros(n_docs, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        bnd = np.zeros(len(cp), dtype=bool)
-        bnd[starts] = True
-        # Detector.cleaning_text: mostly non-Latin text loses its Latin letters ('A'..'z').
-        latin = (cp >= 0x41) & (cp <= 0x7A)
-        n_latin = np.add.reduceat(latin.view(np.uint8), starts, dtype=np.int64)
-        n_other = np.add.reduceat(non_latin_count(cp).view(np.uint8), starts, dtype=np.int64)
-        strip = (n_latin * 2 < n_other) & ~cleaned  # sampled texts: decided on the whole text
-        if strip.any():
-            keep = ~(latin & strip[doc])
-            cp, bnd, doc = cp[keep], bnd[keep], doc[keep]
-        c = self._char[cp]
-        c[bnd] = self._char_space  # each document starts as after a space
-        g = (c & np.uint64((1 << _BITS) - 1)).astype(np.int64)
-        sp = g == _SPACE
-        dup = np.zeros_like(sp)  # a space after a space changes nothing in langdetect's n-gram buffer
-        dup[1:] = sp[1:] & sp[:-1] & ~bnd[1:]
-        if dup.any():
-            keep = ~dup
-            c, g, bnd, doc, sp = c[keep], g[keep], bnd[keep], doc[keep], sp[keep]
-        up = (c >> np.uint64(_BITS)) & np.uint64(1)
-        live = np.ones_like(sp)  # no n-gram ends on the 2nd+ capital of a run (NGram.capitalword)
-        live[1:] = (up[1:] & up[:-1]) == 0
-        # 1-grams: any non-space character; 2-grams: not ending on a boundary; 3-grams: no space inside.
-        ok1 = live & ~sp
-        ok2 = live[1:] & ~bnd[1:]
-        cid = (c >> np.uint64(_BITS + 1)).astype(np.int64)
-        at2 = self._bigram[cid[:-1] * self._width + cid[1:]]
-        ok3 = live[2:] & ~bnd[2:] & ~sp[1:-1] & (at2[1:] >= 0)
-        first = g[:-2][ok3].astype(np.uint64) << np.uint64(_ROW2_BITS)
-        rows1 = self._unigram[g[ok1]]
-        rows2 = at2[ok2]
-        rows3 = self._trigram.lookup(first | at2[1:][ok3].astype(np.uint64))
-        parts = []
-        for docs, rows in ((doc[ok1], rows1), (doc[1:][ok2], rows2), (doc[2:][ok3], rows3)):
-            hit = rows >= 0
-            parts.append((docs[hit], rows[hit]))
-        return parts
-
-    def _pair_difference(
-        self, row: np.ndarray, doc: np.ndarray, indptr: np.ndarray, a: np.ndarray, b: np.ndarray
-    ) -> np.ndarray:
-        """Per n-gram occurrence, log p(gram | a) - log p(gram | b) for its document's top two languages."""
-        if len(row) < 400 * len(a):  # short documents: one gather over the batch
-            return self._loglik[row, a[doc]] - self._loglik[row, b[doc]]
-        out = np.empty(len(row), dtype=np.float32)  # long ones: per document, from two contiguous columns
-        lt = self._loglik_t
-        for i in range(len(a)):
-            lo, hi = indptr[i], indptr[i + 1]
-            r = row[lo:hi]
-            np.subtract(lt[a[i]].take(r), lt[b[i]].take(r), out=out[lo:hi])
-        return out
+        cp = np.frombuffer(("\x00\x00" + "\x00\x00".join(prepared)).encode("utf-32-le", "surrogatepass"), np.uint32)
+        cleaned = np.fromiter((done for _, done in pairs), dtype=bool, count=n_docs)
+        if not cleaned.all():
+            cp, starts = _drop_latin_if_mostly_other(cp, starts, lengths, cleaned)
+        c = self._chars[cp]
+        c[starts] = _NO_ROW
+        c[starts + 1] = self._chars[_SPACE]
+        # No n-gram ends on the second or later capital of a run (langdetect's NGram.capitalword).
+        upper = c & np.uint32(_UPPER)
+        dead = np.flatnonzero(upper[1:] & upper[:-1]) + 1
+        ids = c >> np.uint32(_ID_SHIFT)
+        rows1 = c & np.uint32(_NO_ROW)
+        rows1[dead] = _NO_ROW
+        hit1 = rows1 != _NO_ROW
+        rows2 = self._bigram[ids[:-1] * np.uint32(self._width) + ids[1:]]  # 2-gram ending at each next character
+        rows2[dead - 1] = -1
+        hit2 = rows2 >= 0
+        found2 = rows2[hit2]
+        # 3-grams end where a 2-gram does (never on the first pair: a border and a space).
+        first = ids[:-2][hit2[1:]] << np.uint32(_ROW_BITS)  # < 2**30: the ids have 12 bits
+        rows3 = self._trigram.lookup(first | found2.view(np.uint32))
+        hit3 = rows3 >= 0
+        indptr1, indptr2 = np.zeros(n_docs + 1, dtype=np.int64), np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.add.reduceat(hit1.view(np.uint8), starts, dtype=np.int64), out=indptr1[1:])
+        np.cumsum(np.add.reduceat(hit2.view(np.uint8), starts, dtype=np.int64), out=indptr2[1:])
+        before3 = np.zeros(len(hit3) + 1, dtype=np.int64)
+        np.cumsum(hit3, out=before3[1:])
+        return [(rows1[hit1].astype(np.int32), indptr1), (found2, indptr2), (rows3[hit3], before3[indptr2])]
 
     def ngrams(self, text: str) -> list[str]:
         """The known n-grams of one text, as strings (for inspection and tests)."""
@@ -416,13 +367,11 @@ class FastEngine:
         if not texts:
             return []
         n_docs = len(texts)
-        steps = np.arange(n_docs + 1)
-        parts = [(doc, row, np.searchsorted(doc, steps)) for doc, row in self.features_by_n(texts, sample_chars)]
+        parts = self._grams(texts, sample_chars)
         ll = np.zeros((n_docs, len(self.langs)))  # log-likelihood of all n-grams, per language
-        for _, row, indptr in parts:
-            x = csr_matrix((np.ones(len(row), dtype=np.float32), row, indptr), shape=(n_docs, len(self._loglik)))
-            ll += x @ self._loglik
-        counts = sum(np.diff(indptr) for _, _, indptr in parts)
+        for rows, indptr in parts:
+            ll += sum_rows(indptr, rows, self._loglik)
+        counts = sum(np.diff(indptr) for _, indptr in parts)
         top2 = np.argsort(-ll, axis=1, kind="stable")[:, :2]
         a, b = top2[:, 0], top2[:, 1]
         # Per-gram log-odds of the top two: mean from the totals, variance from the second moment.
@@ -430,9 +379,12 @@ class FastEngine:
         docs = np.arange(n_docs)
         mean = (ll[docs, a] - ll[docs, b]) / n
         second = np.zeros(n_docs)
-        for doc, row, indptr in parts:
-            d = self._pair_difference(row, doc, indptr, a, b)
-            second += np.bincount(doc, weights=d * d, minlength=n_docs)
+        flat, width = self._loglik.ravel(), self._loglik.shape[1]
+        for rows, indptr in parts:
+            per_doc = np.diff(indptr)
+            at_a = np.multiply(rows, width, dtype=np.int64) + np.repeat(a, per_doc)  # flat index of (row, a)
+            d = flat.take(at_a) - flat.take(at_a + np.repeat(b - a, per_doc))
+            second += np.bincount(np.repeat(docs, per_doc), weights=d * d, minlength=n_docs)
         var = np.maximum(second / n - mean * mean, 1e-12)
         scale = 2.0 * _BARRIER / var
         logits = scale[:, None] * (ll - ll[docs, a][:, None]) / n[:, None]

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from datacraft.document import Document
 from datacraft.langid import UND, Detection, Engine, language_codes, make_engine
 from datacraft.langid.engines import DEFAULT_RESCORE_BELOW, DEFAULT_SAMPLE_CHARS
-from datacraft.langid.script import CJK_LANGS, HANGUL, LETTER, letter_count, letter_counts, ruled_out, script_counts
+from datacraft.langid.script import CJK_LANGS, HANGUL, LETTER, has_letters, letter_count, ruled_out, script_counts
 from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext, columns_to_fields
 from datacraft.stages.registry import register
 
@@ -130,7 +130,7 @@ class LangId(Filter):
         self.ensure_setup()
         assert self._engine is not None
         p: LangIdParams = self.params  # type: ignore[assignment]
-        enough = (letter_counts([t[: p.max_chars] for t in texts]) >= p.min_letters).tolist()
+        enough = has_letters(texts, p.min_letters, p.max_chars).tolist()
         found = iter(self._engine.detect([t for t, ok in zip(texts, enough, strict=True) if ok]))
         und = Detection(UND, 0.0, None)
         return [next(found) if ok else und for ok in enough]
