@@ -28,21 +28,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from datacraft.errors import InputError
 from datacraft.io.arrays import all_finite, null_strings, to_arrow
+from datacraft.io.lines import BOM, CHUNK, block_lines, iter_blocks  # re-exported
 from datacraft.io.paths import Shard
-from datacraft.io.readers import _STREAM_ERRORS, BOM, RAW_SNIPPET, jsonl_items, open_binary
+from datacraft.io.readers import jsonl_items, open_binary
 from datacraft.io.readtypes import Item, ReadOptions
 from datacraft.io.records import TooLong
 
-#: Bytes read (decompressed) at a time: the per-line reader's chunk, so a broken stream is reported
-#: at the same line.
-CHUNK = 1 << 22
 #: Column types the columnar path carries as they are (the per-line path stores them unchanged too).
 PLAIN_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())
 _LEADING = ("id", "text")
@@ -84,75 +81,6 @@ def columnar_plan(schema: pa.Schema, opts: ReadOptions) -> ColumnPlan | None:
         fields=tuple(f.name for f in fields),
         floats=tuple(f.name for f in fields if f.type == pa.float64()),
     )
-
-
-def iter_blocks(
-    fh: IO[bytes], path: str, chunk_size: int = CHUNK, max_bytes: int | None = None
-) -> Iterator[tuple[int, bytes | TooLong]]:
-    """Yield (number of the first line, block): a block is whole lines each ending in ``\\n`` (the
-    file's last line may have none), or a :class:`TooLong` line.
-
-    The lines, their numbers, the dropped byte order mark, the over-long lines and the line a
-    broken stream is reported at are those of :func:`datacraft.io.readers.iter_lines`.
-    """
-    lineno = 0
-    rest = b""
-    first = True
-    long_size = -1  # >= 0 while skipping the rest of an over-long line
-    long_head = b""
-    limit = max_bytes if max_bytes is not None else -1
-    try:
-        while True:
-            chunk = fh.read(chunk_size)
-            if not chunk:
-                break
-            if first:
-                first = False
-                if chunk.startswith(BOM[: len(chunk)]) and len(chunk) < len(BOM):
-                    chunk += fh.read(len(BOM))
-                if chunk.startswith(BOM):
-                    chunk = chunk[len(BOM) :]
-            if long_size >= 0:
-                end = chunk.find(b"\n")
-                if end < 0:
-                    long_size += len(chunk)
-                    continue
-                lineno += 1
-                yield lineno, TooLong(long_size + end, long_head)
-                long_size = -1
-                chunk = chunk[end + 1 :]
-            cut = chunk.rfind(b"\n") + 1
-            if cut:
-                # one copy at most: the carried partial line joined with the chunk's whole lines
-                block = chunk if cut == len(chunk) and not rest else b"".join((rest, memoryview(chunk)[:cut]))
-                rest = chunk[cut:]
-                yield lineno + 1, block
-                lineno += int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))  # 3× bytes.count
-            else:
-                rest += chunk
-            if 0 <= limit < len(rest):
-                long_size, long_head, rest = len(rest), rest[:RAW_SNIPPET], b""
-        if long_size >= 0:
-            lineno += 1
-            yield lineno, TooLong(long_size, long_head)
-        elif rest:
-            lineno += 1
-            yield lineno, rest
-    except _STREAM_ERRORS as e:
-        raise InputError(f"{path}: cannot read past line {lineno}: {e} (truncated or corrupt file?)") from None
-    finally:
-        fh.close()
-
-
-def block_lines(first: int, block: bytes | TooLong) -> Iterator[tuple[int, bytes | TooLong]]:
-    """The numbered lines of a block, as :func:`~datacraft.io.readers.iter_lines` yields them."""
-    if type(block) is TooLong:
-        yield first, block
-        return
-    lines = block.split(b"\n")  # type: ignore[union-attr]
-    if block.endswith(b"\n"):  # type: ignore[union-attr]
-        lines.pop()
-    yield from enumerate(lines, first)
 
 
 #: Bytes a line is blank of (``bytes.strip``'s whitespace): a line starting with one may be blank.

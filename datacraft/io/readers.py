@@ -11,7 +11,6 @@ import bz2
 import gzip
 import io
 import lzma
-import zlib
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -23,14 +22,12 @@ import zstandard
 from datacraft.document import Document
 from datacraft.errors import InputError
 from datacraft.io import fs
+from datacraft.io.lines import BOM, RAW_SNIPPET, STREAM_ERRORS, iter_lines  # re-exported
 from datacraft.io.paths import Shard
 from datacraft.io.readtypes import FIXED_FIELDS, READERS, Item, ReaderFn, ReadOptions, reader  # re-exported
 from datacraft.io.records import BadRecord, TooLong
 
-__all__ = ["FIXED_FIELDS", "READERS", "Item", "ReadOptions", "ReaderFn", "reader"]
-RAW_SNIPPET = 500
-BOM = b"\xef\xbb\xbf"
-_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
+__all__ = ["BOM", "FIXED_FIELDS", "READERS", "Item", "ReadOptions", "ReaderFn", "iter_lines", "reader"]
 
 
 def read_shard(shard: Shard, options: ReadOptions) -> Iterator[Item]:
@@ -91,61 +88,6 @@ def _diagnose_json(line: bytes, err: Exception) -> str:
     return f"invalid JSON: {err}"
 
 
-def iter_lines(
-    fh: IO[bytes], path: str, chunk_size: int = 1 << 22, max_bytes: int | None = None
-) -> Iterator[tuple[int, bytes | TooLong]]:
-    """Yield (1-based line number, line bytes without the newline), reading in large chunks.
-
-    A UTF-8 byte order mark at the start of the stream is dropped. A line longer than ``max_bytes``
-    is never held whole: it is yielded as :class:`TooLong` (its length and first bytes), so memory
-    stays within ``max_bytes`` plus a chunk. Raises InputError naming the file if the stream breaks
-    (truncated or corrupt compression).
-    """
-    lineno = 0
-    rest = b""
-    first = True
-    long_size = -1  # >= 0 while skipping the rest of an over-long line
-    long_head = b""
-    limit = max_bytes if max_bytes is not None else -1
-    try:
-        while True:
-            chunk = fh.read(chunk_size)
-            if not chunk:
-                break
-            if first:
-                first = False
-                if chunk.startswith(BOM[: len(chunk)]) and len(chunk) < len(BOM):
-                    chunk += fh.read(len(BOM))
-                if chunk.startswith(BOM):
-                    chunk = chunk[len(BOM) :]
-            if long_size >= 0:
-                end = chunk.find(b"\n")
-                if end < 0:
-                    long_size += len(chunk)
-                    continue
-                lineno += 1
-                yield lineno, TooLong(long_size + end, long_head)
-                long_size = -1
-                chunk = chunk[end + 1 :]
-            lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                lineno += 1
-                yield lineno, line
-            if 0 <= limit < len(rest):
-                long_size, long_head, rest = len(rest), rest[:RAW_SNIPPET], b""
-        if long_size >= 0:
-            lineno += 1
-            yield lineno, TooLong(long_size, long_head)
-        elif rest:
-            lineno += 1
-            yield lineno, rest
-    except _STREAM_ERRORS as e:
-        raise InputError(f"{path}: cannot read past line {lineno}: {e} (truncated or corrupt file?)") from None
-    finally:
-        fh.close()
-
-
 @reader("jsonl")
 def read_jsonl(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     """JSON Lines, plain or compressed; ids default to ``name:line``."""
@@ -204,7 +146,7 @@ def read_text(shard: Shard, opts: ReadOptions) -> Iterator[Item]:
     with open_binary(shard.path) as fh:
         try:
             raw = fh.read(opts.max_record_bytes + 1)
-        except _STREAM_ERRORS as e:
+        except STREAM_ERRORS as e:
             raise InputError(f"{shard.path}: cannot read: {e} (truncated or corrupt file?)") from None
     if len(raw) > opts.max_record_bytes:
         yield BadRecord(shard.name, "file", f"file exceeds max_record_bytes={opts.max_record_bytes}", _snippet(raw))
