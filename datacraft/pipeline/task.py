@@ -238,21 +238,22 @@ class ShardRun:
 
 def _writer_factory(fmt: str, config: PipelineConfig, schema: pa.Schema) -> Callable[[Path, str], ShardWriter]:
     """A factory of writers in ``fmt`` with the output's rotation and compression settings."""
-    o = config.output
 
     def make(where: Path, stem: str) -> ShardWriter:
-        return make_writer(
-            fmt,
-            where,
-            stem,
-            schema=schema,
-            rows_per_file=o.rows_per_file,
-            bytes_per_file=o.bytes_per_file,
-            row_group_rows=o.row_group_rows,
-            compression=o.compression,
-        )
+        return make_writer(fmt, where, stem, schema=schema, **_file_options(config))
 
     return make
+
+
+def _file_options(config: PipelineConfig) -> dict[str, Any]:
+    """The output's file rotation, row-group and compression settings, as writer keyword arguments."""
+    o = config.output
+    return {
+        "rows_per_file": o.rows_per_file,
+        "bytes_per_file": o.bytes_per_file,
+        "row_group_rows": o.row_group_rows,
+        "compression": o.compression,
+    }
 
 
 def make_data_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
@@ -294,16 +295,7 @@ def columnar_reader(
 
 def make_table_writer(config: PipelineConfig, directory: Path, stem: str, schema: pa.Schema) -> ShardWriter:
     """The Parquet writer of kept documents that also takes Arrow tables (the columnar reader's blocks)."""
-    o = config.output
-    return TableParquetShardWriter(
-        directory,
-        stem,
-        schema=schema,
-        row_group_rows=o.row_group_rows,
-        compression=o.compression,
-        rows_per_file=o.rows_per_file,
-        bytes_per_file=o.bytes_per_file,
-    )
+    return TableParquetShardWriter(directory, stem, schema=schema, **_file_options(config))
 
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
