@@ -47,6 +47,8 @@ NOT_FOR_A_RUN = (
     "datacraft.stages.quality.blocklist",
     "tqdm",
 )
+#: Commands whose --help loads none of NOT_FOR_HELP either (their machinery is imported when they run).
+LIGHT_HELP = ("stages", "inspect", "explain")
 NOT_FOR_HELP = ("pyarrow", "numpy", "pydantic", "yaml", "tqdm", "ctypes", "importlib.metadata", *HEAVY)
 PROBE = """
 import json, os, runpy, sys
@@ -114,7 +116,7 @@ def test_help_run_and_apply_import_nothing_heavy(tmp_path: Path) -> None:
     pipe = tmp_path / "tiny.yaml"
     out = tmp_path / "out"
     pipe.write_text(f"name: tiny\ninput: {{paths: [{src}]}}\noutput: {{path: {out}}}\nstages:\n  - length: {{}}\n")
-    for help_args in (["--help"], ["run", "--help"], ["apply", "--help"]):
+    for help_args in (["--help"], ["run", "--help"], ["apply", "--help"], *([c, "--help"] for c in LIGHT_HELP)):
         assert not loaded(probe(tmp_path, *help_args)["modules"], NOT_FOR_HELP), help_args
     run = probe(tmp_path, "run", str(pipe), "-q")
     assert not loaded(run["modules"], (*HEAVY, *NOT_FOR_A_RUN))
@@ -218,3 +220,10 @@ def test_non_ascii_text_past_the_budget_goes_to_pyarrow(monkeypatch: pytest.Monk
     values = ["é" * 10, None, "ok"]
     monkeypatch.setattr(arrays, "_non_ascii_done", arrays.NON_ASCII_BUDGET + 1)
     assert arrays.to_arrow(values, pa.string()).equals(pa.array(values, type=pa.string()))
+
+
+def test_inspect_shows_the_explainers_default_diff_lines() -> None:
+    from datacraft.cli.inspect import DEFAULT_DIFF_LINES
+    from datacraft.report.explain import MAX_DIFF_LINES
+
+    assert DEFAULT_DIFF_LINES == MAX_DIFF_LINES

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from datacraft.cli.options import set_option
-from datacraft.pipeline.config import load_pipeline
-from datacraft.report.explain import MAX_DIFF_LINES, Explanation, explain_document, find_document
-from datacraft.report.rejected import DroppedDoc, sample_drops
 from datacraft.report.textsafe import for_terminal
+
+if TYPE_CHECKING:  # imported where used: loading them costs ~0.7 CPU-s, too much for --help
+    from datacraft.report.explain import Explanation
+    from datacraft.report.rejected import DroppedDoc
+
+#: Diff lines shown per stage by default (datacraft.report.explain.MAX_DIFF_LINES; a test keeps them equal).
+DEFAULT_DIFF_LINES = 40
 
 PREVIEW_LINES = 12
 
@@ -78,6 +82,8 @@ def inspect(out: str, stage: str | None, reason: str | None, count: int, seed: i
       datacraft inspect out/demo --stage length --reason too_few_words -n 3
       datacraft inspect out/demo-dedup --reason near_dup --json --chars 0 | jq .docs[0]
     """
+    from datacraft.report.rejected import sample_drops
+
     sample = sample_drops(out, stage, reason, count, seed)
     if as_json:
         payload = {
@@ -152,7 +158,11 @@ def format_explanation(ex: Explanation, max_chars: int) -> str:
     help="Characters of the input text shown (0: all).",
 )
 @click.option(
-    "--diff-lines", type=click.IntRange(min=0), default=MAX_DIFF_LINES, show_default=True, help="Diff lines per stage."
+    "--diff-lines",
+    type=click.IntRange(min=0),
+    default=DEFAULT_DIFF_LINES,
+    show_default=True,
+    help="Diff lines per stage.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON.")
 def explain(
@@ -173,6 +183,9 @@ def explain(
       datacraft explain --id 'fortunes:law:150' --pipeline pipelines/demo.yaml
       datacraft explain data/sample/udhr-55.jsonl.gz --id udhr:fra:art1 -p pipelines/demo.yaml --json
     """
+    from datacraft.pipeline.config import load_pipeline
+    from datacraft.report.explain import explain_document, find_document
+
     config = load_pipeline(pipeline, list(overrides))
     doc, source = find_document(config, list(inputs) or config.input.paths, doc_id)
     ex = explain_document(config, doc, source, diff_lines)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic.fields import FieldInfo
 
 from datacraft.cli.completion import complete_stage
-from datacraft.stages.registry import all_stages, stage_origin
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
 
 
 def _type_name(info: FieldInfo) -> str:
@@ -20,6 +21,8 @@ def _type_name(info: FieldInfo) -> str:
 
 def describe_stages() -> list[dict[str, Any]]:
     """Stages as plain data: name, kind, summary, parameters (type, default, description), columns."""
+    from datacraft.stages.registry import all_stages, stage_origin  # the registry imports every stage's base
+
     out = []
     for name, cls in all_stages().items():
         params = []
