@@ -66,11 +66,11 @@ def _fuzz(n: int, seed: int) -> list[str]:
 def _check(texts: list[str], langs: list[str | None] | None = None) -> None:
     bt = tokenize_batch(texts, langs)
     assert len(bt) == len(texts)
-    vocab = bt.vocab
-    assert len(set(vocab)) == len(vocab)  # distinct ids are distinct strings
     for i, t in enumerate(texts):
-        assert bt.words(i) == split_words(t, None if langs is None else langs[i]), repr(t)
-    assert [vocab.index(v) for v in vocab[:50]] == list(range(min(50, len(vocab))))
+        words = split_words(t, None if langs is None else langs[i])
+        assert bt.words(i) == words, repr(t)
+        ids = bt.ids[bt.offsets[i] : bt.offsets[i + 1]].tolist()
+        assert len(set(ids)) == len(set(words))  # within a text: equal ids ⇔ equal tokens
 
 
 def test_batch_tokens_equal_split_words_on_fuzz_strings() -> None:
@@ -145,7 +145,7 @@ def test_token_view_reuses_and_gathers_batches() -> None:
     for k, f in enumerate([feats[3], feats[0], feats[4], feats[2]]):
         lo, hi = view.offsets[k], view.offsets[k + 1]
         words = f.words
-        assert view.tokens(k) == words == split_words(f.text)
+        assert words == split_words(f.text)
         assert list(view.lengths[lo:hi]) == [len(w) for w in words]
         ids = list(view.ids[lo:hi])
         for a in range(len(words)):
