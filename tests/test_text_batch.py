@@ -165,3 +165,27 @@ def test_reserve_keeps_a_batch_cached() -> None:
     cache.reserve(10**9)
     assert cache._capacity == cache.MAX_CACHE_SIZE
     cache.set_cache_enabled(True)
+
+
+def test_features_with_words_are_not_tokenized_again() -> None:
+    texts = _fuzz(200, 9) + TRICKY
+    feats = [TextFeatures(t) for t in texts]
+    for f in feats[::2]:
+        assert f.words is not None  # computed one by one first
+    batch_tokens(feats)
+    for t, f in zip(texts, feats, strict=True):
+        plain = TextFeatures(t)
+        assert f.words == plain.words
+        assert (f.n_tokens, f.punct_tokens, f.alpha_tokens, f.word_chars) == (
+            len(plain.words),
+            plain.punct_tokens,
+            plain.alpha_tokens,
+            plain.word_chars,
+        )
+        assert f.stop_word_count(frozenset({"a", "the", "‘"}), True) == plain.stop_word_count(
+            frozenset({"a", "the", "‘"}), True
+        )
+    view = token_view(feats)
+    for k, f in enumerate(feats):
+        ids = view.ids[view.offsets[k] : view.offsets[k + 1]].tolist()
+        assert len(ids) == len(f.words) and len(set(ids)) == len(set(f.words))

@@ -389,13 +389,34 @@ def _tokenize(
     return BatchTokens(vocab, extra, ids, _cumsum0(per_text)), words
 
 
+def from_words(words: Sequence[list[str]]) -> BatchTokens:
+    """A :class:`BatchTokens` of texts whose token lists are known already (no tokenizing)."""
+    flat = list(chain.from_iterable(words))
+    vocab = list(dict.fromkeys(flat))
+    position = dict(zip(vocab, range(len(vocab)), strict=True))
+    ids = np.fromiter(map(position.__getitem__, flat), np.int64, len(flat))
+    offsets = _cumsum0(np.fromiter(map(len, words), np.int64, len(words)))
+    return BatchTokens(pa.array([], pa.string()), vocab, ids, offsets)
+
+
 def batch_tokens(feats: Sequence[TextFeatures]) -> list[tuple[BatchTokens, int]]:
-    """Each feature's (batch, position), tokenizing together those not tokenized yet (kept on them)."""
+    """Each feature's (batch, position), tokenizing together those not tokenized yet (kept on them).
+
+    Features whose :attr:`~TextFeatures.words` were computed already (one by one, by a stage that
+    reads them) are not tokenized again: their lists make a batch of their own.
+    """
     todo = [f for f in feats if f._tokens is None]
     if todo:
         from datacraft.text.cache import reserve
 
         reserve(len(feats))
+        known = [f for f in todo if f._words is not None]
+        if known:
+            bt_known = from_words([f._words for f in known])  # type: ignore[misc]
+            for i, f in enumerate(known):
+                f._tokens = (bt_known, i)
+            todo = [f for f in todo if f._tokens is None]
+    if todo:
         bt, words = _tokenize([f.text for f in todo], [f.lang for f in todo])
         for i, f in enumerate(todo):
             f._tokens = (bt, i)
