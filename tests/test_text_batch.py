@@ -189,3 +189,11 @@ def test_features_with_words_are_not_tokenized_again() -> None:
     for k, f in enumerate(feats):
         ids = view.ids[view.offsets[k] : view.offsets[k + 1]].tolist()
         assert len(ids) == len(f.words) and len(set(ids)) == len(set(f.words))
+
+
+def test_quick_prefilter_covers_the_exact_only_characters() -> None:
+    from datacraft.text.batch import _EXACT_ONLY, _MAYBE_EXACT
+
+    bmp = "".join(map(chr, range(0x10000)))
+    assert {m.group() for m in _EXACT_ONLY.finditer(bmp)} <= {m.group() for m in _MAYBE_EXACT.finditer(bmp)}
+    assert _MAYBE_EXACT.search("\U0001f100") and _MAYBE_EXACT.search("\U00020000")

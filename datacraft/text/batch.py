@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 #: Characters whose whitespace-ness differs between ``str.split`` and Arrow would go here as well;
 #: there are none (pyarrow ≥ 14, Python 3.11: tests/test_text_batch.py checks every code point).
 _EXACT_ONLY = re.compile(f"[{HAN_KANA}{THAI}\u0e80-\u0eff\U0001f100-\U0001f10c\ud800-\udfff]")
+#: A quick test first (a negated class of a few BMP ranges is faster for ``re``): a text without any
+#: character outside these blocks has none of :data:`_EXACT_ONLY` (Thai/Lao, CJK, surrogates, astral).
+_MAYBE_EXACT = re.compile("[^\x00-\u0dff\u0f00-\u2fff\ua000-\ud7ff\ue000-\uf8ff\ufb00-\uff65\uffa0-\uffff]")
 _LAST = itemgetter(slice(-1, None))  # "" (an empty chunk, in the vocabulary but no token) → ""
 _ONE = 1
 _MAX_STRING_BYTES = (1 << 31) - 1
@@ -359,7 +362,7 @@ def _tokenize(
     texts: Sequence[str], langs: Sequence[str | None] | None = None
 ) -> tuple[BatchTokens, dict[int, list[str]]]:
     """The batch's tokens and, for the texts tokenized one by one, their word lists."""
-    exact = [i for i, t in enumerate(texts) if not t.isascii() and _EXACT_ONLY.search(t)]
+    exact = [i for i, t in enumerate(texts) if not t.isascii() and _MAYBE_EXACT.search(t) and _EXACT_ONLY.search(t)]
     fast = list(texts)
     for i in exact:
         fast[i] = ""

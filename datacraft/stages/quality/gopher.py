@@ -151,14 +151,16 @@ _BATCH: dict[int, TextFeatures] = {}
 
 
 class _tokenized:
-    """Context: the texts of ``docs`` tokenized as one batch, their features in :data:`_BATCH`."""
+    """Context: the texts of ``docs`` tokenized as one batch (unless tokenized already), their features in
+    :data:`_BATCH`."""
 
     def __init__(self, docs: list[Document]) -> None:
         self.docs = docs
 
     def __enter__(self) -> None:
         feats = [features(d.text, d.meta.get("lang")) for d in self.docs]
-        batch_tokens(feats)
+        # texts whose words an earlier stage listed one by one keep the per-text counts (as fast)
+        batch_tokens([f for f in feats if f._words is None])
         _BATCH.update(zip(map(id, map(_text, feats)), feats, strict=True))
 
     def __exit__(self, *exc: object) -> None:
