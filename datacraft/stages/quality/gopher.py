@@ -18,7 +18,6 @@ from datacraft.stages.quality.ngrams import NgramIndex
 from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
-from datacraft.text.batch import batch_tokens
 from datacraft.text.cache import TextFeatures, features
 
 _ELLIPSES = ("...", "…")
@@ -158,6 +157,8 @@ class _tokenized:
         self.docs = docs
 
     def __enter__(self) -> None:
+        from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
+
         feats = [features(d.text, d.meta.get("lang")) for d in self.docs]
         # texts whose words an earlier stage listed one by one keep the per-text counts (as fast)
         batch_tokens([f for f in feats if f._words is None])
