@@ -147,6 +147,8 @@ class GopherQuality(LangAware):
 #: tokenized together; kept for the batch's duration so that its counts serve even with the feature
 #: cache off (then every :func:`features` call makes new, empty features).
 _BATCH: dict[int, TextFeatures] = {}
+#: Fewest texts to tokenize for :class:`GopherQuality` as a batch.
+_MIN_BATCH = 32
 
 
 class _tokenized:
@@ -160,8 +162,11 @@ class _tokenized:
         from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
 
         feats = [features(d.text, d.meta.get("lang")) for d in self.docs]
-        # texts whose words an earlier stage listed one by one keep the per-text counts (as fast)
-        batch_tokens([f for f in feats if f._words is None])
+        # texts whose words an earlier stage listed one by one keep the per-text counts (as fast), and
+        # so do small batches (Arrow's and numpy's fixed cost per call exceeds a few texts' tokenizing)
+        todo = [f for f in feats if f._words is None]
+        if len(todo) >= _MIN_BATCH:
+            batch_tokens(todo)
         _BATCH.update(zip(map(id, map(_text, feats)), feats, strict=True))
 
     def __exit__(self, *exc: object) -> None:
