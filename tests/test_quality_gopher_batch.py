@@ -74,6 +74,10 @@ def _docs(n: int) -> list[Document]:
         text = " ".join(words).replace(". ", ".\n", rng.randint(0, 5))
         lang = rng.choice(langs)
         out.append(Document(f"d{i}", text, {} if lang is None else {"lang": lang}))
+    # one text object in documents of different languages (segmented per language with the cache off)
+    poem = "《忆秦娥・娄山关》\n毛泽东 一九三五年二月\n西风烈，\n长空雁叫霜晨月。\n霜晨月，\n马蹄声碎，\n喇叭声咽。" * 3
+    for j, lang in enumerate(("zh-cn", None, "ja", "zh-cn")):
+        out.insert(7 * j, Document(f"poem{j}", poem, {} if lang is None else {"lang": lang}))
     return out
 
 
@@ -92,10 +96,11 @@ class _Ctx:
 @pytest.mark.parametrize("mode", ["filter", "annotate"])
 def test_batch_decisions_equal_per_document_check(cache_on: bool, mode: str) -> None:
     docs = _docs(120)
-    cache.set_cache_enabled(False)
+    # per document, in order (with the cache on, a text's first document's language is the text's)
+    cache.set_cache_enabled(cache_on)
     stage = GopherQuality(GopherQuality.Params(mode=mode))
     expected = [stage.check(Document(d.id, d.text, dict(d.meta))) for d in docs]
-    cache.set_cache_enabled(cache_on)
+    cache.set_cache_enabled(cache_on)  # cleared
     try:
         ctx = _Ctx()
         batch = [Document(d.id, d.text, dict(d.meta)) for d in docs]

@@ -84,9 +84,10 @@ class GopherQuality(LangAware):
         v = Verdict(p.mode == "annotate")
         s = v.signals
         text = doc.text
-        f = _BATCH.get(id(text))
+        lang = doc.meta.get("lang")
+        f = _BATCH.get((id(text), lang if isinstance(lang, str) else None))
         if f is None or f.text is not text:
-            f = features(text, doc.meta.get("lang"))
+            f = features(text, lang)
         n_tokens = f.n_tokens
         n_punct, punct_chars = f.punct_tokens
         n_words = n_tokens - n_punct
@@ -143,10 +144,10 @@ class GopherQuality(LangAware):
         return v.result()
 
 
-#: The features of the batch being checked by :class:`GopherQuality` (id of the text → features),
+#: The features of the batch being checked by :class:`GopherQuality` ((id of the text, lang) → features),
 #: tokenized together; kept for the batch's duration so that its counts serve even with the feature
 #: cache off (then every :func:`features` call makes new, empty features).
-_BATCH: dict[int, TextFeatures] = {}
+_BATCH: dict[tuple[int, str | None], TextFeatures] = {}
 #: Fewest texts to tokenize for :class:`GopherQuality` as a batch.
 _MIN_BATCH = 32
 
@@ -161,13 +162,17 @@ class _tokenized:
     def __enter__(self) -> None:
         from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
 
-        feats = [features(d.text, d.meta.get("lang")) for d in self.docs]
+        langs = [d.meta.get("lang") for d in self.docs]
+        langs = [lang if isinstance(lang, str) else None for lang in langs]
+        feats = [features(d.text, lang) for d, lang in zip(self.docs, langs, strict=True)]
         # texts whose words an earlier stage listed one by one keep the per-text counts (as fast), and
         # so do small batches (Arrow's and numpy's fixed cost per call exceeds a few texts' tokenizing)
         todo = [f for f in feats if f._words is None]
         if len(todo) >= _MIN_BATCH:
             batch_tokens(todo)
-        _BATCH.update(zip(map(id, map(_text, feats)), feats, strict=True))
+        # keyed by text and language: with the cache off, one text object in two documents of
+        # different languages has features per language (CJK segmentation follows the language)
+        _BATCH.update(zip(zip(map(id, map(_text, feats)), langs, strict=True), feats, strict=True))
 
     def __exit__(self, *exc: object) -> None:
         _BATCH.clear()
