@@ -5,21 +5,31 @@ several times (Gopher quality, Gopher repetition, FineWeb, blocklist). :func:`fe
 a :class:`TextFeatures` for a text, keyed by the identity of the ``str`` object: a stage that
 changes the text (C4 line removal) makes a new string and so gets fresh features. The cache is
 bounded (FIFO) so memory stays flat however long the stream; a miss only costs recomputation.
+
+Texts tokenized together by :mod:`datacraft.text.batch` keep a reference to their batch's token
+arrays (``_tokens``); the token counts then come from that batch, computed for all its texts at once.
 """
 
 from __future__ import annotations
 
 from itertools import compress, filterfalse
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from datacraft.text.segment import lines, newline_runs, nonblank_lines, paragraphs
 from datacraft.text.words import punct_set, split_words
 
+if TYPE_CHECKING:
+    from datacraft.text.batch import BatchTokens
+
 _LAST = itemgetter(-1)
 _ONE = 1
 
-#: Entries kept; at least the default pipeline batch size (1,000) so a batch stays cached between stages.
-CACHE_SIZE = 1024
+#: Entries kept at least: several default pipeline batches (1,000 texts), so that a batch and the new
+#: texts of its stages (C4's output) stay cached between stages. :func:`reserve` raises it for larger batches.
+CACHE_SIZE = 4096
+#: At most this many entries, however large the batches (memory stays bounded).
+MAX_CACHE_SIZE = 1 << 17
 
 
 class TextFeatures:
@@ -37,6 +47,7 @@ class TextFeatures:
         "_nonblank_lines",
         "_paragraphs",
         "_punct_tokens",
+        "_tokens",
         "_word_chars",
         "_word_set",
         "_words",
@@ -57,13 +68,29 @@ class TextFeatures:
         self._newline_runs: list[str] | None = None
         self._nonblank_lines: list[str] | None = None
         self._paragraphs: list[str] | None = None
+        self._tokens: tuple[BatchTokens, int] | None = None
 
     @property
     def words(self) -> list[str]:
         """Tokens of :func:`datacraft.text.words.split_words` (punctuation tokens included)."""
         if self._words is None:
-            self._words = split_words(self.text, self.lang)
+            got = self._tokens
+            self._words = split_words(self.text, self.lang) if got is None else got[0].words(got[1])
         return self._words
+
+    @property
+    def n_tokens(self) -> int:
+        """How many tokens (``len(words)``, without building the list for a batch-tokenized text)."""
+        got = self._tokens
+        return len(self.words) if got is None else got[0].counts()[0][got[1]]
+
+    def stop_word_count(self, stop: frozenset[str], ignore_case: bool = False) -> int:
+        """How many of ``stop`` are tokens of the text (tokens lower-cased first with ``ignore_case``)."""
+        got = self._tokens
+        if got is not None:
+            return got[0].stop_word_counts(stop, ignore_case)[got[1]]
+        present = self.word_set if not ignore_case else frozenset(w.lower() for w in self.word_set)
+        return len(stop & present)
 
     @property
     def non_alpha_tokens(self) -> list[str]:
@@ -76,6 +103,11 @@ class TextFeatures:
     def punct_tokens(self) -> tuple[int, int]:
         """(how many tokens are punctuation/symbols only, their characters)."""
         if self._punct_tokens is None:
+            got = self._tokens
+            if got is not None:
+                counts = got[0].counts()
+                self._punct_tokens = counts[1][got[1]], counts[2][got[1]]
+                return self._punct_tokens
             rest = self.non_alpha_tokens
             is_punct = list(map(punct_set().__contains__, map(_LAST, rest)))
             self._punct_tokens = sum(is_punct), sum(map(len, compress(rest, is_punct)))
@@ -85,6 +117,10 @@ class TextFeatures:
     def alpha_tokens(self) -> int:
         """How many tokens contain at least one letter."""
         if self._alpha_tokens is None:
+            got = self._tokens
+            if got is not None:
+                self._alpha_tokens = got[0].counts()[3][got[1]]
+                return self._alpha_tokens
             rest = self.non_alpha_tokens
             # a one-character token that is not a letter has none; of the others, count those with one
             longer = compress(rest, map(_ONE.__lt__, map(len, rest)))
@@ -96,6 +132,10 @@ class TextFeatures:
     def word_chars(self) -> int:
         """Characters in all tokens."""
         if self._word_chars is None:
+            got = self._tokens
+            if got is not None:
+                self._word_chars = got[0].counts()[4][got[1]]
+                return self._word_chars
             self._word_chars = sum(map(len, self.words))
         return self._word_chars
 
@@ -137,6 +177,13 @@ class TextFeatures:
 
 _CACHE: dict[int, TextFeatures] = {}
 _enabled = True
+_capacity = CACHE_SIZE
+
+
+def reserve(batch: int) -> None:
+    """Keep room for batches of ``batch`` texts: a few of them, up to :data:`MAX_CACHE_SIZE` entries."""
+    global _capacity
+    _capacity = min(max(_capacity, 4 * batch), MAX_CACHE_SIZE)
 
 
 def set_cache_enabled(enabled: bool) -> None:
@@ -155,7 +202,7 @@ def features(text: str, lang: str | None = None) -> TextFeatures:
     if f is not None and f.text is text:
         return f
     f = TextFeatures(text, lang)
-    if len(_CACHE) >= CACHE_SIZE:
+    if len(_CACHE) >= _capacity:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = f
     return f

@@ -169,6 +169,10 @@ def _chunk_tokens(text: str, find: Callable[[str], list[str]]) -> list[str]:
     return out
 
 
+#: Public name of the per-chunk tokenizer (:mod:`datacraft.text.batch` calls it per distinct chunk).
+chunk_tokens = _chunk_tokens
+
+
 def split_words(text: str, lang: str | None = None) -> list[str]:
     """Tokenize ``text`` into words and punctuation tokens (whitespace dropped).
 

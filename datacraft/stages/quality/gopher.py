@@ -13,12 +13,12 @@ from itertools import repeat
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import FilterResult
+from datacraft.stages.base import FilterResult, StageContext
 from datacraft.stages.quality.ngrams import NgramIndex
 from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
-from datacraft.text.cache import features
+from datacraft.text.cache import TextFeatures, features
 
 _ELLIPSES = ("...", "…")
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -71,13 +71,24 @@ class GopherQuality(LangAware):
             "gopher_stop_word_count": "int64",
         }
 
+    def check_batch(self, docs: list[Document]) -> list[FilterResult]:
+        with _tokenized(docs):
+            return super().check_batch(docs)
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        with _tokenized(docs):
+            return super().process_batch(docs, ctx)
+
     def check_lang(self, doc: Document) -> FilterResult:
         p: GopherQualityParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        f = features(doc.text, doc.meta.get("lang"))
-        text, tokens = f.text, f.words
-        n_tokens = len(tokens)
+        text = doc.text
+        lang = doc.meta.get("lang")
+        f = _BATCH.get((id(text), lang if isinstance(lang, str) else None))
+        if f is None or f.text is not text:
+            f = features(text, lang)
+        n_tokens = f.n_tokens
         n_punct, punct_chars = f.punct_tokens
         n_words = n_tokens - n_punct
         s["gopher_word_count"] = n_words
@@ -126,12 +137,49 @@ class GopherQuality(LangAware):
         if p.min_alpha_words_ratio is not None and alpha < p.min_alpha_words_ratio and v.fail("too_few_alpha_words"):
             return v.result()
 
-        present = f.word_set if not p.stop_words_ignore_case else frozenset(w.lower() for w in f.word_set)
-        stop = len(self._stop & present)
+        stop = f.stop_word_count(self._stop, p.stop_words_ignore_case)
         s["gopher_stop_word_count"] = stop
         if p.min_stop_words is not None and stop < p.min_stop_words:
             v.fail("too_few_stop_words")
         return v.result()
+
+
+#: The features of the batch being checked by :class:`GopherQuality` ((id of the text, lang) → features),
+#: tokenized together; kept for the batch's duration so that its counts serve even with the feature
+#: cache off (then every :func:`features` call makes new, empty features).
+_BATCH: dict[tuple[int, str | None], TextFeatures] = {}
+#: Fewest texts to tokenize for :class:`GopherQuality` as a batch.
+_MIN_BATCH = 32
+
+
+class _tokenized:
+    """Context: the texts of ``docs`` tokenized as one batch (unless tokenized already), their features in
+    :data:`_BATCH`."""
+
+    def __init__(self, docs: list[Document]) -> None:
+        self.docs = docs
+
+    def __enter__(self) -> None:
+        from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
+
+        langs = [d.meta.get("lang") for d in self.docs]
+        langs = [lang if isinstance(lang, str) else None for lang in langs]
+        feats = [features(d.text, lang) for d, lang in zip(self.docs, langs, strict=True)]
+        # texts whose words an earlier stage listed one by one keep the per-text counts (as fast), and
+        # so do small batches (Arrow's and numpy's fixed cost per call exceeds a few texts' tokenizing)
+        todo = [f for f in feats if f._words is None]
+        if len(todo) >= _MIN_BATCH:
+            batch_tokens(todo)
+        # keyed by text and language: with the cache off, one text object in two documents of
+        # different languages has features per language (CJK segmentation follows the language)
+        _BATCH.update(zip(zip(map(id, map(_text, feats)), langs, strict=True), feats, strict=True))
+
+    def __exit__(self, *exc: object) -> None:
+        _BATCH.clear()
+
+
+def _text(f: TextFeatures) -> str:
+    return f.text
 
 
 class GopherRepetitionParams(LangParams):
