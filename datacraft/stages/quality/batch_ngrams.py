@@ -75,31 +75,52 @@ class MeasureRow:
 
 @dataclass
 class _Level:
-    """The n-grams of one size at the positions where they may repeat (ascending global positions)."""
+    """The n-grams of one size at the positions where they may repeat, in key order.
 
-    positions: np.ndarray  #: token positions (int64, ascending)
-    groups: np.ndarray  #: group of each position's n-gram, numbered in key order (documents ascending)
-    counts: np.ndarray  #: occurrences per group (counted over ``positions``: exact for repeated n-grams)
-    first: np.ndarray  #: index into ``positions`` of each group's first occurrence
+    Entries are sorted by (key, position): the entries of a group are consecutive, the first one
+    is the group's first occurrence, and groups follow the document order (keys start with it).
+    """
+
+    positions: np.ndarray  #: token position of each entry (int64)
+    groups: np.ndarray  #: group of each entry (0, 1, …, non-decreasing)
+    new: np.ndarray  #: the entries that start a group (bool)
+    starts: np.ndarray  #: index of each group's first entry
+    counts: np.ndarray  #: entries per group: the occurrences of a repeated n-gram, exactly
 
     def repeated(self) -> np.ndarray:
-        """Mask of the positions whose n-gram occurs more than once."""
-        return self.counts[self.groups] > 1
+        """Mask of the entries whose n-gram occurs more than once (not alone in their group)."""
+        alone = self.new.copy()
+        alone[:-1] &= self.new[1:]
+        return ~alone
 
 
-def _group(keys: np.ndarray, positions: np.ndarray) -> _Level:
-    """Groups of equal ``keys`` (one per position)."""
-    order = np.argsort(keys)
-    sk = keys[order]
-    new = np.empty(len(sk), bool)
+def _level(keys: np.ndarray, positions: np.ndarray, bound: int, pos_bits: int) -> _Level:
+    """Group the ``positions`` by their ``keys`` (``0 <= keys < bound``); ``keys`` is consumed."""
+    if bound <= _MAX_KEY >> pos_bits:  # key and position in one int64: a plain sort, no argsort
+        keys <<= pos_bits
+        keys |= positions
+        keys.sort()
+        positions = keys & ((1 << pos_bits) - 1)
+        keys >>= pos_bits
+    else:
+        order = np.lexsort((positions, keys))
+        keys, positions = keys[order], positions[order]
+    new = np.empty(len(keys), bool)
     new[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    groups = np.cumsum(new)
+    groups -= 1
     starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(sk)))
-    groups = np.empty(len(sk), _I64)
-    groups[order] = np.cumsum(new) - 1
-    first = np.minimum.reduceat(order, starts) if len(starts) else starts
-    return _Level(positions, groups, counts, first)
+    counts = np.diff(np.append(starts, len(keys)))
+    return _Level(positions, groups, new, starts, counts)
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Indices where a run of equal ``values`` starts (``values`` non-empty)."""
+    starts = np.empty(len(values), bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return np.flatnonzero(starts)
 
 
 def _cumsum0(values: np.ndarray) -> np.ndarray:
@@ -123,34 +144,42 @@ def ngram_measures(view: TokenView, top_sizes: Iterable[int], dup_sizes: Iterabl
         out.top_count[n] = np.zeros(n_docs, _I64)
     for n in dup_sizes:
         out.dup_chars[n] = np.zeros(n_docs, _I64)
-    if not sizes or n_docs == 0 or len(view.ids) == 0:
+    n_tokens = len(view.ids)
+    if not sizes or n_docs == 0 or n_tokens == 0:
         return out
     ids = np.asarray(view.ids, _I64)
-    if int(ids.min()) < 0 or int(ids.max()) >= len(ids):  # sparse ids: number them 0 … (distinct - 1)
+    if int(ids.min()) < 0 or int(ids.max()) >= n_tokens:  # sparse ids: number them 0 … (distinct - 1)
         ids = np.unique(ids, return_inverse=True)[1].astype(_I64).reshape(-1)
-    vocab = int(ids.max()) + 1  # ≤ tokens, so every key below fits in int64
+    vocab = int(ids.max()) + 1  # ≤ tokens
+    pos_bits = max(1, (n_tokens - 1).bit_length())
     chars = _cumsum0(np.asarray(view.lengths, _I64))
     doc_of = np.repeat(np.arange(n_docs, dtype=_I64), n_words)
-    ends = offsets[1:]
+    end_of = np.repeat(offsets[1:], n_words)  # end of each token's document
 
-    level: _Level | None = None
+    # word pairs: every position but the last of each document, keyed (document, id, next id)
+    pair = end_of[:-1] > np.arange(1, n_tokens)
+    keys = doc_of * vocab
+    keys += ids
+    if n_docs * vocab <= _MAX_KEY // vocab:
+        bound = n_docs * vocab * vocab
+    else:  # too many documents and distinct ids for one key: number (document, id) densely first
+        keys = np.unique(keys, return_inverse=True)[1].astype(_I64).reshape(-1)
+        bound = (int(keys.max()) + 1) * vocab
+    keys *= vocab
+    keys[:-1] += ids[1:]
+    level = _level(keys[:-1][pair], np.flatnonzero(pair), bound, pos_bits)
     for n in range(2, sizes[-1] + 1):
-        if level is None:  # word pairs: every position but the last of each document
-            keep = np.ones(len(ids), bool)
-            keep[ends[n_words > 0] - 1] = False
-            pos = np.flatnonzero(keep)
-            if n_docs * vocab <= _MAX_KEY // vocab:
-                keys = (doc_of[pos] * vocab + ids[pos]) * vocab + ids[pos + 1]
-            else:  # too many documents and distinct ids for one key: number (document, id) densely first
-                first_ids = np.unique(doc_of * vocab + ids, return_inverse=True)[1].reshape(-1)
-                keys = first_ids[pos] * vocab + ids[pos + 1]
-            level = _group(keys, pos)
-        else:
+        if n > 2:  # n-grams where the (n-1)-gram repeated: (its repeated group, the next id)
             rep = level.repeated()
             pos = level.positions[rep]
-            ok = pos + n <= ends[doc_of[pos]]
-            keys = level.groups[rep][ok] * vocab + ids[pos[ok] + n - 1]
-            level = _group(keys, pos[ok])
+            rank = np.cumsum(level.new[rep])  # repeated groups numbered 1, 2, … (entries in group order)
+            bound = (int(rank[-1]) + 1) * vocab if len(rank) else 1
+            ok = pos + n <= end_of[pos]
+            pos = pos[ok]
+            keys = rank[ok]
+            keys *= vocab
+            keys += ids[pos + n - 1]
+            level = _level(keys, pos, bound, pos_bits)
         if n in out.top_chars:
             _top(level, n, offsets, n_words, chars, doc_of, out.top_chars[n], out.top_count[n])
         if n in out.dup_chars:
@@ -175,18 +204,15 @@ def _top(
     rgroups = np.flatnonzero(level.counts > 1)
     if len(rgroups):
         counts = level.counts[rgroups]
-        gfirst = level.positions[level.first[rgroups]]
-        gdoc = doc_of[gfirst]  # ascending: groups are numbered in key order, documents first
-        # per document, the largest count and then the earliest first occurrence
-        order = np.lexsort((gfirst, -counts, gdoc))
-        lead = np.empty(len(order), bool)
-        sdoc = gdoc[order]
-        lead[:1] = True
-        np.not_equal(sdoc[1:], sdoc[:-1], out=lead[1:])
-        best = order[lead]
-        docs = gdoc[best]
-        top_count[docs] = counts[best]
-        first_pos[docs] = gfirst[best]
+        gfirst = level.positions[level.starts[rgroups]]
+        gdoc = doc_of[gfirst]  # ascending: groups are in key order, documents first
+        # per document, the largest count, then the earliest first occurrence among those
+        bounds = _run_starts(gdoc)
+        docs = gdoc[bounds]
+        most = np.maximum.reduceat(counts, bounds)
+        best = counts == np.repeat(most, np.diff(np.append(bounds, len(gdoc))))
+        top_count[docs] = most
+        first_pos[docs] = np.minimum.reduceat(gfirst[best], _run_starts(gdoc[best]))
     idx = np.flatnonzero(has)
     p = first_pos[idx]
     top_chars[idx] = (chars[p + n] - chars[p] + n - 1) * top_count[idx]
@@ -197,34 +223,43 @@ def _duplicated(level: _Level, n: int, chars: np.ndarray, doc_of: np.ndarray, du
     rep = level.repeated()
     if not rep.any():
         return
-    where = np.flatnonzero(rep)
-    pos = level.positions[where]
-    groups = level.groups[where]
-    again = level.first[groups] != where  # an occurrence after the group's first
+    pos = level.positions[rep]
+    count = len(pos)
+    order = (pos << max(1, (count - 1).bit_length())) | np.arange(count, dtype=_I64)
+    order.sort()
+    order &= (1 << max(1, (count - 1).bit_length())) - 1  # entries by position
+    pos = pos[order]
+    groups = level.groups[rep][order]
+    again = ~level.new[rep][order]  # an occurrence after the group's first
     docs = doc_of[pos]
     gain = chars[pos + n] - chars[pos]
     # a repeat skips the next n - 1 positions: harmless unless a repeated position lies there
-    close = np.zeros(len(pos), bool)
+    close = np.zeros(count, bool)
     close[:-1] = again[:-1] & (docs[1:] == docs[:-1]) & (pos[1:] < pos[:-1] + n)
     tangled = np.zeros(len(dup_chars), bool)
     tangled[docs[close]] = True
     plain = again & ~tangled[docs]
-    np.add.at(dup_chars, docs[plain], gain[plain])
-    if not close.any():
-        return
-    sel = np.flatnonzero(tangled[docs])
-    sdocs = docs[sel]
-    bounds = np.flatnonzero(np.diff(sdocs)) + 1
-    for part in np.split(sel, bounds):
-        dup_chars[docs[part[0]]] = _scan(pos[part].tolist(), groups[part].tolist(), gain[part].tolist(), n)
+    if plain.any():
+        cut = _run_starts(docs[plain])
+        dup_chars[docs[plain][cut]] = np.add.reduceat(gain[plain], cut)
+    if close.any():
+        sel = tangled[docs]
+        for doc, total in _scan(docs[sel].tolist(), pos[sel].tolist(), groups[sel].tolist(), gain[sel].tolist(), n):
+            dup_chars[doc] = total
 
 
-def _scan(positions: list[int], groups: list[int], gains: list[int], n: int) -> int:
-    """The left-to-right scan of one document over its repeated positions."""
+def _scan(docs: list[int], positions: list[int], groups: list[int], gains: list[int], n: int) -> list[tuple[int, int]]:
+    """The left-to-right scan over the repeated positions of some documents: (document, characters) each."""
+    out: list[tuple[int, int]] = []
     seen: set[int] = set()
-    skip_until = 0
-    total = 0
-    for pos, group, gain in zip(positions, groups, gains, strict=True):
+    current = -1
+    skip_until = total = 0
+    for doc, pos, group, gain in zip(docs, positions, groups, gains, strict=True):
+        if doc != current:
+            if current >= 0:
+                out.append((current, total))
+            current, total, skip_until = doc, 0, 0
+            seen.clear()
         if pos < skip_until:
             continue
         if group in seen:
@@ -232,4 +267,5 @@ def _scan(positions: list[int], groups: list[int], gains: list[int], n: int) -> 
             skip_until = pos + n
         else:
             seen.add(group)
-    return total
+    out.append((current, total))
+    return out
