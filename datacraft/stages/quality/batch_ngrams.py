@@ -74,28 +74,20 @@ class MeasureRow:
 
 
 @dataclass
-class _Level:
-    """The n-grams of one size at the positions where they may repeat, in key order.
+class _Repeats:
+    """The repeated n-grams of one size: their occurrences, in (key, position) order.
 
-    Entries are sorted by (key, position): the entries of a group are consecutive, the first one
-    is the group's first occurrence, and groups follow the document order (keys start with it).
+    The occurrences of an n-gram are consecutive, its first occurrence first, and the n-grams
+    follow the document order (keys start with the document).
     """
 
-    positions: np.ndarray  #: token position of each entry (int64)
-    groups: np.ndarray  #: group of each entry (0, 1, …, non-decreasing)
-    new: np.ndarray  #: the entries that start a group (bool)
-    starts: np.ndarray  #: index of each group's first entry
-    counts: np.ndarray  #: entries per group: the occurrences of a repeated n-gram, exactly
-
-    def repeated(self) -> np.ndarray:
-        """Mask of the entries whose n-gram occurs more than once (not alone in their group)."""
-        alone = self.new.copy()
-        alone[:-1] &= self.new[1:]
-        return ~alone
+    positions: np.ndarray  #: token position of each occurrence (int64)
+    new: np.ndarray  #: the occurrences that start an n-gram (its first) (bool)
+    rank: np.ndarray  #: the n-gram of each occurrence, numbered 1, 2, … (int64, non-decreasing)
 
 
-def _level(keys: np.ndarray, positions: np.ndarray, bound: int, pos_bits: int) -> _Level:
-    """Group the ``positions`` by their ``keys`` (``0 <= keys < bound``); ``keys`` is consumed."""
+def _repeats(keys: np.ndarray, positions: np.ndarray, bound: int, pos_bits: int) -> _Repeats:
+    """The ``positions`` whose key (``0 <= keys < bound``) occurs more than once; ``keys`` is consumed."""
     if bound <= _MAX_KEY >> pos_bits:  # key and position in one int64: a plain sort, no argsort
         keys <<= pos_bits
         keys |= positions
@@ -108,11 +100,11 @@ def _level(keys: np.ndarray, positions: np.ndarray, bound: int, pos_bits: int) -
     new = np.empty(len(keys), bool)
     new[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
-    groups = np.cumsum(new)
-    groups -= 1
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(keys)))
-    return _Level(positions, groups, new, starts, counts)
+    alone = new.copy()  # a group of one: starts, and the next entry starts another
+    alone[:-1] &= new[1:]
+    rep = ~alone
+    new = new[rep]
+    return _Repeats(positions[rep], new, np.cumsum(new))
 
 
 def _run_starts(values: np.ndarray) -> np.ndarray:
@@ -167,19 +159,17 @@ def ngram_measures(view: TokenView, top_sizes: Iterable[int], dup_sizes: Iterabl
         bound = (int(keys.max()) + 1) * vocab
     keys *= vocab
     keys[:-1] += ids[1:]
-    level = _level(keys[:-1][pair], np.flatnonzero(pair), bound, pos_bits)
+    level = _repeats(keys[:-1][pair], np.flatnonzero(pair), bound, pos_bits)
     for n in range(2, sizes[-1] + 1):
-        if n > 2:  # n-grams where the (n-1)-gram repeated: (its repeated group, the next id)
-            rep = level.repeated()
-            pos = level.positions[rep]
-            rank = np.cumsum(level.new[rep])  # repeated groups numbered 1, 2, … (entries in group order)
-            bound = (int(rank[-1]) + 1) * vocab if len(rank) else 1
+        if n > 2:  # n-grams where the (n-1)-gram repeated: (that (n-1)-gram, the next id)
+            pos = level.positions
             ok = pos + n <= end_of[pos]
             pos = pos[ok]
-            keys = rank[ok]
+            keys = level.rank[ok]
+            bound = (int(level.rank[-1]) + 1) * vocab if len(level.rank) else 1
             keys *= vocab
             keys += ids[pos + n - 1]
-            level = _level(keys, pos, bound, pos_bits)
+            level = _repeats(keys, pos, bound, pos_bits)
         if n in out.top_chars:
             _top(level, n, offsets, n_words, chars, doc_of, out.top_chars[n], out.top_count[n])
         if n in out.dup_chars:
@@ -188,7 +178,7 @@ def ngram_measures(view: TokenView, top_sizes: Iterable[int], dup_sizes: Iterabl
 
 
 def _top(
-    level: _Level,
+    level: _Repeats,
     n: int,
     offsets: np.ndarray,
     n_words: np.ndarray,
@@ -201,10 +191,10 @@ def _top(
     has = n_words >= n
     first_pos = offsets[:-1].copy()  # no n-gram repeats: the first one, once
     top_count[has] = 1
-    rgroups = np.flatnonzero(level.counts > 1)
-    if len(rgroups):
-        counts = level.counts[rgroups]
-        gfirst = level.positions[level.starts[rgroups]]
+    if len(level.positions):
+        starts = np.flatnonzero(level.new)
+        counts = np.diff(np.append(starts, len(level.new)))
+        gfirst = level.positions[starts]
         gdoc = doc_of[gfirst]  # ascending: groups are in key order, documents first
         # per document, the largest count, then the earliest first occurrence among those
         bounds = _run_starts(gdoc)
@@ -218,19 +208,18 @@ def _top(
     top_chars[idx] = (chars[p + n] - chars[p] + n - 1) * top_count[idx]
 
 
-def _duplicated(level: _Level, n: int, chars: np.ndarray, doc_of: np.ndarray, dup_chars: np.ndarray) -> None:
+def _duplicated(level: _Repeats, n: int, chars: np.ndarray, doc_of: np.ndarray, dup_chars: np.ndarray) -> None:
     """Fill the duplicated n-gram characters of size ``n`` from ``level``."""
-    rep = level.repeated()
-    if not rep.any():
-        return
-    pos = level.positions[rep]
+    pos = level.positions
     count = len(pos)
+    if not count:
+        return
     order = (pos << max(1, (count - 1).bit_length())) | np.arange(count, dtype=_I64)
     order.sort()
     order &= (1 << max(1, (count - 1).bit_length())) - 1  # entries by position
     pos = pos[order]
-    groups = level.groups[rep][order]
-    again = ~level.new[rep][order]  # an occurrence after the group's first
+    groups = level.rank[order]
+    again = ~level.new[order]  # an occurrence after the n-gram's first
     docs = doc_of[pos]
     gain = chars[pos + n] - chars[pos]
     # a repeat skips the next n - 1 positions: harmless unless a repeated position lies there
