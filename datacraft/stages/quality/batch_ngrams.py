@@ -232,18 +232,53 @@ def _duplicated(level: _Repeats, n: int, chars: np.ndarray, doc_of: np.ndarray, 
         cut = _run_starts(docs[plain])
         dup_chars[docs[plain][cut]] = np.add.reduceat(gain[plain], cut)
     if close.any():
-        sel = tangled[docs]
-        for doc, total in _scan(docs[sel].tolist(), pos[sel].tolist(), groups[sel].tolist(), gain[sel].tolist(), n):
-            dup_chars[doc] = total
+        _scan_tangled(tangled[docs], docs, pos, groups, gain, again, n, dup_chars)
 
 
-def _scan(docs: list[int], positions: list[int], groups: list[int], gains: list[int], n: int) -> list[tuple[int, int]]:
-    """The left-to-right scan over the repeated positions of some documents: (document, characters) each."""
+def _scan_tangled(
+    sel: np.ndarray,
+    docs: np.ndarray,
+    pos: np.ndarray,
+    groups: np.ndarray,
+    gain: np.ndarray,
+    again: np.ndarray,
+    n: int,
+    dup_chars: np.ndarray,
+) -> None:
+    """The scan of the documents ``sel`` selects (their repeated positions, in order), with fewer steps.
+
+    Only a repeat skips, and only the n - 1 positions after it: a position no earlier repeat lies
+    within n before is always visited. The first occurrence of an n-gram there is always seen, so
+    it need not be visited again and its later occurrences are repeats whenever visited ("sure").
+    """
+    docs, pos, groups, gain, again = docs[sel], pos[sel], groups[sel], gain[sel], again[sel]
+    last = np.where(again, pos, -n)
+    np.maximum.accumulate(last, out=last)  # the latest repeat up to here (earlier documents end ≥ n before)
+    shadowed = np.zeros(len(pos), bool)
+    shadowed[1:] = pos[1:] < last[:-1] + n
+    first_shadowed = np.zeros(int(groups.max()) + 1, bool)
+    first_shadowed[groups[~again]] = shadowed[~again]
+    sure = again & ~first_shadowed[groups]
+    keep = again | shadowed
+    for doc, total in _scan(
+        docs[keep].tolist(), pos[keep].tolist(), groups[keep].tolist(), gain[keep].tolist(), sure[keep].tolist(), n
+    ):
+        dup_chars[doc] = total
+
+
+def _scan(
+    docs: list[int], positions: list[int], groups: list[int], gains: list[int], sure: list[bool], n: int
+) -> list[tuple[int, int]]:
+    """The left-to-right scan over the repeated positions of some documents: (document, characters) each.
+
+    ``sure`` marks the occurrences whose n-gram has certainly been seen before (whose first
+    occurrence is always visited and not listed).
+    """
     out: list[tuple[int, int]] = []
     seen: set[int] = set()
     current = -1
     skip_until = total = 0
-    for doc, pos, group, gain in zip(docs, positions, groups, gains, strict=True):
+    for doc, pos, group, gain, known in zip(docs, positions, groups, gains, sure, strict=True):
         if doc != current:
             if current >= 0:
                 out.append((current, total))
@@ -251,7 +286,7 @@ def _scan(docs: list[int], positions: list[int], groups: list[int], gains: list[
             seen.clear()
         if pos < skip_until:
             continue
-        if group in seen:
+        if known or group in seen:
             total += gain
             skip_until = pos + n
         else:
