@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from itertools import repeat
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -19,6 +20,9 @@ from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import Verdict, duplicates, ratio
 from datacraft.stages.registry import register
 from datacraft.text.cache import TextFeatures, features
+
+if TYPE_CHECKING:
+    from datacraft.stages.quality.batch_ngrams import MeasureRow
 
 _ELLIPSES = ("...", "…")
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -253,6 +257,57 @@ class GopherRepetition(LangAware):
         ]
 
     def check_lang(self, doc: Document) -> FilterResult:
+        started = self._paragraphs_and_lines(doc)
+        if isinstance(started, FilterResult):
+            return started
+        v, f, size = started
+        index = NgramIndex(f.words)
+        return self._ngram_rules(v, f, size, len(f.words), index)
+
+    def check_batch(self, docs: list[Document]) -> list[FilterResult]:
+        """:meth:`check` for every document, the n-gram measures of a batch computed together.
+
+        The paragraph and line rules run per document; the n-gram measures of the documents they
+        leave undecided come from one :func:`ngram_measures` call per language variant (the sizes
+        can differ), then each document's n-gram rules decide in the same order as :meth:`check`.
+        """
+        results: list[FilterResult | None] = [None] * len(docs)
+        pending: dict[int, tuple[GopherRepetition, list[tuple[int, Verdict, TextFeatures, int]]]] = {}
+        skips: list[tuple[str, ...]] = [()] * len(docs)
+        variant = self.variant
+        for i, doc in enumerate(docs):
+            lang = doc.meta.get("lang")
+            flt, skipped = (self, ()) if lang is None else variant(lang)
+            skips[i] = skipped
+            started = flt._paragraphs_and_lines(doc)  # type: ignore[attr-defined]
+            if isinstance(started, FilterResult):
+                results[i] = started
+            else:
+                pending.setdefault(id(flt), (flt, []))[1].append((i, *started))  # type: ignore[arg-type]
+        from datacraft.stages.quality.batch_ngrams import ngram_measures  # numpy: loaded when first used
+        from datacraft.text.batch import token_view
+
+        for flt, items in pending.values():
+            p: GopherRepetitionParams = flt.params  # type: ignore[assignment]
+            view = token_view([f for _, _, f, _ in items])
+            m = ngram_measures(view, p.max_top_ngram_char_frac, p.max_dup_ngram_char_frac)
+            rows = m.rows(view.n_docs)
+            n_tokens = (view.offsets[1:] - view.offsets[:-1]).tolist()
+            for j, (i, v, f, size) in enumerate(items):
+                results[i] = flt._ngram_rules(v, f, size, n_tokens[j], rows[j])
+        out: list[FilterResult] = []
+        for result, skipped in zip(results, skips, strict=True):
+            assert result is not None
+            if skipped:
+                result.skipped = (*result.skipped, *skipped)
+            out.append(result)
+        return out
+
+    def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
+        return self.route(docs, self.check_batch(docs), ctx)
+
+    def _paragraphs_and_lines(self, doc: Document) -> FilterResult | tuple[Verdict, TextFeatures, int]:
+        """The empty, paragraph and line rules: the result if they decide, else (verdict, features, text size)."""
         p: GopherRepetitionParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
@@ -277,9 +332,20 @@ class GopherRepetition(LangAware):
                 return v.result()
             if _over(char_frac, max_char_frac) and v.fail(f"dup_{unit}_char_frac"):
                 return v.result()
+        return v, f, size
 
-        index = NgramIndex(f.words)
-        short = bool(p.ngram_min_words) and len(f.words) - f.punct_tokens[0] < p.ngram_min_words
+    def _ngram_rules(
+        self,
+        v: Verdict,
+        f: TextFeatures,
+        size: int,
+        n_tokens: int,
+        index: NgramIndex | MeasureRow,
+    ) -> FilterResult:
+        """The top and duplicated n-gram rules, from the measures of ``f``'s tokens (``n_tokens`` of them)."""
+        p: GopherRepetitionParams = self.params  # type: ignore[assignment]
+        s = v.signals
+        short = bool(p.ngram_min_words) and n_tokens - f.punct_tokens[0] < p.ngram_min_words
         skipped: tuple[str, ...] = ()
         for n, limit, column, reason in self._top:
             value = s[column] = ratio(index.top_ngram_chars(n), size)

@@ -7,6 +7,8 @@ key is its tokens joined by a space: exact (tokens never contain whitespace), an
 the garbage collector does not track. Keys are counted by :class:`collections.Counter`'s C loop.
 Measures are the published ones: the character share of the most frequent n-gram, and the
 character share of non-overlapping repeated n-grams found by a left-to-right scan.
+This is the per-document reference (``check()``); a pipeline's batches get the same values from
+:mod:`datacraft.stages.quality.batch_ngrams`, all documents at once.
 """
 
 from __future__ import annotations
