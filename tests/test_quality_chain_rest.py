@@ -1,20 +1,15 @@
 """The chain's shared pieces outside tokens and n-grams: line splitting, duplicate counts, C4's
-bounded sentence count, and the collector pause around a filter's batch."""
+bounded sentence count."""
 
 from __future__ import annotations
 
-import gc
 import random
 import re
-from typing import ClassVar
 
 import pytest
 
 from datacraft.document import Document
-from datacraft.stages.base import FilterResult, gc_paused
 from datacraft.stages.quality.c4 import C4, C4Params
-from datacraft.stages.quality.fineweb import FineWebQuality
-from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.quality.verdict import duplicates
 from datacraft.text.segment import newline_runs
 from datacraft.text.words import split_words
@@ -143,54 +138,3 @@ def test_c4_filtering_pipeline_equals_check_per_document() -> None:
     assert [d.id for d in kept] == [i for i, r in expect.items() if r.keep]
     assert drops == [(i, r.reason, r.signals) for i, r in expect.items() if not r.keep]
     assert all(d.text == flt.evaluate(texts[int(d.id)]).text for d in kept)
-
-
-def test_gc_paused_restores_the_collector() -> None:
-    assert gc.isenabled()
-    with gc_paused():
-        assert not gc.isenabled()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), gc_paused():
-        raise RuntimeError("boom")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()  # the caller's choice is kept
-    finally:
-        gc.enable()
-
-
-class Probe(LangAware):
-    """A language-aware filter that records whether the collector ran during its checks."""
-
-    name = "probe"
-    Params = LangParams
-    seen: ClassVar[list[bool]] = []
-
-    def check_lang(self, doc: Document) -> FilterResult:
-        self.seen.append(gc.isenabled())
-        return FilterResult(True)
-
-
-@pytest.mark.parametrize("stage", [Probe, C4, FineWebQuality])
-def test_quality_filters_pause_the_collector_only_during_a_batch(stage: type[LangAware]) -> None:
-    Probe.seen.clear()
-    flt = stage()
-    docs = [Document("a", "\n".join(C4_LINES[:2] * 3), {}), Document("b", "x", {"lang": "de"})]
-
-    class Ctx:
-        def drop(self, doc: Document, stage: str, reason: str, signals: object = None) -> None:
-            pass
-
-        def count(self, stage: str, key: str, n: int = 1) -> None:
-            pass
-
-    flt.process_batch(docs, Ctx())
-    assert gc.isenabled()
-    if stage is Probe:
-        assert Probe.seen == [False, False]

@@ -6,9 +6,6 @@ of the shard task, so one stage instance can serve any number of workers.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -195,27 +192,6 @@ class Filter(Stage):
             else:
                 ctx.drop(doc, label, result.reason or "dropped", result.signals)
         return kept
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one batch of a stage's work, then resume it.
-
-    A filter over a batch allocates many container objects that stay alive until the batch ends
-    (token and line lists of cached features), so the collector runs often and traverses them
-    again and again: ≈ 8 % of the quality chain's CPU (bench/RESULTS.md). Reference counting still
-    frees all acyclic garbage at once; only cyclic garbage made during one batch waits until the
-    collector resumes, so memory stays bounded by a batch. Does nothing when the collector is
-    already off (the caller's choice is kept); nested use is safe.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def columns_to_fields(columns: dict[str, str]) -> list[pa.Field]:

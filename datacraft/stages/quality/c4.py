@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from datacraft.document import Document
-from datacraft.stages.base import FilterResult, StageContext, gc_paused
+from datacraft.stages.base import FilterResult, StageContext
 from datacraft.stages.quality.languages import SPACELESS, base_lang
 from datacraft.stages.quality.perlang import LangAware, LangParams
 from datacraft.stages.registry import register
@@ -213,10 +213,6 @@ class C4(LangAware):
         return FilterResult(out.reason is None, out.reason, out.signals)
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
-        with gc_paused():
-            return self._process_batch(docs, ctx)
-
-    def _process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
         annotate = getattr(self.params, "mode", "filter") == "annotate"
         label = self.label
         kept: list[Document] = []

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from datacraft.document import Document
-from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext, gc_paused
+from datacraft.stages.base import Filter, FilterParams, FilterResult, StageContext
 from datacraft.stages.quality.languages import base_lang, builtin_overrides
 
 
@@ -79,10 +79,6 @@ class LangAware(Filter):
         return result
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
-        with gc_paused():
-            return self._process_batch(docs, ctx)
-
-    def _process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
         if getattr(self.params, "mode", "filter") == "annotate":
             return self.route(docs, self.check_batch(docs), ctx)
         results: list[FilterResult] = []
