@@ -37,8 +37,20 @@ def lines(text: str) -> list[str]:
 
 
 def newline_runs(text: str) -> list[str]:
-    """Pieces between runs of ``\\n`` (Gopher repetition's notion of a line)."""
-    return text.split("\n") if "\n\n" not in text else _LINE_RUNS.split(text)
+    """Pieces between runs of ``\\n`` (Gopher repetition's notion of a line).
+
+    Equal to ``re.split(r"\\n+", text)``: the ``\\n``-separated pieces without the empty ones a run
+    leaves inside, keeping the empty first/last piece of a text that starts/ends with ``\\n``.
+    """
+    parts = text.split("\n")
+    if "\n\n" not in text:
+        return parts
+    runs = list(filter(None, parts))
+    if text[0] == "\n":
+        runs.insert(0, "")
+    if text[-1] == "\n":
+        runs.append("")
+    return runs
 
 
 def nonblank_lines(text: str) -> list[str]:

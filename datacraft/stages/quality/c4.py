@@ -94,8 +94,15 @@ class C4(LangAware):
         # one search for all phrases instead of one substring test each (same answer: some phrase occurs)
         self._policy = re.compile("|".join(map(re.escape, p.policy_substrings))) if p.policy_substrings else None
 
-    def evaluate(self, text: str, lang: str | None = None) -> C4Outcome:
-        """Apply every rule to ``text`` (pure); ``lang`` picks line endings and how words are counted."""
+    def evaluate(self, text: str, lang: str | None = None, exact: bool = True) -> C4Outcome:
+        """Apply every rule to ``text`` (pure); ``lang`` picks line endings and how words are counted.
+
+        Sentences are counted after the line loop, over the kept lines in order, stopping (unless
+        annotating) once ``min_num_sentences`` is reached, as C4 does. Every kept line that is not
+        empty holds a token and so at least one sentence: with ``exact`` False, a document with
+        enough such lines and no other failure is kept without tokenizing, and its signals leave
+        out ``c4_sentences`` (a filtering pipeline keeps no signal of a kept document).
+        """
         p: C4Params = self.params  # type: ignore[assignment]
         base = base_lang(lang)
         if p.end_punctuation is not None:
@@ -158,9 +165,20 @@ class C4(LangAware):
             if policy is not None and policy.search(lower) is not None:
                 removed["policy"] += 1
                 continue
-            if min_sentences and (annotate or sentences < min_sentences):
-                sentences += count_sentences(split_words(line, lang), punct)
             kept.append(line)
+        bounded = (
+            not exact
+            and not annotate
+            and not lorem
+            and not curly
+            and len(kept) >= p.min_lines
+            and len(kept) - kept.count("") >= min_sentences
+        )
+        if min_sentences and not bounded:
+            for line in kept:
+                if not annotate and sentences >= min_sentences:
+                    break
+                sentences += count_sentences(split_words(line, lang), punct)
         signals: dict[str, Any] = {
             "c4_lines": len(lines),
             "c4_lines_kept": len(kept),
@@ -168,6 +186,9 @@ class C4(LangAware):
             "c4_lorem_ipsum": lorem,
             "c4_curly_bracket": curly,
         }
+        if bounded:
+            del signals["c4_sentences"]
+            return C4Outcome("\n".join(kept).strip(), None, signals, removed, citations)
         reason = None
         if lorem:
             reason = "lorem_ipsum"
@@ -201,7 +222,7 @@ class C4(LangAware):
             flt, skipped = self.variant(doc.meta.get("lang"))
             for rule in skipped:
                 ctx.count(label, f"skipped_{rule}")
-            out = flt.evaluate(doc.text, doc.meta.get("lang"))  # type: ignore[attr-defined]
+            out = flt.evaluate(doc.text, doc.meta.get("lang"), exact=annotate)  # type: ignore[attr-defined]
             if out.reason is None:
                 totals["lines_total"] += out.signals["c4_lines"]
                 totals["lines_kept"] += out.signals["c4_lines_kept"]

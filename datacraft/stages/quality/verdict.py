@@ -38,15 +38,13 @@ def ratio(num: float, den: float) -> float:
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
-    """(number of repeated elements, characters in them): every occurrence after the first counts."""
-    if len(set(items)) == len(items):
+    """(number of repeated elements, characters in them): every occurrence after the first counts.
+
+    Every occurrence but the first of each distinct element counts, so both are totals minus the
+    distinct elements' share: set building, ``len`` and ``sum`` only, no per-element Python loop.
+    """
+    distinct = set(items)
+    n = len(items) - len(distinct)
+    if not n:
         return 0, 0
-    seen: set[str] = set()
-    n = chars = 0
-    for x in items:
-        if x in seen:
-            n += 1
-            chars += len(x)
-        else:
-            seen.add(x)
-    return n, chars
+    return n, sum(map(len, items)) - sum(map(len, distinct))
