@@ -95,9 +95,8 @@ def main() -> None:
             by_phase[phase] = max(by_phase.get(phase, 0), total)
             if total > peak:
                 peak = total
-                at_peak = [
-                    {"role": _role(p, proc.pid), "rss": r, **_rollup(p.pid)} for p, r in sorted(each, key=lambda x: -x[1])
-                ]
+                ranked = sorted(each, key=lambda x: -x[1])
+                at_peak = [{"role": _role(p, proc.pid), "rss": r, **_rollup(p.pid)} for p, r in ranked]
                 at_peak.insert(0, {"phase": phase, "t": round(time.perf_counter() - t0, 1)})
             ticks += 1
             if ticks % 4 == 0:
