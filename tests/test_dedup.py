@@ -355,3 +355,33 @@ def test_representative_order_equals_arrow_sort(keep: str) -> None:
         sort_keys = [("comp", "ascending"), *primary, ("id", "ascending"), ("key", "ascending")]
         ref = pc.sort_indices(table, sort_keys=sort_keys).to_numpy()
         assert representative_order(labels, ids, length, signal, keys, keep).tolist() == ref.tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_to_the_driver_of_an_inline_pool_stops_the_run(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """The driver runs tasks itself next to its pool (``inline``): a signal still exits 130/143, leaves no
+    process behind, and the rerun gives the same files."""
+    import psutil
+
+    inp, _ = corpus(tmp_path, shards=6, per_shard=1500)
+    run_dedup(config(inp, tmp_path / "ref"))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "datacraft", "dedup", str(inp), str(out), "--workers", "2", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATACRAFT_MIN_BYTES_PER_WORKER": "0"}
+    proc = subprocess.Popen(
+        cmd, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
+    marker = out / "_dedup" / "_done" / "sig-00000.json"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert proc.poll() is None and children, "the run finished before it could be signalled"
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive and not (out / "stats.json").exists()
+    assert subprocess.run(cmd, env=env).returncode == 0
+    assert _files(out) == _files(tmp_path / "ref")

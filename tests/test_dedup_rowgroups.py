@@ -89,3 +89,20 @@ def test_unique_helpers_equal_numpy(seed: int) -> None:
         rows = rng.integers(0, 5, (n, 2)).astype(np.uint64) | (np.uint64(1) << np.uint64(63))
         assert unique_rows(rows).tolist() == np.unique(rows, axis=0).tolist()
         assert unique_rows(rows).dtype == rows.dtype
+
+
+def test_rows_left_after_a_row_group_keep_only_their_own_batch(tmp_path: Path) -> None:
+    writer = ArrowRowGroups(
+        ParquetShardWriter(tmp_path, "part", schema=SCHEMA, row_group_rows=10, rows_per_file=100),
+        ("dup_cluster", "dup_count"),
+    )
+    rows = _rows(12, False)
+    writer.write([dict(r) for r in rows[:6]])
+    last = [dict(r) for r in rows[6:]]
+    writer.write(last)  # 12 rows: one group of 10 written, 2 left
+    [rest] = writer._tables
+    assert rest.num_rows == 2 and writer.inner.rows_written == 10
+    # the 2 rows are a slice of the second batch, not of a copy of the whole group
+    text = rest.column("text").chunks[0]
+    assert text.buffers()[2].size == sum(len(r["text"].encode()) for r in last)
+    writer.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -124,3 +125,48 @@ def test_local_pool_is_reused_and_its_cpu_counted_while_alive() -> None:
     assert clock.read()["cpu_seconds"] >= 1.1  # still counted once reaped
     assert sorted(r for _, r in ex.run(_burn, [5])) == [5]  # closed: a later run starts a new pool
     ex.close()
+
+
+def _pid_of(n: int) -> tuple[int, int]:
+    return n, os.getpid()
+
+
+def _fail_on(n: int) -> int:
+    if n == 3:
+        raise ValueError(f"task {n} failed")
+    return n
+
+
+def _interrupt_in_driver(n: int) -> int:
+    if os.getpid() == DRIVER:
+        raise KeyboardInterrupt
+    return n
+
+
+DRIVER = os.getpid()
+
+
+@pytest.mark.slow
+def test_inline_pool_shares_tasks_with_the_driver_propagates_errors_and_stops_when_interrupted() -> None:
+    ex = LocalExecutor(2, inline=True)
+    try:
+        assert [r for _, r in ex.run(_pid_of, [0])] == [(0, os.getpid())]
+        assert ex._pool is None  # one task: no process started for it
+        results = [r for _, r in ex.run(_pid_of, list(range(6)))]
+        assert sorted(n for n, _ in results) == list(range(6))
+        pool = ex._pool
+        assert pool is not None and len(pool._processes) == 1  # workers - 1 processes
+        # the first tasks go to the pool, the next one runs here at once: both ran some
+        pids = {pid for _, pid in results}
+        assert pids == {os.getpid(), *(p.pid for p in pool._processes.values())}
+        with pytest.raises(ValueError, match="task 3 failed"):
+            list(ex.run(_fail_on, list(range(8))))
+        assert sorted(r for _, r in ex.run(_fail_on, [0, 1, 2])) == [0, 1, 2]  # the pool survives an error
+        assert ex._pool is pool
+        procs = list(pool._processes.values())
+        with pytest.raises(KeyboardInterrupt):
+            list(ex.run(_interrupt_in_driver, list(range(6))))
+        assert ex._pool is None and not any(p.is_alive() for p in procs)  # interrupted: workers stopped
+    finally:
+        ex.close()
+    assert ex._pool is None

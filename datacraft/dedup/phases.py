@@ -81,9 +81,22 @@ def release_free_memory() -> None:
 
 _libc: Any = None
 
+_lean = False
+
+
+def lean_allocators() -> None:
+    """Once per process: Arrow allocates from the C heap (released by :func:`release_free_memory`) instead of
+    mimalloc, which kept ~30 MiB more per phase-4 task (same bytes; measured in bench/RESULTS.md)."""
+    global _lean
+    if not _lean:
+        _lean = True
+        if pa.default_memory_pool().backend_name != "system":
+            pa.set_memory_pool(pa.system_memory_pool())
+
 
 def start_task() -> float:
     """Reset this process's peak-RSS counter (Linux ``clear_refs``) and return the CPU clock."""
+    lean_allocators()
     release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as fh:

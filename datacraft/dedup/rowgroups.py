@@ -61,11 +61,16 @@ class ArrowRowGroups(ShardWriter):
             self._emit(self.row_group_rows)
 
     def _emit(self, n: int) -> None:
-        """Write the first ``n`` buffered rows as one contiguous table (one row group)."""
-        table = pa.concat_tables(self._tables).combine_chunks()
-        self._tables = [table.slice(n)] if n < len(table) else []
+        """Write the first ``n`` buffered rows as one contiguous table (one row group).
+
+        Only those rows are copied together: the rest stay in their batch's chunk (a slice of the whole
+        combined group would keep all of it alive until the next group, a third copy at that moment)."""
+        pending = pa.concat_tables(self._tables)
+        self._tables = [pending.slice(n)] if n < len(pending) else []
         self._rows -= n
-        self.inner.write_table(table.slice(0, n))
+        table = pending.slice(0, n).combine_chunks()
+        del pending
+        self.inner.write_table(table)
         self.rows_written = self.inner.rows_written
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from datacraft.dedup.phases import (
     signature_task,
 )
 from datacraft.errors import LedgerError
-from datacraft.executors import Executor, close_executor, make_executor, pool_size
+from datacraft.executors import Executor, LocalExecutor, close_executor, make_executor, pool_size
 from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.io.files import file_size, walk_files
@@ -183,7 +183,10 @@ def _run_locked(
         if config.executor == "local":  # a small input runs with fewer workers (same output, less start-up)
             sizes = [file_size(s.path) for s in shards]
             workers = pool_size(workers, None if None in sizes else sum(s or 0 for s in sizes))
-        executor = make_executor(config.executor, workers, config.ray_address, config.ray.model_dump())
+        if config.executor == "local" and workers > 1:  # the driver takes a worker's share: one process less
+            executor = LocalExecutor(workers, inline=True)
+        else:
+            executor = make_executor(config.executor, workers, config.ray_address, config.ray.model_dump())
     try:
         params = p.model_dump(mode="json")
         ran = dict.fromkeys(PHASES, 0)

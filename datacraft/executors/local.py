@@ -5,6 +5,11 @@ phases, the stages and then the dedup of ``datacraft run``), so each worker star
 Workers come from a fork server (where the platform has one): a fresh interpreter, started from the
 driver like a spawned worker, imports datacraft's task modules once and forks each worker from there,
 so no state of the driver leaks into a worker and no worker imports numpy or pyarrow again.
+
+With ``inline=True`` (dedup) the driver is one of the ``workers``: it runs tasks itself between handing
+tasks to a pool of ``workers - 1`` processes, so the run has one process less; a run of a single task
+starts no pool. A pool of one process is spawned (a fork server would only add a process: there is
+nothing to share), and a spawned pool needs no fork server.
 """
 
 from __future__ import annotations
@@ -142,15 +147,18 @@ def _release_server() -> None:
 class LocalExecutor:
     """A pool of ``workers`` processes, started on the first run and reused until :meth:`close`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, inline: bool = False) -> None:
         self.workers = workers
+        self.inline = inline and workers > 1
+        #: processes of the pool: the driver takes one worker's share of the tasks when ``inline``
+        self.processes = workers - 1 if self.inline else workers
         self._pool: ProcessPoolExecutor | None = None
         self._counter: Any = None
         self._forkserver = False
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._forkserver = _use_forkserver()
+            self._forkserver = self.processes > 1 and _use_forkserver()
             if self._forkserver:
                 ctx = mp.get_context("forkserver")
                 _acquire_server(ctx)
@@ -160,7 +168,7 @@ class LocalExecutor:
                 parent = os.getpid()
             self._counter = ctx.Value("q", 0)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self._counter, parent)
+                max_workers=self.processes, mp_context=ctx, initializer=_init_worker, initargs=(self._counter, parent)
             )
             timing.add_live_cpu(self.live_cpu_seconds)
         return self._pool
@@ -208,6 +216,9 @@ class LocalExecutor:
     def run(self, fn: Callable[[T], Any], tasks: list[T], progress: Any = None) -> Iterator[tuple[T, Any]]:
         if not tasks:
             return
+        if self.inline and len(tasks) == 1:  # one task: no process is worth starting for it
+            yield from InProcessExecutor().run(fn, tasks, progress)
+            return
         pool = self._ensure_pool()
         with self._counter.get_lock():  # no task is in flight between runs
             self._counter.value = 0
@@ -215,28 +226,41 @@ class LocalExecutor:
             progress.watch(self._counter)
         futures: dict[Future[Any], T] = {}
         order = {id(task): i for i, task in enumerate(tasks)}
-        try:
-            pending = iter(tasks)
-            # Keep a bounded number of tasks in flight so results stream back in order of completion.
-            for task in pending:
+        pending = iter(tasks)
+        queued = 2 * self.processes  # tasks in flight in the pool: each process has the next one waiting
+
+        def fill() -> None:
+            while len(futures) < queued:
+                task = next(pending, _END)
+                if task is _END:
+                    return
                 futures[pool.submit(fn, task)] = task
-                if len(futures) >= 2 * self.workers:
+
+        def collect(done: set[Future[Any]]) -> Iterator[tuple[T, Any]]:
+            for fut in sorted(done, key=lambda f: order[id(futures[f])]):
+                task = futures.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    self._discard(pool)
+                    raise DatacraftError(
+                        "a worker process died (killed, or out of memory?); rerun the same command to resume"
+                    ) from None
+                yield task, result
+
+        try:
+            fill()
+            while True:
+                yield from collect({f for f in futures if f.done()})
+                fill()
+                task = next(pending, _END) if self.inline else _END
+                if task is not _END:  # the driver's share: run here while the pool works
+                    yield from InProcessExecutor().run(fn, [task], progress)
+                    continue
+                if not futures:
                     break
-            while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: order[id(futures[f])]):
-                    task = futures.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        self._discard(pool)
-                        raise DatacraftError(
-                            "a worker process died (killed, or out of memory?); rerun the same command to resume"
-                        ) from None
-                    yield task, result
-                    nxt = next(pending, None)
-                    if nxt is not None:
-                        futures[pool.submit(fn, nxt)] = nxt
+                yield from collect(done)
         except BaseException as e:
             # Interrupted (SIGINT, SIGTERM) or abandoned: stop the workers rather than wait for their shards.
             # An ordinary error in a task lets the others in flight finish (their shards stay complete).
@@ -249,3 +273,6 @@ class LocalExecutor:
                 fut.cancel()
             if self._pool is pool:
                 wait(futures)  # the tasks already running finish; the pool stays for the next run
+
+
+_END: Any = object()
