@@ -117,3 +117,27 @@ def test_parquet_source_with_id_and_text_columns(tmp_path: Path) -> None:
         ("d1", "first body", {"id": "x1", "text": "old text"}),
         ("d2", "second body", {"id": None, "text": "old two"}),
     ]
+
+
+def test_dedup_of_a_source_with_id_and_text_columns(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datacraft.cli import main
+
+    (tmp_path / "in").mkdir()
+    bodies = ["the first body here", "a second body there", "the first body here"]
+    ids, own_ids, own_texts = ["d0", "d1", "d2"], ["x0", "x1", "x2"], ["t0", "t1", "t2"]
+    table = pa.table({"doc_id": ids, "body": bodies, "id": own_ids, "text": own_texts})
+    pq.write_table(table, tmp_path / "in" / "a.parquet")
+    out = tmp_path / "out"
+    args = ["dedup", str(tmp_path / "in"), str(out), "--text-field", "body", "--id-field", "doc_id", "-q"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert _rows(out) == [
+        ("d0", "the first body here", {"id": "x0", "text": "t0"}),
+        ("d1", "a second body there", {"id": "x1", "text": "t1"}),
+    ]
+    rejected = pq.read_table(out / "rejected").to_pylist()
+    assert [(r["id"], r["text"], json.loads(r["meta"])) for r in rejected] == [
+        ("d2", "the first body here", {"id": "x2", "text": "t2"})
+    ]
