@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -134,17 +135,53 @@ def test_s3_lock_between_two_processes(s3_server: S3Server, tmp_path: Path) -> N
     assert s3_digest(s3_server, f"{BUCKET}/out") == tree_digest(tmp_path / "ref")
     assert _lock(s3_server, "out") is None, "the lock was not released"
 
-    # A lock of another host: refused while its heartbeat is fresh, taken over once it is older than the TTL.
+    # A lock of another host, just written: refused, whatever that host's clock says (a minute behind ours
+    # here: its body's heartbeat looks a minute old); the age is the store's (test_lock_age_on_the_stores_clock).
     other = {"pid": 4242, "host": "elsewhere", "started": "2026-01-01T00:00:00Z", "command": "datacraft run x"}
-    store.pipe_file(f"{BUCKET}/out/_lock", json.dumps({**other, "heartbeat_unix": time.time() + 30}).encode())
-    r = datacraft(["run", str(pipeline), "--quiet"], env, cwd=tmp_path)
-    assert r.returncode == 2 and "pid 4242 on host elsewhere" in r.stderr, r.stderr
     store.pipe_file(f"{BUCKET}/out/_lock", json.dumps({**other, "heartbeat_unix": time.time() - 60}).encode())
-    r = datacraft(["run", str(pipeline)], env, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert "took over the stale lock" in r.stderr and "elsewhere" in r.stderr, r.stderr
-    assert _lock(s3_server, "out") is None
+    r = datacraft(["run", str(pipeline), "--quiet"], {**env, "DATACRAFT_LOCK_TTL": "60"}, cwd=tmp_path)
+    assert r.returncode == 2 and "pid 4242 on host elsewhere" in r.stderr, r.stderr
+    assert re.search(r"last heartbeat \d s ago", r.stderr), r.stderr  # the start-up of the run, not 60 s
     assert s3_digest(s3_server, f"{BUCKET}/out") == tree_digest(tmp_path / "ref")
+
+
+def test_lock_age_on_the_stores_clock(s3_server: S3Server) -> None:  # noqa: F811
+    """Staleness is judged by the lock's Last-Modified against the store's Date, not by the heartbeat time a
+    host with a wrong clock wrote into the lock: an hour-behind lock just written is held, an hour-ahead
+    lock no longer rewritten is taken over once the store says it is older than the TTL."""
+    from datacraft.errors import OutputLockedError
+    from datacraft.io.remote_lock import S3Lock
+
+    store = s3_server.fs()
+    if not store.exists(BUCKET):
+        store.mkdir(BUCKET)
+    root = fs.as_path(f"s3://{BUCKET}/skew")
+    other = {"pid": 4242, "host": "elsewhere", "command": "datacraft run x"}
+    store.pipe_file(f"{BUCKET}/skew/_lock", json.dumps({**other, "heartbeat_unix": time.time() - 3600}).encode())
+    with pytest.raises(OutputLockedError, match="pid 4242 on host elsewhere"):
+        S3Lock(root, ttl=5).acquire()  # ages are whole seconds (and a loaded machine is slow): a few at most
+    store.pipe_file(f"{BUCKET}/skew/_lock", json.dumps({**other, "heartbeat_unix": time.time() + 3600}).encode())
+    time.sleep(1.1)  # the store's clock: at least 1 s since the write, more than a TTL of 0.5 s
+    lock = S3Lock(root, ttl=0.5)
+    lock.acquire()
+    try:
+        assert _lock(s3_server, "skew")["pid"] == os.getpid()  # type: ignore[index]
+    finally:
+        lock.release()
+    assert _lock(s3_server, "skew") is None
+
+
+def test_lock_age_from_the_response() -> None:
+    from datetime import UTC, datetime
+
+    from datacraft.io.remote_lock import lock_age
+
+    modified = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    answer = {"LastModified": modified, "ResponseMetadata": {"HTTPHeaders": {"date": "Thu, 01 Jan 2026 12:05:00 GMT"}}}
+    assert lock_age(answer) == 300.0
+    assert lock_age({"ResponseMetadata": {}}) is None
+    no_date = lock_age({"LastModified": datetime.now(UTC), "ResponseMetadata": {"HTTPHeaders": {}}})
+    assert no_date is not None and 0 <= no_date < 60  # no Date header: this host's clock
 
 
 def test_a_store_refusing_conditional_writes_gets_a_warning(

@@ -309,3 +309,28 @@ def test_model_dir_errors_exit_2(tmp_path: Path) -> None:
     )
     res = runner.invoke(main, ["predict", str(tmp_path), str(tmp_path), str(tmp_path / "o")])
     assert res.exit_code == 2 and "model.rnn" in res.output
+
+
+@pytest.mark.slow  # trains a tiny classifier and 2 × 2 fold models (~1 min on a loaded 2-core machine)
+def test_kfold_reads_only_max_docs(cls_data: Path, tmp_path: Path) -> None:
+    """--kfold folds the documents the config trains on (data.max_docs), or those --max-docs allows."""
+    rows = pq.read_table(cls_data).to_pylist()
+    by_lang = {lang: [r for r in rows if r["lang"] == lang] for lang in ("de", "en", "fi")}
+    mixed = [r for group in zip(*by_lang.values(), strict=False) for r in group]  # de, en, fi, de, …
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(pa.Table.from_pylist(mixed), data / "a.parquet")
+    raw = _config(task="classify", epochs=1)
+    raw["data"].update(label_column="lang", max_docs=14)
+    conf = _write_config(tmp_path / "c.yaml", raw)
+    runner = CliRunner()
+    model = tmp_path / "m"
+    res = runner.invoke(main, ["train", str(data), "-c", str(conf), "-o", str(model), "-q"])
+    assert res.exit_code == 0, res.output
+    for extra, expected in (([], 14), (["--max-docs", "12"], 12)):
+        args = ["evaluate", str(model), str(data), "--kfold", "2", "--epochs", "1", "--json", *extra]
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+        kf = json.loads(res.stdout)
+        assert sum(f["test_docs"] for f in kf["folds"]) == expected
+        assert kf["data"]["max_docs"] == expected and sum(kf["data"]["counts"]["docs"].values()) == expected

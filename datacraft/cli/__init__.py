@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "completion": "datacraft.cli.completion:completion",
     "tune": "datacraft.cli.tune:tune",
     "explain-model": "datacraft.cli.explain_model:explain_model",
+    "cache": "datacraft.cli.cache:cache",
 }
 
 #: command name → the first paragraph of its help (or its short help), for the command list of
@@ -60,6 +61,7 @@ SUMMARIES: dict[str, str] = {
     "completion": "Print the shell completion script for SHELL (commands, options, file names and stage names).",
     "tune": "Search hyperparameters of a training config with KerasTuner on curated Parquet DATA.",
     "explain-model": "Explain a trained model's predictions token by token, as an HTML page with PNG heat maps.",
+    "cache": "List the local cache of derived tables (langid) with sizes and last use; --prune removes old entries.",
 }
 #: the commands whose summary is their own ``short_help`` (never shortened), not the first paragraph of their help
 SHORT_HELP = frozenset({"report", "stats", "inspect", "explain"})

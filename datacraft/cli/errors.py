@@ -37,6 +37,18 @@ def os_error_message(e: OSError) -> tuple[str, int]:
     return f"{e.strerror or e}: {where}", 1
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail again on a closed pipe."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class CliError(click.ClickException):
     """A DatacraftError shown as ``error: message`` with its exit code."""
 
@@ -61,6 +73,9 @@ class DatacraftGroup(click.Group):
             raise CliError(f"interrupted (SIGINT): {RESUME_HINT}", EXIT_SIGINT) from None
         except Terminated:
             raise CliError(f"terminated (SIGTERM): {RESUME_HINT}", EXIT_SIGTERM) from None
+        except BrokenPipeError:  # stdout's reader went away (`datacraft stages | head`): end quietly, exit 1
+            silence_stdout()
+            ctx.exit(1)
         except OSError as e:
             message, code = os_error_message(e)
             raise CliError(message, code) from None

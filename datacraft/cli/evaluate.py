@@ -41,7 +41,8 @@ from datacraft.cli.options import quiet_option
     type=click.IntRange(min=0),
     default=None,
     help="Read only the first N documents of DATA (0: all). Default: the model's data.max_docs for "
-    "--split val/train (the split it made of the documents it read), all documents for --split all.",
+    "--split val/train (the split it made of the documents it read) and for --kfold (the documents its "
+    "config trains on), all documents for --split all.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @quiet_option
@@ -81,7 +82,7 @@ def evaluate(
     if kfold is not None:
         from datacraft.train.cv import run_kfold
 
-        res = run_kfold(loaded, data, kfold, epochs, batch_size, top_k, quiet or as_json)
+        res = run_kfold(loaded, data, kfold, epochs, batch_size, top_k, quiet or as_json, max_docs)
     else:
         from datacraft.train.metrics import evaluate as run_eval
         from datacraft.train.metrics import plot_confusion

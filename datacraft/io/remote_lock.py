@@ -4,7 +4,13 @@ S3 creates an object with ``If-None-Match: *`` only when none exists (AWS since 
 others too), so exactly one writer creates the lock. The holder rewrites it every ``ttl / 5`` seconds
 (``If-Match`` its own ETag) with a fresh heartbeat time; a lock whose heartbeat is older than the TTL
 (``DATACRAFT_LOCK_TTL`` seconds, default 300), or whose holder ran on this host and is gone, is taken
-over by a conditional overwrite of exactly that version. A store that ignores or refuses the
+over by a conditional overwrite of exactly that version.
+
+The heartbeat's age is measured on the store's own clock, never by comparing two hosts' clocks: the
+lock object's ``Last-Modified`` (set by the store on the holder's last write) against the ``Date`` of
+the store's answer to the read (both whole seconds). Only a store that sends no ``Date`` header falls
+back to this host's clock against ``Last-Modified``. The ``heartbeat`` fields in the lock's body are
+for people to read. A store that ignores or refuses the
 condition gets no lock, with a warning (one writer per prefix is then the user's to ensure).
 """
 
@@ -17,6 +23,8 @@ import os
 import sys
 import threading
 import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from datacraft.errors import DatacraftError, OutputLockedError
@@ -63,14 +71,34 @@ def _unsupported(err: BaseException) -> bool:
     return _code(err) in ("NotImplemented", "501", "InvalidArgument", "InvalidRequest")
 
 
-def holder_text(info: dict[str, Any], now: float | None = None) -> str:
-    """``pid P on host H since T (command), last heartbeat N s ago`` for messages."""
-    beat = info.get("heartbeat_unix")
-    ago = f", last heartbeat {max(0.0, (now or time.time()) - float(beat)):.0f} s ago" if beat else ""
+def holder_text(info: dict[str, Any], age: float | None = None) -> str:
+    """``pid P on host H since T (command), last heartbeat N s ago`` for messages (``age``: seconds
+    since the lock's last write, on the store's clock)."""
+    ago = f", last heartbeat {max(0.0, age):.0f} s ago" if age is not None else ""
     return (
         f"pid {info.get('pid')} on host {info.get('host')} since {info.get('started')} "
         f"({info.get('command') or 'datacraft'}){ago}"
     )
+
+
+def lock_age(response: dict[str, Any]) -> float | None:
+    """Seconds since the object of a GetObject ``response`` was last written, on the store's clock: its
+    ``LastModified`` against the answer's ``Date`` header (this host's clock when the store sends no
+    ``Date``); None without ``LastModified``."""
+    modified = response.get("LastModified")
+    if not isinstance(modified, datetime):
+        return None
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    try:
+        now = parsedate_to_datetime(headers["date"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        log.debug("no Date header from the store: the lock's age is judged on this host's clock")
+        now = datetime.now(UTC)
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return (now - modified).total_seconds()
 
 
 class S3Lock:
@@ -101,33 +129,35 @@ class S3Lock:
         out = self.path.fs.call_s3("put_object", Bucket=self.bucket, Key=self.key, Body=self._body(), **condition)
         return str(out.get("ETag", ""))
 
-    def _read(self) -> tuple[dict[str, Any], str] | None:
-        """The current lock's contents and ETag (of the same version), or None when there is none."""
+    def _read(self) -> tuple[dict[str, Any], str, float | None] | None:
+        """The current lock's contents, ETag and age (of the same version; :func:`lock_age`), or None when
+        there is none."""
         from fsspec.asyn import sync
 
         store = self.path.fs
 
-        async def get() -> tuple[bytes, str]:
+        async def get() -> tuple[bytes, str, float | None]:
             out = await store._call_s3("get_object", Bucket=self.bucket, Key=self.key)
             body = out["Body"]
             try:
-                return await body.read(), str(out.get("ETag", ""))
+                return await body.read(), str(out.get("ETag", "")), lock_age(out)
             finally:
                 body.close()
 
         try:
-            data, etag = sync(store.loop, get)
+            data, etag, age = sync(store.loop, get)
         except FileNotFoundError:
             return None
         try:
             info = json.loads(data)
         except ValueError:
             info = {}
-        return (info if isinstance(info, dict) else {}), etag
+        return (info if isinstance(info, dict) else {}), etag, age
 
-    def _stale(self, info: dict[str, Any]) -> bool:
-        beat = info.get("heartbeat_unix")
-        if not isinstance(beat, int | float) or time.time() - beat > self.ttl:
+    def _stale(self, info: dict[str, Any], age: float | None) -> bool:
+        """Stale: no heartbeat within the TTL (``age`` on the store's clock; unknown: stale), or its holder
+        ran on this host and is gone."""
+        if age is None or age > self.ttl:
             return True
         if info.get("host") == fs.HOST and isinstance(info.get("pid"), int):
             return not fs.pid_alive(int(info["pid"]))  # a holder on this host that died (kill -9)
@@ -152,10 +182,10 @@ class S3Lock:
                 current = self._read()
                 if current is None:
                     continue  # released meanwhile: try to create it again
-                info, etag = current
-                if not self._stale(info):
+                info, etag, age = current
+                if not self._stale(info, age):
                     raise OutputLockedError(
-                        f"{self.path.parent} is being written by {holder_text(info)}; wait for it to finish or "
+                        f"{self.path.parent} is being written by {holder_text(info, age)}; wait for it to finish or "
                         f"stop it (a lock whose heartbeat is older than {self.ttl:.0f} s ({TTL_ENV}), or whose "
                         f"holder on this host died, is taken over automatically)"
                     )
@@ -167,7 +197,7 @@ class S3Lock:
                     if not (_precondition_failed(e) or isinstance(e, FileNotFoundError)):
                         raise
                     continue  # another writer took it over first, or it was released: look again
-                log.warning("took over the stale lock of %s: %s", self.path.parent, holder_text(info))
+                log.warning("took over the stale lock of %s: %s", self.path.parent, holder_text(info, age))
                 self._start_heartbeat()
                 return
         raise OutputLockedError(f"{self.path.parent}: could not take its lock (writers keep racing for it); retry")

@@ -164,6 +164,11 @@ def _tables_key(alpha: float) -> str:
     return cache_key(code, stats, repr(alpha), langdetect.__file__, np.__version__)
 
 
+def tables_cache_name(alpha: float = 0.5) -> str:
+    """The cache entry (folder name) of this version's tables for ``alpha`` (0.5: the default)."""
+    return f"langid-fast-{_tables_key(alpha)}"
+
+
 def smoothed_loglik(prob: np.ndarray, alpha: float) -> np.ndarray:
     """``log(alpha / BASE_FREQ + prob)`` as float32; the (many) zero probabilities share one value."""
     base = alpha / Detector.BASE_FREQ

@@ -40,14 +40,19 @@ _PLANES = (range(0, 0x40000), range(0xE0000, 0xE1000))  # assigned letters and m
 def class_table() -> np.ndarray:
     """Code point → script class (``OTHER``, ``LETTER``, ``HANGUL``, ``KANA``, ``HAN``, ``HAN_*``); from the
     local cache (:mod:`datacraft.langid.cache`) when there (building it walks 266k code points: ~0.1 CPU-s)."""
-    here = Path(__file__)
-    key = cache_key(here.read_bytes(), here.with_name("hanzi.py").read_bytes(), unicodedata.unidata_version)
+    key = class_table_key()
     hit = load_arrays("langid-script", key)
     if hit is not None:
         return hit[0]["classes"].view(np.ndarray)
     table = build_class_table()
     save_arrays("langid-script", key, {"classes": table}, {})
     return table
+
+
+def class_table_key() -> str:
+    """The cache key of :func:`class_table`: this module's code, the Han variant lists, Unicode's version."""
+    here = Path(__file__)
+    return cache_key(here.read_bytes(), here.with_name("hanzi.py").read_bytes(), unicodedata.unidata_version)
 
 
 def build_class_table() -> np.ndarray:

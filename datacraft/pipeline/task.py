@@ -27,6 +27,7 @@ from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.records import BadRecord, Skipped
+from datacraft.io.schema import EXTRA, LEADING
 from datacraft.io.writers import (
     JsonlShardWriter,
     PartitionedWriter,
@@ -124,9 +125,35 @@ class ShardContext:
 
 
 def doc_row(doc: Document) -> dict[str, Any]:
-    """The output row of a kept document: id, text, then its meta as columns."""
+    """The output row of a kept document: id, text, then its meta as columns.
+
+    The ``id`` and ``text`` columns are always the document's own (from the source's ``id_field`` and
+    ``text_field``); a meta key named ``id`` or ``text`` (a record's own key, when those fields have other
+    names) is kept under its name in ``extra_fields`` (see :func:`clashing_keys_row`)."""
+    meta = doc.meta
+    if "id" in meta or "text" in meta:
+        return clashing_keys_row(doc)
     row = {"id": doc.id, "text": doc.text}
-    row.update(doc.meta)
+    row.update(meta)
+    return row
+
+
+def clashing_keys_row(doc: Document) -> dict[str, Any]:
+    """The row of a document whose meta has ``id``/``text`` keys: those go into ``extra_fields`` (merged
+    with what it already holds, as :func:`~datacraft.io.schema.conform_columns` merges), never into the
+    document's own columns."""
+    row: dict[str, Any] = dict(doc.meta)
+    clash = {k: row.pop(k) for k in LEADING if k in row}
+    previous = row.get(EXTRA)
+    if isinstance(previous, str) and previous:
+        try:
+            loaded = orjson.loads(previous)
+        except orjson.JSONDecodeError:
+            loaded = None
+        if isinstance(loaded, dict):
+            clash = {**loaded, **clash}
+    row[EXTRA] = orjson.dumps(clash, default=str, option=orjson.OPT_SORT_KEYS).decode()
+    row["id"], row["text"] = doc.id, doc.text
     return row
 
 

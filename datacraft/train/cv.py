@@ -32,10 +32,26 @@ def kfold_splits(labels: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray
     return [(tr, te) for tr, te in skf.split(np.zeros(len(labels)), labels)]
 
 
+def kfold_max_docs(loaded: LoadedModel, requested: int | None) -> int | None:
+    """Documents of DATA the K folds share: ``requested`` (0: all), by default the model's own
+    ``data.max_docs`` (the documents its config trains on)."""
+    if requested is not None:
+        return requested or None
+    return loaded.config.data.max_docs
+
+
 def run_kfold(
-    loaded: LoadedModel, data: str | Path, k: int, epochs: int | None, batch_size: int, top_k: int, quiet: bool
+    loaded: LoadedModel,
+    data: str | Path,
+    k: int,
+    epochs: int | None,
+    batch_size: int,
+    top_k: int,
+    quiet: bool,
+    max_docs: int | None = None,
 ) -> dict[str, Any]:
-    """Train and score K fold models; per-fold metrics with mean and standard deviation."""
+    """Train and score K fold models on the first :func:`kfold_max_docs` documents of DATA; per-fold
+    metrics with mean and standard deviation."""
     import keras
 
     from datacraft.train.loop import compile_model
@@ -47,7 +63,7 @@ def run_kfold(
     if epochs is not None:
         cfg = cfg.model_copy(update={"epochs": epochs})
     with tempfile.TemporaryDirectory(prefix="datacraft-kfold-") as tmp:
-        cache, info = encode_eval_data(loaded, data, "all", Path(tmp))
+        cache, info = encode_eval_data(loaded, data, "all", Path(tmp), kfold_max_docs(loaded, max_docs))
         ids, labels = [], []
         for i, _, lab in D.iter_cache(cache):
             ids.append(i)
