@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from itertools import compress, filterfalse
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import Any
 
 from datacraft.text.segment import lines, newline_runs, nonblank_lines, paragraphs
 from datacraft.text.words import punct_set, split_words
-
-if TYPE_CHECKING:
-    from datacraft.text.batch import BatchTokens
 
 _LAST = itemgetter(-1)
 _ONE = 1
@@ -68,7 +65,8 @@ class TextFeatures:
         self._newline_runs: list[str] | None = None
         self._nonblank_lines: list[str] | None = None
         self._paragraphs: list[str] | None = None
-        self._tokens: tuple[BatchTokens, int] | None = None
+        # (datacraft.text.batch.BatchTokens, position); not imported here: that module imports this one
+        self._tokens: tuple[Any, int] | None = None
 
     @property
     def words(self) -> list[str]:
