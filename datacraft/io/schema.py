@@ -133,6 +133,18 @@ def merge_fields(*groups: Iterable[pa.Field]) -> list[pa.Field]:
     return list(out.values())
 
 
+def with_previous_extra(previous: Any, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``extra`` merged over the fields a row's ``extra_fields`` JSON object already holds (``extra`` wins)."""
+    if isinstance(previous, str) and previous:
+        try:
+            loaded = orjson.loads(previous)
+        except orjson.JSONDecodeError:
+            loaded = None
+        if isinstance(loaded, dict):
+            return {**loaded, **(extra or {})}
+    return extra
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -229,14 +241,7 @@ def conform_columns(rows: list[Mapping[str, Any]], schema: pa.Schema) -> dict[st
     if has_extra:
         out: list[Any] = []
         for row, extra in zip(rows, extras, strict=True):
-            previous = row.get(EXTRA)
-            if isinstance(previous, str) and previous:
-                try:
-                    loaded = orjson.loads(previous)
-                except orjson.JSONDecodeError:
-                    loaded = None
-                if isinstance(loaded, dict):
-                    extra = {**loaded, **(extra or {})}
+            extra = with_previous_extra(row.get(EXTRA), extra)
             out.append(_json(extra) if extra else None)
         cols[EXTRA] = out
     else:

@@ -27,7 +27,7 @@ from datacraft.io.files import file_checksum, file_size
 from datacraft.io.paths import Shard
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.records import BadRecord, Skipped
-from datacraft.io.schema import EXTRA, LEADING
+from datacraft.io.schema import EXTRA, LEADING, with_previous_extra
 from datacraft.io.writers import (
     JsonlShardWriter,
     PartitionedWriter,
@@ -143,15 +143,7 @@ def clashing_keys_row(doc: Document) -> dict[str, Any]:
     with what it already holds, as :func:`~datacraft.io.schema.conform_columns` merges), never into the
     document's own columns."""
     row: dict[str, Any] = dict(doc.meta)
-    clash = {k: row.pop(k) for k in LEADING if k in row}
-    previous = row.get(EXTRA)
-    if isinstance(previous, str) and previous:
-        try:
-            loaded = orjson.loads(previous)
-        except orjson.JSONDecodeError:
-            loaded = None
-        if isinstance(loaded, dict):
-            clash = {**loaded, **clash}
+    clash = with_previous_extra(row.get(EXTRA), {k: row.pop(k) for k in LEADING if k in row})
     row[EXTRA] = orjson.dumps(clash, default=str, option=orjson.OPT_SORT_KEYS).decode()
     row["id"], row["text"] = doc.id, doc.text
     return row
