@@ -116,3 +116,15 @@ def test_batch_decisions_equal_per_document_check(cache_on: bool, mode: str) -> 
         assert [d.id for d in kept] == [d.id for d, r in zip(docs, expected, strict=True) if r.keep]
         assert ctx.drops == [(d.id, r.reason, r.signals) for d, r in zip(docs, expected, strict=True) if not r.keep]
     assert any(r.keep for r in expected) and not all(r.keep for r in expected)
+
+
+@pytest.mark.parametrize("field", ["max_top_ngram_char_frac", "max_dup_ngram_char_frac"])
+@pytest.mark.parametrize("size", [0, 1])
+def test_ngram_sizes_below_two_are_a_config_error(field: str, size: int) -> None:
+    from pydantic import ValidationError
+
+    from datacraft.stages.quality.gopher import GopherRepetitionParams
+
+    with pytest.raises(ValidationError, match="n-gram sizes start at 2"):
+        GopherRepetitionParams(**{field: {size: 0.2, 3: 0.1}})
+    assert GopherRepetitionParams(**{field: {2: 0.2}})  # the smallest size still accepted

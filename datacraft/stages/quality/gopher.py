@@ -11,7 +11,7 @@ import math
 from itertools import repeat
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from datacraft.document import Document
 from datacraft.stages.base import FilterResult, StageContext
@@ -207,6 +207,14 @@ class GopherRepetitionParams(LangParams):
         "short_min_repeats times (0: off, as Gopher); in a short article one phrase said twice exceeds the fractions",
     )
     short_min_repeats: int = Field(3, ge=1, description="see ngram_min_words")
+
+    @field_validator("max_top_ngram_char_frac", "max_dup_ngram_char_frac")
+    @classmethod
+    def _sizes_from_two(cls, fractions: dict[int, float]) -> dict[int, float]:
+        small = sorted(n for n in fractions if n < 2)
+        if small:
+            raise ValueError(f"n-gram sizes start at 2 (words); got {small}")
+        return fractions
 
 
 @register("gopher_repetition")
