@@ -28,7 +28,6 @@ SENTENCE_TERMINALS = frozenset(
 TERMINAL_TUPLE = tuple(sorted(SENTENCE_TERMINALS))
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
-_LINE_RUNS = re.compile(r"\n+")
 
 
 def lines(text: str) -> list[str]:
