@@ -172,4 +172,13 @@ def test_every_reader_loads_every_dataset_alike(
             if sub == "data" and partition:
                 assert partition in schema.names
             checked += 1
+        # The dataset card: load_dataset(OUT) reads data/ (default config) and rejected/, never stats files.
+        if stats["kept"]:
+            hf = datasets.load_dataset(str(out), split="train", cache_dir=str(work / "hf-cache"))
+            assert hf.num_rows == stats["kept"], f"{name}: load_dataset({out}) read {hf.num_rows} rows"
+        if any((out / "rejected").rglob("*.parquet")):
+            hf = datasets.load_dataset(str(out), "rejected", split="train", cache_dir=str(work / "hf-cache"))
+            assert hf.num_rows == stats["dropped"], f"{name}: load_dataset({out}, 'rejected') read {hf.num_rows}"
+        verified = CliRunner().invoke(main, ["verify", str(out)])
+        assert verified.exit_code == 0, verified.output
     assert checked, f"{name}: no dataset to check"

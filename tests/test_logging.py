@@ -64,7 +64,7 @@ def test_quiet_prints_one_line_and_qq_nothing(tmp_path: Path) -> None:
     r = datacraft("run", str(pipe), "-q")
     assert r.returncode == 0, r.stderr
     assert len(r.stderr.splitlines()) == 1, r.stderr
-    assert r.stderr.startswith(f"{out}: in 120, kept ")
+    assert r.stderr.startswith(f"{out}: in 120 = kept ")
     r = datacraft("run", str(pipe), "-qq", "--force")
     assert r.returncode == 0 and r.stderr == ""
     # the run log is written whatever the verbosity

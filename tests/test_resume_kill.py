@@ -68,6 +68,7 @@ def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path) -> None:
         result = run_cli(pipeline)
         assert result.returncode == 0, result.stderr
         assert tree_digest(out) == tree_digest(tmp_path / "ref")
+        assert (out / "README.md").read_bytes() == (tmp_path / "ref" / "README.md").read_bytes()  # the dataset card
         assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from datacraft.cli.options import quiet_option
+from datacraft.cli.summary import created_by
 from datacraft.report.runstats import RunStats, load_run
 
 
@@ -53,12 +54,12 @@ def format_stats(run: RunStats, shards: bool = False) -> str:
     """Merged counts of a run as a text table."""
     m = run.merged
     t = m["totals"]
-    n_in = t["docs_in"] or 1
+    n_in = (t["docs_in"] + int(t.get("created") or 0)) or 1  # documents to account for: read + created
     lines = [f"run         {run.out}  (pipeline {m.get('pipeline') or '?'}, {m.get('shards', '?')} shards)"]
     if run.partial:
         lines.append("            (no stats.json: the run did not finish; merged from the completed shards' stats/)")
     lines += [
-        f"documents   in {t['docs_in']:,}   kept {t['kept']:,} ({100 * t['kept'] / n_in:.1f}%)   "
+        f"documents   in {t['docs_in']:,}{created_by(m)}   kept {t['kept']:,} ({100 * t['kept'] / n_in:.1f}%)   "
         f"dropped {t['dropped']:,} ({100 * t['dropped'] / n_in:.1f}%)   quarantined {t['quarantined']:,}",
         f"characters  in {t['chars_in']:,}   kept {t['chars_out']:,} "
         f"({100 * t['chars_out'] / (t['chars_in'] or 1):.1f}%)",
@@ -96,7 +97,8 @@ def format_stats(run: RunStats, shards: bool = False) -> str:
             f"(read {cpu.get('read', 0.0):.2f}s, write {cpu.get('write', 0.0):.2f}s)"
         )
     ledger = "balanced" if m.get("ledger_balanced", True) else "NOT BALANCED"
-    lines.append(f"ledger      {ledger}: in = kept + dropped + quarantined")
+    plus = " + created" if t.get("created") else ""
+    lines.append(f"ledger      {ledger}: in{plus} = kept + dropped + quarantined")
     if shards:
         lines.append("")
         lines.append(f"{'shard':>6}  {'in':>10}{'kept':>10}{'dropped':>10}{'quar.':>8}{'sec':>8}  input")

@@ -36,10 +36,11 @@ from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions
 from datacraft.log import attach_run_log
+from datacraft.pipeline.card import write_card
 from datacraft.pipeline.fingerprint import input_set_fingerprint, run_identity
 from datacraft.pipeline.layout import DATA, DONE, MANIFEST, OutputLayout
 from datacraft.pipeline.ledger import ShardStats, merge_stats
-from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path
+from datacraft.pipeline.outdir import check_identity, check_not_foreign, check_output_path, read_manifest
 from datacraft.pipeline.outschema import resolve_fields
 from datacraft.pipeline.task import read_options
 from datacraft.progress import RunProgress
@@ -267,6 +268,7 @@ def _run_locked(
             merged["dedup"]["phases"][name]["tree_cpu_seconds"] = (
                 t["cpu_seconds"] if config.executor == "local" else None
             )
+        write_card(layout, read_manifest(layout) or {}, merged)  # the dataset card; stats.json stays last
         write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
         if not merged["ledger_balanced"]:
             raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")
@@ -319,6 +321,7 @@ def _empty_result(config: DedupConfig, layout: OutputLayout, t0: float) -> Dedup
             "per_shard": [],
         }
     )
+    write_card(layout, read_manifest(layout) or {}, merged)
     write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1, sort_keys=True))
     return DedupResult(merged, [], dict.fromkeys(PHASES, 0), time.perf_counter() - t0, [])
 

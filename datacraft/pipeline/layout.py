@@ -19,9 +19,10 @@ from datacraft.io.files import remove_file, walk_files
 
 DATA, REJECTED, QUARANTINE, STATS, DONE = "data", "rejected", "quarantine", "stats", "_done"
 MANIFEST, MERGED_STATS = "_run.json", "stats.json"
+CARD = "README.md"  # the dataset card (datacraft/pipeline/card.py)
 SUBDIRS = (DATA, REJECTED, QUARANTINE, STATS, DONE)
 #: Files at the top of an output that belong to datacraft (besides SUBDIRS).
-TOP_FILES = (MANIFEST, MERGED_STATS, "_lock")
+TOP_FILES = (MANIFEST, MERGED_STATS, CARD, "_lock")
 TMP_MARK = ".tmp-"
 
 
@@ -123,5 +124,5 @@ class OutputLayout:
         """Remove everything a run writes (never other files the user keeps there)."""
         for sub in SUBDIRS:
             fs.rmtree(self.root / sub)
-        for f in (self.manifest, self.merged_stats):
+        for f in (self.manifest, self.merged_stats, self.root / CARD):
             f.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from datacraft.io.files import file_size
 from datacraft.io.lock import output_lock
 from datacraft.io.paths import Shard, list_shards
 from datacraft.log import attach_run_log, get_logger
+from datacraft.pipeline.card import write_card
 from datacraft.pipeline.config import PipelineConfig
 from datacraft.pipeline.fingerprint import input_identity, run_identity
 from datacraft.pipeline.layout import DATA, OutputLayout
@@ -150,17 +151,8 @@ def _run_locked(
     get_logger("run").info(
         f"run {config.name}: {len(plan.todo)} of {len(plan.shards)} shards to do, into {layout.root}"
     )
-    write_text_atomic(
-        layout.manifest,
-        json.dumps(
-            {
-                **plan.identity,
-                "config": config.model_dump(mode="json"),
-                "shards": [s.name for s in plan.shards],
-            },
-            indent=1,
-        ),
-    )
+    manifest = {**plan.identity, "config": config.model_dump(mode="json"), "shards": [s.name for s in plan.shards]}
+    write_text_atomic(layout.manifest, json.dumps(manifest, indent=1))
     # One sweep per run: files of shards to redo, of shards no longer in the input, and temporary files.
     layout.sweep((s.index for s in plan.todo), len(plan.shards))
     cfg_json = config.model_dump(mode="json")
@@ -192,6 +184,7 @@ def _run_locked(
             "time": clock.read() if config.executor == "local" else {"wall_seconds": clock.read()["wall_seconds"]},
         }
     )
+    write_card(layout, manifest, merged)  # before stats.json, which stays the file written last
     write_text_atomic(layout.merged_stats, json.dumps(merged, indent=1))
     if not merged["ledger_balanced"]:
         raise LedgerError(f"ledger does not balance for {layout.root}; see {layout.merged_stats}")

@@ -3,7 +3,8 @@
 Checks: every shard of ``_run.json`` has a completion marker for the run's fingerprint; every
 file a marker lists is present with its size and checksum; the Parquet files of ``data/`` (and of
 ``rejected/``) share one schema; the ledger balances, per shard and against the rows actually in
-the files; and no file in the dataset folders is unaccounted for (temporary files included).
+the files; no file in the dataset folders is unaccounted for (temporary files included); and the
+dataset card ``README.md`` is the one the manifest, stats and data schema give.
 Works for pipeline runs (``run``, ``apply``) and dedup outputs.
 """
 
@@ -22,7 +23,8 @@ import pyarrow.parquet as pq
 from datacraft.errors import DatacraftError
 from datacraft.io import fs
 from datacraft.io.files import file_checksum, file_size, walk_files
-from datacraft.pipeline.layout import DATA, QUARANTINE, REJECTED, SUBDIRS, OutputLayout
+from datacraft.pipeline.card import data_schema_of, render_card
+from datacraft.pipeline.layout import CARD, DATA, QUARANTINE, REJECTED, SUBDIRS, OutputLayout
 from datacraft.pipeline.ledger import ShardStats
 from datacraft.pipeline.outdir import read_manifest
 
@@ -134,6 +136,7 @@ def verify_output(root: str | Path) -> VerifyReport:
         _check_schemas(report, sub, sorted(files.get(sub, [])))
     stats = [_read_stats(report, layout, i) for i in range(report.shards)]
     _check_ledger(report, layout, [s for s in stats if s is not None], files)
+    _check_card(report, layout, manifest)
     allowed = {p for ps in files.values() for p in ps}
     allowed |= {layout.marker(i) for i in range(report.shards)} | {layout.stats_file(i) for i in range(report.shards)}
     for sub in SUBDIRS:
@@ -177,6 +180,31 @@ def _check_ledger(
         report.problems.append(f"rejected/ holds {rows[REJECTED]:,} rows but the ledger dropped {dropped:,}")
     if rows[QUARANTINE] != quarantined:
         report.problems.append(f"quarantine/ holds {rows[QUARANTINE]:,} records but the ledger has {quarantined:,}")
+
+
+def _check_card(report: VerifyReport, layout: OutputLayout, manifest: dict[str, Any]) -> None:
+    """``README.md`` is the card this output's manifest, stats and schema give (what ``datasets`` loads by)."""
+    try:
+        merged = json.loads(layout.merged_stats.read_text())
+        text = (layout.root / CARD).read_text(encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError):
+        if layout.merged_stats.is_file():
+            report.problems.append(
+                f"{CARD} (the dataset card `datasets.load_dataset(OUT)` reads) is missing or unreadable; "
+                "rerun the same command to write it"
+            )
+        return
+    try:
+        expected = render_card(manifest, merged, data_schema_of(layout, merged))
+    except (OSError, pa.ArrowException) as e:
+        report.problems.append(f"{CARD}: cannot recompute the card ({e})")
+        return
+    if text != expected:
+        what = "its configs: block" if text.split("\n---\n", 1)[0] != expected.split("\n---\n", 1)[0] else "its body"
+        report.problems.append(
+            f"{CARD} differs from the card of this output ({what}: edited, or left by another run); "
+            "rerun the same command to rewrite it"
+        )
 
 
 def format_report(report: VerifyReport, limit: int = 50) -> str:

@@ -132,9 +132,10 @@ class ReportBuilder:
                 '<p class="warn">This run has no merged stats.json: it did not finish. The figures below merge '
                 "the per-shard stats of the shards that completed.</p>"
             )
+        plus, created = (" + created", t["created"]) if t.get("created") else ("", 0)
         ledger = (
-            "balanced: documents in = kept + dropped + quarantined"
-            if m.get("ledger_balanced", t["docs_in"] == t["kept"] + t["dropped"] + t["quarantined"])
+            f"balanced: documents in{plus} = kept + dropped + quarantined"
+            if m.get("ledger_balanced", t["docs_in"] + created == t["kept"] + t["dropped"] + t["quarantined"])
             else '<span class="bad">NOT BALANCED</span>'
         )
         parts.append(f"<p>Ledger {ledger}.</p>")
@@ -143,8 +144,10 @@ class ReportBuilder:
 
     def summary(self) -> str:
         t = self.t
-        rows = [
-            ("documents in", t["docs_in"], "100.0%"),
+        rows = [("documents in", t["docs_in"], "100.0%")]
+        if t.get("created"):  # e.g. split: a book cut into chapters; in + created = kept + dropped + quarantined
+            rows.append(("created by stages (cut from other documents)", t["created"], pct(t["created"], t["docs_in"])))
+        rows += [
             ("kept", t["kept"], pct(t["kept"], t["docs_in"])),
             ("dropped by stages", t["dropped"], pct(t["dropped"], t["docs_in"])),
             ("quarantined (bad records)", t["quarantined"], pct(t["quarantined"], t["docs_in"])),
