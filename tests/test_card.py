@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from datacraft.cli import main
 from datacraft.cli.summary import format_summary
 from datacraft.pipeline.card import render_card
-from tests.helpers import make_corpus
+from tests.helpers import make_corpus, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,6 +111,23 @@ def test_run_writes_card_that_verify_checks(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "README.md" in r.output and "missing" in r.output
     assert CliRunner().invoke(main, ["run", str(_pipeline(tmp_path, out))]).exit_code == 0  # a rerun rewrites it
     assert (out / "README.md").read_text() == card
+
+
+def test_mix_writes_a_card_for_data_only(tmp_path: Path) -> None:
+    for name, n in (("a", 30), ("b", 10)):
+        rows = [{"id": f"{name}{i}", "text": f"{name} text number {i}"} for i in range(n)]
+        write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    cards = []
+    for out in ("m1", "m2"):
+        args = ["mix", "-s", f"a={tmp_path / 'a.jsonl'}:0.5", "-s", f"b={tmp_path / 'b.jsonl'}:0.5"]
+        r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / out), "-q"])
+        assert r.exit_code == 0, r.output
+        cards.append((tmp_path / out / "README.md").read_text())
+    assert cards[0] == cards[1]  # not of the folder's path
+    assert front_matter(cards[0])["configs"] == [
+        {"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}
+    ]
+    assert "| a | 0.5 | 50.0% | 50.0% | 30 | 10 | 40 |" in cards[0] and "| mix_group | string |" in cards[0]
 
 
 @pytest.mark.slow

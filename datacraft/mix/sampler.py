@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from datacraft.io.paths import Shard, list_shards
 from datacraft.io.readers import ReadOptions, read_shard
 from datacraft.io.writers import ParquetShardWriter
 from datacraft.mix.config import MixConfig
+from datacraft.pipeline.card import write_mix_card
 from datacraft.pipeline.layout import shard_stem
 from datacraft.pipeline.outschema import data_schema, discover_fields
 from datacraft.pipeline.task import doc_row
@@ -255,5 +257,7 @@ def _run_mix(cfg: MixConfig, show_progress: bool = False) -> dict[str, Any]:
     report["excluded_docs"] = excluded
     report["size_out"] = sum(t["size_out"] for t in totals.values())
     report["rows_out"] = sum(t["rows_out"] for t in totals.values())
+    files = sorted(os.path.relpath(f, out) for r in results for f in r["files"])
+    write_mix_card(out, "mix", report, files)  # OUT/README.md: load_dataset(OUT) reads data/ only
     write_text_atomic(out / "mix_report.json", json.dumps(report, indent=1, sort_keys=True))
     return report

@@ -104,7 +104,15 @@ def _schema_table(schema: pa.Schema | None) -> list[str]:
     return lines
 
 
-def _loading(data_glob: str, rejected: bool) -> list[str]:
+RUN_FOOTER = (
+    "Read `data/` (or `rejected/`), not the whole folder: `stats/`, `_done/` and `logs/` are bookkeeping.",
+    "`stats.json` has every count and timing; `datacraft verify OUT` re-checks the files, their schema, the",
+    "ledger and this card.",
+)
+MIX_FOOTER = ("Read `data/`, not the whole folder: `mix_report.json` and `stats/` hold the counts.",)
+
+
+def _loading(data_glob: str, rejected: bool, footer: tuple[str, ...] = RUN_FOOTER) -> list[str]:
     lines = [
         "",
         "## Loading",
@@ -129,9 +137,7 @@ def _loading(data_glob: str, rejected: bool) -> list[str]:
         f'df = pd.read_parquet(f"{{OUT}}/{DATA}")',
         "```",
         "",
-        "Read `data/` (or `rejected/`), not the whole folder: `stats/`, `_done/` and `logs/` are bookkeeping.",
-        "`stats.json` has every count and timing; `datacraft verify OUT` re-checks the files, their schema, the",
-        "ledger and this card.",
+        *footer,
     ]
     return lines
 
@@ -167,3 +173,40 @@ def write_card(layout: OutputLayout, manifest: dict[str, Any], merged: dict[str,
     text = render_card(manifest, merged, data_schema_of(layout, merged))
     write_text_atomic(layout.root / CARD, text)
     return text
+
+
+def render_mix_card(name: str, report: dict[str, Any], data_files: list[str], schema: pa.Schema | None) -> str:
+    """The card of a ``datacraft mix`` output: data/ as the train split, the groups asked and achieved."""
+    merged = {"per_shard": [{"outputs": {DATA: data_files}}]}
+    unit = report.get("unit", "docs")
+    lines = [
+        configs_yaml(merged),
+        f"# {name}",
+        "",
+        f"Parquet dataset mixed by `datacraft mix` with datacraft {__version__}: {report.get('rows_out', 0):,} rows, "
+        f"{report.get('size_out', 0):,} {unit} (seed {report.get('seed', 0)}). Columns `mix_group` and `mix_copy` "
+        "say which group a row came from and which copy of its document it is.",
+        "",
+        "## Groups",
+        "",
+        f"| group | weight | asked | achieved | documents in | rows out | {unit} out |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    excluded = report.get("excluded_docs") or {}
+    for g, e in (report.get("groups") or {}).items():
+        if g not in excluded:
+            lines.append(
+                f"| {g} | {e.get('weight', 0):.3g} | {e.get('asked', 0):.1%} | {e.get('achieved', 0):.1%} | "
+                f"{e.get('docs_in', 0):,} | {e.get('rows_out', 0):,} | {e.get('size_out', 0):,} |"
+            )
+    if excluded:
+        lines += ["", f"Excluded (no weight): {len(excluded)} groups, {sum(excluded.values()):,} documents."]
+    lines += [*_schema_table(schema), *_loading(glob_for(DATA, data_files), False, MIX_FOOTER)]
+    return "\n".join(lines) + "\n"
+
+
+def write_mix_card(out: Any, name: str, report: dict[str, Any], data_files: list[str]) -> None:
+    """Write the card of a mix output ``out`` atomically (``data_files`` relative to ``out``)."""
+    layout = OutputLayout(fs.as_path(out))
+    schema = data_schema_of(layout, {"per_shard": [{"outputs": {DATA: data_files}}]})
+    write_text_atomic(layout.root / CARD, render_mix_card(name, report, data_files, schema))
