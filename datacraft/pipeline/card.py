@@ -96,7 +96,11 @@ def _drops_table(dropped: dict[str, dict[str, int]]) -> list[str]:
 def _schema_table(schema: pa.Schema | None) -> list[str]:
     lines = ["", "## Schema (`data/`)", ""]
     if schema is None:
-        return [*lines, "No data files: nothing was kept."]
+        return [
+            *lines,
+            "No data files: nothing was kept. `datasets` cannot load an empty `data/` (nor, then, any config of",
+            'this card): read the drops with `load_dataset("parquet", data_files=f"{OUT}/rejected/*.parquet")`.',
+        ]
     lines += ["| column | type |", "|---|---|"]
     lines += [f"| {f.name} | {f.type} |" for f in list(schema)[:MAX_COLUMNS]]
     if len(schema) > MAX_COLUMNS:
