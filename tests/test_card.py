@@ -56,12 +56,12 @@ def test_card_configs_name_data_and_rejected_only_when_there_are_files() -> None
     ]
     assert "| text | string |" in both and "| length | too_few_words | 3 |" in both
     assert "in = kept + dropped + quarantined" in both and str(Path.cwd()) not in both
-    only = render_card({}, _merged([{"data": ["data/lang=en/part-00000.parquet"], "rejected": []}], created=2), None)
+    only = render_card({}, _merged([{"data": ["data/lang=en/part-00000.parquet"], "rejected": []}], created=2), schema)
     assert front_matter(only)["configs"] == [
         {"config_name": "default", "data_files": [{"split": "train", "path": "data/*/*.parquet"}]}
     ]
     assert "created by split" in only and "in + created = kept + dropped + quarantined" in only
-    assert "No data files" in only
+    assert "No data files" in render_card({}, _merged([{"data": []}]), None)
 
 
 def test_summary_accounts_for_created_documents() -> None:

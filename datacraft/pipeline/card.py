@@ -32,17 +32,29 @@ def output_files(merged: dict[str, Any], sub: str) -> list[str]:
     return sorted(p for s in merged.get("per_shard", []) for p in (s.get("outputs") or {}).get(sub, []))
 
 
+#: File suffixes of datasets, longest first (``datasets`` reads all three).
+SUFFIXES = (".jsonl.gz", ".jsonl", ".parquet")
+
+
+def suffix_of(files: Iterable[str]) -> str:
+    """The dataset files' suffix (``.parquet``; ``.jsonl``/``.jsonl.gz`` for ``output.format: jsonl``)."""
+    found = {next((x for x in SUFFIXES if p.endswith(x)), "") for p in files} - {""}
+    return found.pop() if len(found) == 1 else ".parquet"
+
+
 def glob_for(sub: str, files: Iterable[str]) -> str:
     """The pattern matching ``files`` (``data/*.parquet``; ``data/*/*.parquet`` for Hive partitions)."""
-    depths = {p.count("/") for p in files if p.endswith(".parquet")}
+    files = list(files)
+    suffix = suffix_of(files)
+    depths = {p.count("/") for p in files if p.endswith(suffix)}
     if depths and depths != {1}:
-        return f"{sub}/*/*.parquet" if depths == {2} else f"{sub}/**/*.parquet"
-    return f"{sub}/*.parquet"
+        return f"{sub}/*/*{suffix}" if depths == {2} else f"{sub}/**/*{suffix}"
+    return f"{sub}/*{suffix}"
 
 
 def has_rejected(merged: dict[str, Any]) -> bool:
-    """True when the shards wrote Parquet files to ``rejected/``."""
-    return any(p.endswith(".parquet") for p in output_files(merged, REJECTED))
+    """True when the shards wrote files to ``rejected/``."""
+    return any(p.endswith(SUFFIXES) for p in output_files(merged, REJECTED))
 
 
 def configs_yaml(merged: dict[str, Any]) -> str:
@@ -93,8 +105,10 @@ def _drops_table(dropped: dict[str, dict[str, int]]) -> list[str]:
     return lines
 
 
-def _schema_table(schema: pa.Schema | None) -> list[str]:
+def _schema_table(schema: pa.Schema | None, files: list[str]) -> list[str]:
     lines = ["", "## Schema (`data/`)", ""]
+    if schema is None and any(p.endswith((".jsonl", ".jsonl.gz")) for p in files):
+        return [*lines, "JSON Lines files: every line has the same keys (`id`, `text`, then the signal columns)."]
     if schema is None:
         return [
             *lines,
@@ -129,16 +143,21 @@ def _loading(data_glob: str, rejected: bool, footer: tuple[str, ...] = RUN_FOOTE
     ]
     if rejected:
         lines.append('rejected = load_dataset(OUT, "rejected", split="train")  # each drop with its stage and reason')
+    if data_glob.endswith(".parquet"):
+        lines += [
+            "",
+            "import polars as pl",
+            f'df = pl.scan_parquet(f"{{OUT}}/{data_glob}").collect()',
+            "",
+            "import duckdb",
+            f"duckdb.sql(f\"SELECT count(*) FROM read_parquet('{{OUT}}/{data_glob}')\")",
+            "",
+            "import pandas as pd",
+            f'df = pd.read_parquet(f"{{OUT}}/{DATA}")',
+        ]
+    else:  # output.format: jsonl
+        lines += ["", "import duckdb", f"duckdb.sql(f\"SELECT count(*) FROM read_json('{{OUT}}/{data_glob}')\")"]
     lines += [
-        "",
-        "import polars as pl",
-        f'df = pl.scan_parquet(f"{{OUT}}/{data_glob}").collect()',
-        "",
-        "import duckdb",
-        f"duckdb.sql(f\"SELECT count(*) FROM read_parquet('{{OUT}}/{data_glob}')\")",
-        "",
-        "import pandas as pd",
-        f'df = pd.read_parquet(f"{{OUT}}/{DATA}")',
         "```",
         "",
         *footer,
@@ -155,18 +174,19 @@ def render_card(manifest: dict[str, Any], merged: dict[str, Any], schema: pa.Sch
     created_by = sorted(
         stage for stage, counters in (merged.get("counters") or {}).items() if counters.get("docs_created")
     )
+    fmt = "Parquet" if suffix_of(output_files(merged, DATA)) == ".parquet" else "JSON Lines"
     body = [
         configs_yaml(merged),
         f"# {name}",
         "",
-        f"Parquet dataset {what} with datacraft {manifest.get('datacraft', __version__)} "
+        f"{fmt} dataset {what} with datacraft {manifest.get('datacraft', __version__)} "
         f"from {merged.get('shards', 0):,} input shard(s); content fingerprint `{merged.get('fingerprint', '?')}`.",
         "",
         "## Counts",
         "",
         *_totals_table(merged.get("totals") or {}, created_by),
         *_drops_table(merged.get("dropped") or {}),
-        *_schema_table(schema),
+        *_schema_table(schema, output_files(merged, DATA)),
         *_loading(glob_for(DATA, output_files(merged, DATA)), has_rejected(merged)),
     ]
     return "\n".join(body) + "\n"
@@ -205,7 +225,7 @@ def render_mix_card(name: str, report: dict[str, Any], data_files: list[str], sc
             )
     if excluded:
         lines += ["", f"Excluded (no weight): {len(excluded)} groups, {sum(excluded.values()):,} documents."]
-    lines += [*_schema_table(schema), *_loading(glob_for(DATA, data_files), False, MIX_FOOTER)]
+    lines += [*_schema_table(schema, data_files), *_loading(glob_for(DATA, data_files), False, MIX_FOOTER)]
     return "\n".join(lines) + "\n"
 
 
