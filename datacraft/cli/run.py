@@ -63,6 +63,7 @@ def run(
     Finished shards of an earlier run with the same configuration are skipped, so a killed
     run can simply be rerun. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
     Logs: OUT/logs/driver.log (and OUT/logs/shard-NNNNN.log where a task logged or printed).
+    OUT/README.md is a dataset card: `datasets.load_dataset(OUT)` loads data/ (config "rejected": the drops).
 
     \b
     Examples:

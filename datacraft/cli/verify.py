@@ -1,4 +1,4 @@
-"""``datacraft verify OUT``: re-check a finished output (markers, sizes, checksums, schema, ledger)."""
+"""``datacraft verify OUT``: re-check a finished output (markers, sizes, checksums, schema, ledger, card)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def verify(output: str) -> None:
     \b
     Every file listed in the completion markers must be present with its size and checksum, the
     Parquet files of data/ (and rejected/) must share one schema, the ledger must balance against
-    the rows in the files, and no other file may sit in data/, rejected/, quarantine/, stats/, _done/.
+    the rows in the files, no other file may sit in data/, rejected/, quarantine/, stats/, _done/,
+    and README.md (the dataset card `datasets.load_dataset(OUT)` reads) must be the one the run writes.
     Exit codes: 0 sound, 1 problems found (listed), 2 usage error.
 
     \b
