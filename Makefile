@@ -28,6 +28,11 @@ test-ray:
 test-all: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m ''
 
+# Only the tests marked slow (heavy trainings, subprocess TensorFlow, end-to-end docs runs): `make test` skips them.
+.PHONY: bench-tests
+bench-tests: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow
+
 lint: install
 	$(BIN)/ruff check datacraft tests bench
 	$(BIN)/ruff format --check datacraft tests bench

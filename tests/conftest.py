@@ -11,9 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,30 @@ def ray_cluster() -> Iterator[RayCluster]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def read_paths(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``read_paths(chunk=None)``: the row-vs-columnar setup of the reader tests (tests/test_readers_columns.py,
+    tests/test_source_fields.py): a spy on ``ShardRun.run_table`` and, when given, a small JSONL block size
+    (``jsoncols.CHUNK``) so that one file holds blocks of both kinds."""
+    import pyarrow as pa
+    from read_paths import ReadPaths
+
+    import datacraft.io.jsoncols as jsoncols
+    import datacraft.pipeline.task as task
+
+    def make(chunk: int | None = None) -> ReadPaths:
+        if chunk is not None:
+            monkeypatch.setattr(jsoncols, "CHUNK", chunk)
+        paths = ReadPaths(monkeypatch, [])
+        run_table = task.ShardRun.run_table
+
+        def spy(self: task.ShardRun, table: pa.Table) -> None:
+            paths.tables.append(table.num_rows)
+            run_table(self, table)
+
+        monkeypatch.setattr(task.ShardRun, "run_table", spy)
+        return paths
+
+    return make

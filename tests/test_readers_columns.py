@@ -9,11 +9,13 @@ from __future__ import annotations
 import gzip
 import io
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from read_paths import ReadPaths
 
 from datacraft.document import Document
 from datacraft.errors import InputError
@@ -215,25 +217,19 @@ def test_chars_and_finite_checks_on_buffers_match_pyarrow_compute() -> None:
             assert all_finite(pa.chunked_array([fpart], type=pa.float64())) is expected
 
 
-def test_pass_through_run_writes_the_per_line_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pass_through_run_writes_the_per_line_bytes(tmp_path: Path, read_paths: Callable[..., ReadPaths]) -> None:
     """A run with no stages reads JSONL as columns: same data, quarantine and stats as the per-line path."""
     import json
 
-    import datacraft.io.jsoncols as jsoncols
-    import datacraft.pipeline.task as task
     from datacraft.pipeline.config import build_config
     from datacraft.pipeline.runner import run_pipeline
 
     body = (GOOD * 20 + FALLBACK["invalid JSON"] + b"\n" + COLUMNAR["empty, missing and null ids"] + b"\n") * 6
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.jsonl.gz").write_bytes(gzip.compress(body, mtime=0))
-    monkeypatch.setattr(jsoncols, "CHUNK", 1024)  # blocks of both kinds
-    tables: list[int] = []
-    run_table = task.ShardRun.run_table
-    monkeypatch.setattr(task.ShardRun, "run_table", lambda self, t: (tables.append(len(t)), run_table(self, t)))
+    paths = read_paths(chunk=1024)  # blocks of both kinds
     outputs = {}
-    for columnar in (False, True):
-        monkeypatch.setattr(task, "COLUMNAR", columnar)
+    for columnar in paths.each():
         out = tmp_path / f"out-{columnar}"
         raw = {"input": {"paths": [str(tmp_path / "in")]}, "output": {"path": str(out), "row_group_rows": 50}}
         run_pipeline(build_config({**raw, "stages": [], "workers": 1, "max_quarantine_fraction": 1.0}))
@@ -243,7 +239,7 @@ def test_pass_through_run_writes_the_per_line_bytes(tmp_path: Path, monkeypatch:
         outputs[columnar] = (counts, [(p.relative_to(out), p.read_bytes()) for p in files])
     assert outputs[True] == outputs[False]
     assert outputs[True][0]["quarantined"] == 6
-    assert 0 < sum(tables) < outputs[True][0]["kept"]  # both paths were taken
+    assert 0 < paths.table_rows < outputs[True][0]["kept"]  # both paths were taken
 
 
 def test_integer_ids_are_read_as_columns_and_written_as_their_text() -> None:

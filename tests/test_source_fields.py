@@ -4,13 +4,13 @@ and a record's own ``id``/``text`` keys are kept under their names in ``extra_fi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
+from read_paths import ReadPaths
 
-import datacraft.pipeline.task as task
 from datacraft.document import Document
 from datacraft.pipeline.config import build_config
 from datacraft.pipeline.runner import run_pipeline
@@ -63,13 +63,12 @@ def test_doc_row_keeps_the_documents_id_and_text() -> None:
     assert plain == {"id": "d", "text": "t", "n": 1}
 
 
-def test_jsonl_row_and_columnar_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jsonl_row_and_columnar_paths_agree(tmp_path: Path, read_paths: Callable[..., ReadPaths]) -> None:
     (tmp_path / "in").mkdir()
     lines = "".join(json.dumps(r) + "\n" for r in RECORDS)
     (tmp_path / "in" / "a.jsonl").write_text(lines)
     outputs = {}
-    for columnar in (False, True):
-        monkeypatch.setattr(task, "COLUMNAR", columnar)
+    for columnar in read_paths().each():
         out = _run(tmp_path, f"out-{columnar}", tmp_path / "in", [])
         assert _rows(out) == EXPECTED
         outputs[columnar] = _data_bytes(out)
@@ -79,24 +78,18 @@ def test_jsonl_row_and_columnar_paths_agree(tmp_path: Path, monkeypatch: pytest.
     assert pq.read_table(with_stage / "data").column("n").to_pylist() == [1, 2, None, None, 5]
 
 
-def test_columnar_blocks_without_clashes_still_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_columnar_blocks_without_clashes_still_agree(tmp_path: Path, read_paths: Callable[..., ReadPaths]) -> None:
     """Blocks free of clashing keys may be read as columns, the others by line: the file is the same."""
-    import datacraft.io.jsoncols as jsoncols
-
     (tmp_path / "in").mkdir()
     plain = [{"doc_id": f"p{i}", "body": f"text {i}", "n": i} for i in range(40)]
     lines = "".join(json.dumps(r) + "\n" for r in plain + RECORDS + plain)
     (tmp_path / "in" / "a.jsonl").write_text(lines)
-    monkeypatch.setattr(jsoncols, "CHUNK", 256)
-    tables: list[int] = []
-    run_table = task.ShardRun.run_table
-    monkeypatch.setattr(task.ShardRun, "run_table", lambda self, t: (tables.append(len(t)), run_table(self, t)))
+    paths = read_paths(chunk=256)
     outputs = {}
-    for columnar in (False, True):
-        monkeypatch.setattr(task, "COLUMNAR", columnar)
+    for columnar in paths.each():
         outputs[columnar] = _data_bytes(_run(tmp_path, f"out-{columnar}", tmp_path / "in", []))
     assert outputs[True] == outputs[False]
-    assert 0 < sum(tables) < 85  # both paths were taken
+    assert 0 < paths.table_rows < 85  # both paths were taken
     ids = pq.read_table(tmp_path / "out-True" / "data").column("id").to_pylist()
     assert ids[40:45] == ["d1", "d2", "d3", "a.jsonl:44", "d5"]
 

@@ -1,7 +1,8 @@
 """Mid-epoch step checkpoints (kill and SIGTERM) and accelerator settings.
 
-CPU budget: three tiny 2-epoch trainings (~20 s) and one subprocess training one step on two logical
-CPU devices with mixed precision (~30 s, mostly TensorFlow start-up).
+CPU budget: two tiny trainings on 10 documents and a plateau check without training; marked slow: a
+third training (plateau state) and one subprocess training one step on two logical CPU devices with
+mixed precision (~30 s, mostly TensorFlow start-up).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "form",
     ]
     rng = np.random.default_rng(0)
-    rows = [{"id": f"d{i}", "text": " ".join(rng.choice(words, 40))} for i in range(40)]
+    # 10 documents give 19 steps per epoch: enough room for the kills below, and few step checkpoints to save
+    # (saving a .keras file is most of a fit's cost here; 40 documents gave 48 steps and took 3x as long)
+    rows = [{"id": f"d{i}", "text": " ".join(rng.choice(words, 40))} for i in range(10)]
     pq.write_table(pa.Table.from_pylist(rows), d / "p.parquet")
     return d
 
@@ -109,10 +112,54 @@ def test_step_checkpoint_resume_equals_uninterrupted(data: Path, tmp_path: Path)
     assert resumed["history"][1]["val_loss"] == pytest.approx(full["history"][1]["val_loss"], rel=1e-5)
 
 
+def test_plateau_counters_come_back_in_a_resumed_run() -> None:
+    """The fast cover of the slow test below, without training: patience 2 on a flat val loss lowers
+    the lr at the end of epoch 3; counters saved after epoch 2 (wait = 1) and restored (through JSON,
+    as state.json holds them) lower it at the same epoch, also when ``fit`` begins twice on resume."""
+    import keras
+
+    from datacraft.train.steps import ResumablePlateau
+
+    def plateau(saved: dict | None = None) -> tuple[ResumablePlateau, keras.Model]:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3), loss="mse")
+        cb = ResumablePlateau(monitor="val_loss", factor=0.5, patience=2, saved=saved)
+        cb.set_model(model)
+        cb.on_train_begin()
+        return cb, model
+
+    def lr(model: keras.Model) -> float:
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+    full, model = plateau()
+    lrs = []
+    for epoch in range(3):
+        full.on_epoch_end(epoch, {"val_loss": 1.0})
+        lrs.append(lr(model))
+    assert lrs == pytest.approx([1e-3, 1e-3, 5e-4])
+    first, _ = plateau()
+    for epoch in range(2):
+        first.on_epoch_end(epoch, {"val_loss": 1.0})
+    saved = json.loads(json.dumps(first.state()))
+    assert saved == {"best": 1.0, "wait": 1, "cooldown_counter": 0}
+    resumed, model = plateau(saved)
+    resumed.on_train_begin()  # the second fit of a resumed run keeps the counters
+    resumed.on_epoch_end(2, {"val_loss": 1.0})
+    assert lr(model) == pytest.approx(5e-4)
+    reset, model = plateau()  # what a resume without the saved counters would do: no drop yet
+    reset.on_epoch_end(2, {"val_loss": 1.0})
+    assert lr(model) == pytest.approx(1e-3)
+
+
+@pytest.mark.slow
 def test_plateau_state_survives_a_mid_epoch_resume(data: Path, tmp_path: Path) -> None:
     """ReduceLROnPlateau's best/wait are checkpointed: with a learning rate too small to move the val
     loss, patience 2 lowers the lr at the end of epoch 3; a run killed inside epoch 3 (wait = 1 saved)
-    must lower it at the same epoch (a reset wait would postpone it to epoch 4)."""
+    must lower it at the same epoch (a reset wait would postpone it to epoch 4).
+
+    Slow (three trainings, the costliest test of the suite): test_plateau_counters_come_back_in_a_resumed_run
+    covers the counters' save and restore without training; test_sigterm_checkpoints_and_resumes covers a
+    mid-epoch resume equal to an uninterrupted run."""
     import keras
 
     from datacraft.train.config import build_train_config
@@ -171,8 +218,12 @@ def test_sigterm_checkpoints_and_resumes(data: Path, tmp_path: Path) -> None:
     assert full["manifest"]["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_mixed_precision_on_two_logical_devices_trains_a_step(data: Path, tmp_path: Path) -> None:
-    """Mirrored strategy over the CPU split in two, mixed_bfloat16, XLA off: one real training step."""
+    """Mirrored strategy over the CPU split in two, mixed_bfloat16, XLA off: one real training step.
+
+    Slow (a fresh TensorFlow process: the CPU split must precede TensorFlow's start-up): the fast suite
+    keeps only the device check (test_unknown_device_is_a_config_error); `make test-all` runs this one."""
     script = textwrap.dedent(
         f"""
         import json, sys
