@@ -96,7 +96,7 @@ class _Ctx:
 @pytest.mark.parametrize("mode", ["filter", "annotate"])
 def test_batch_decisions_equal_per_document_check(cache_on: bool, mode: str) -> None:
     docs = _docs(120)
-    # per document, in order (with the cache on, a text's first document's language is the text's)
+    # per document, in order (each text in each language its own features, cache on or off)
     cache.set_cache_enabled(cache_on)
     stage = GopherQuality(GopherQuality.Params(mode=mode))
     expected = [stage.check(Document(d.id, d.text, dict(d.meta))) for d in docs]

@@ -2,9 +2,11 @@
 
 Filters run one after another over the same batch, so the tokens of a document are needed
 several times (Gopher quality, Gopher repetition, FineWeb, blocklist). :func:`features` returns
-a :class:`TextFeatures` for a text, keyed by the identity of the ``str`` object: a stage that
-changes the text (C4 line removal) makes a new string and so gets fresh features. The cache is
-bounded (FIFO) so memory stays flat however long the stream; a miss only costs recomputation.
+a :class:`TextFeatures` for a text and language, keyed by the identity of the ``str`` object and
+the language (which decides CJK word segmentation): one text met with two languages has features
+per language, each as if computed alone, whatever order documents come in. A stage that changes
+the text (C4 line removal) makes a new string and so gets fresh features. The cache is bounded
+(FIFO) so memory stays flat however long the stream; a miss only costs recomputation.
 
 Texts tokenized together by :mod:`datacraft.text.batch` keep a reference to their batch's token
 arrays (``_tokens``); the token counts then come from that batch, computed for all its texts at once.
@@ -173,7 +175,8 @@ class TextFeatures:
         return self._paragraphs
 
 
-_CACHE: dict[int, TextFeatures] = {}
+#: (id of the text, language) → features; the entry holds the text, so the id is not reused meanwhile.
+_CACHE: dict[tuple[int, str | None], TextFeatures] = {}
 _enabled = True
 _capacity = CACHE_SIZE
 
@@ -192,10 +195,13 @@ def set_cache_enabled(enabled: bool) -> None:
 
 
 def features(text: str, lang: str | None = None) -> TextFeatures:
-    """The (cached) features of ``text``; ``lang`` (a document's language) guides CJK word segmentation."""
+    """The (cached) features of ``text`` in language ``lang`` (a document's ``lang``: it guides CJK word
+    segmentation, so it is part of the key; anything but a string counts as no language)."""
+    if not isinstance(lang, str):
+        lang = None
     if not _enabled:
         return TextFeatures(text, lang)
-    key = id(text)
+    key = (id(text), lang)
     f = _CACHE.get(key)
     if f is not None and f.text is text:
         return f

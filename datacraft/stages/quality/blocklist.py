@@ -85,12 +85,12 @@ class Blocklist(Filter):
     def output_columns(cls) -> dict[str, str]:
         return {"blocklist_word_hits": "int64", "blocklist_domain_hit": "bool"}
 
-    def word_hits(self, text: str) -> int:
-        """Occurrences of blocked words/phrases in ``text``."""
+    def word_hits(self, text: str, lang: str | None = None) -> int:
+        """Occurrences of blocked words/phrases in ``text`` (words segmented for language ``lang``)."""
         self.ensure_setup()
         if not self._single and not self._multi:
             return 0
-        lower = [w.lower() for w in features(text).words]
+        lower = [w.lower() for w in features(text, lang).words]
         hits = sum(1 for w in lower if w in self._single)
         if not self._multi:
             return hits
@@ -116,7 +116,7 @@ class Blocklist(Filter):
         v.signals["blocklist_domain_hit"] = domain
         if domain and v.fail("blocked_domain"):
             return v.result()
-        hits = self.word_hits(doc.text)
+        hits = self.word_hits(doc.text, doc.meta.get("lang"))
         v.signals["blocklist_word_hits"] = hits
         if hits > p.max_word_hits:
             v.fail("blocked_words")

@@ -76,22 +76,29 @@ class GopherQuality(LangAware):
         }
 
     def check_batch(self, docs: list[Document]) -> list[FilterResult]:
-        with _tokenized(docs):
-            return super().check_batch(docs)
+        """:meth:`check` for every document, the token counts of the batch computed together."""
+        return list(map(self._check_features, docs, batch_features(docs)))
 
     def process_batch(self, docs: list[Document], ctx: StageContext) -> list[Document]:
-        with _tokenized(docs):
-            return super().process_batch(docs, ctx)
+        return self.route(docs, self.check_batch(docs), ctx)
 
     def check_lang(self, doc: Document) -> FilterResult:
+        return self._rules(features(doc.text, doc.meta.get("lang")))
+
+    def _check_features(self, doc: Document, f: TextFeatures) -> FilterResult:
+        """:meth:`check` of ``doc`` whose features are ``f``."""
+        flt, skipped = self.variant(doc.meta.get("lang"))
+        result = flt._rules(f)  # type: ignore[attr-defined]
+        if skipped:
+            result.skipped = (*result.skipped, *skipped)
+        return result
+
+    def _rules(self, f: TextFeatures) -> FilterResult:
+        """The rules of this (already resolved) filter over a text's features ``f``."""
         p: GopherQualityParams = self.params  # type: ignore[assignment]
         v = Verdict(p.mode == "annotate")
         s = v.signals
-        text = doc.text
-        lang = doc.meta.get("lang")
-        f = _BATCH.get((id(text), lang if isinstance(lang, str) else None))
-        if f is None or f.text is not text:
-            f = features(text, lang)
+        text = f.text
         n_tokens = f.n_tokens
         n_punct, punct_chars = f.punct_tokens
         n_words = n_tokens - n_punct
@@ -148,42 +155,23 @@ class GopherQuality(LangAware):
         return v.result()
 
 
-#: The features of the batch being checked by :class:`GopherQuality` ((id of the text, lang) → features),
-#: tokenized together; kept for the batch's duration so that its counts serve even with the feature
-#: cache off (then every :func:`features` call makes new, empty features).
-_BATCH: dict[tuple[int, str | None], TextFeatures] = {}
 #: Fewest texts to tokenize for :class:`GopherQuality` as a batch.
 _MIN_BATCH = 32
 
 
-class _tokenized:
-    """Context: the texts of ``docs`` tokenized as one batch (unless tokenized already), their features in
-    :data:`_BATCH`."""
+def batch_features(docs: list[Document]) -> list[TextFeatures]:
+    """The features of each document's text and language, those not tokenized yet tokenized as one batch.
 
-    def __init__(self, docs: list[Document]) -> None:
-        self.docs = docs
+    Texts whose words an earlier stage listed one by one keep the per-text counts (as fast), and so
+    do small batches (Arrow's and numpy's fixed cost per call exceeds a few texts' tokenizing).
+    """
+    from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
 
-    def __enter__(self) -> None:
-        from datacraft.text.batch import batch_tokens  # numpy/pyarrow.compute: loaded when first used
-
-        langs = [d.meta.get("lang") for d in self.docs]
-        langs = [lang if isinstance(lang, str) else None for lang in langs]
-        feats = [features(d.text, lang) for d, lang in zip(self.docs, langs, strict=True)]
-        # texts whose words an earlier stage listed one by one keep the per-text counts (as fast), and
-        # so do small batches (Arrow's and numpy's fixed cost per call exceeds a few texts' tokenizing)
-        todo = [f for f in feats if f._words is None]
-        if len(todo) >= _MIN_BATCH:
-            batch_tokens(todo)
-        # keyed by text and language: with the cache off, one text object in two documents of
-        # different languages has features per language (CJK segmentation follows the language)
-        _BATCH.update(zip(zip(map(id, map(_text, feats)), langs, strict=True), feats, strict=True))
-
-    def __exit__(self, *exc: object) -> None:
-        _BATCH.clear()
-
-
-def _text(f: TextFeatures) -> str:
-    return f.text
+    feats = [features(d.text, d.meta.get("lang")) for d in docs]
+    todo = [f for f in feats if f._words is None]
+    if len(todo) >= _MIN_BATCH:
+        batch_tokens(todo)
+    return feats
 
 
 class GopherRepetitionParams(LangParams):
