@@ -1,12 +1,13 @@
 """Per-process RSS of a ``datacraft dedup`` run over time: which phase peaks, in which process, anon vs file.
 
-    python bench/dedup_rss_profile.py IN OUT [--workers 2] [--mode near] [--interval 0.05]
+    python bench/dedup_rss_profile.py IN OUT [--workers 2] [--mode near] [--interval 0.05] [--repo DIR]
 
 Runs ``python -m datacraft dedup IN OUT --mode near --workers N --quiet --force`` as a child, samples the
 RSS of every descendant (psutil) and, at each new peak of the RSS sum, the ``smaps_rollup`` of every process
 (anonymous vs file-backed resident memory). The phase is the newest completion marker under ``OUT/_dedup``.
-Prints one JSON object: peak RSS sum, peak PSS sum, the processes at the peak (role, RSS, anon, file) and
-the peak per phase.
+Prints one JSON object: peak RSS sum, peak PSS sum, the processes at the peak (role, RSS, anon, file), the
+peak per phase and the CPU seconds of the whole process tree (``wait4`` of the child: every descendant is
+reaped inside the tree). ``--repo`` runs another checkout's datacraft (its PYTHONPATH) for a before/after.
 """
 
 from __future__ import annotations
@@ -73,17 +74,19 @@ def main() -> None:
     ap.add_argument("--mode", default="near")
     ap.add_argument("--interval", type=float, default=0.05)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--repo", default=str(REPO), help="checkout whose datacraft runs (default: this one)")
     args = ap.parse_args()
     cmd = [args.python, "-m", "datacraft", "dedup", args.inp, args.out, "--mode", args.mode]
     cmd += ["--workers", args.workers, "--quiet", "--force"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(Path(args.repo).resolve())}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     root = psutil.Process(proc.pid)
     peak, peak_pss, at_peak, by_phase = 0, 0, [], {}
     ticks = 0
     out = Path(args.out)
-    while proc.poll() is None:
+    rusage = None
+    while rusage is None:
         with contextlib.suppress(psutil.Error):
             procs = [root, *root.children(recursive=True)]
             each = []
@@ -102,9 +105,14 @@ def main() -> None:
             if ticks % 4 == 0:
                 peak_pss = max(peak_pss, sum(_rollup(p.pid).get("Pss", 0) for p, _ in each))
         time.sleep(args.interval)
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            rusage = ru
+            proc.returncode = os.waitstatus_to_exitcode(status)
     result: dict[str, Any] = {
         "rc": proc.returncode,
         "wall_s": round(time.perf_counter() - t0, 1),
+        "tree_cpu_s": round(rusage.ru_utime + rusage.ru_stime, 2),
         "peak_tree_rss_mib": peak,
         "peak_tree_pss_mib": peak_pss,
         "at_peak": at_peak,
