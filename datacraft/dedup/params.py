@@ -11,6 +11,7 @@ from datacraft.dedup.presets import PRESETS
 from datacraft.errors import ConfigError
 from datacraft.validation import format_validation_error
 
+
 class DedupParams(BaseModel):
     """How documents are compared and which one of a cluster is kept."""
 

@@ -82,6 +82,7 @@ def release_free_memory() -> None:
 
 _libc: Any = None
 
+
 def lean_allocators() -> None:
     """Arrow allocates from the C heap (released by :func:`release_free_memory`) instead of mimalloc, which
     kept ~30 MiB more per phase-4 task (same bytes; measured in bench/RESULTS.md). The dedup driver puts its

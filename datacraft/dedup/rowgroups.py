@@ -22,7 +22,6 @@ import pyarrow as pa
 from datacraft.io.schema import rows_to_table
 from datacraft.io.writers import ParquetShardWriter, Row, ShardWriter
 
-
 _MAX_OFFSET = (1 << 31) - 1
 _EMPTY = np.zeros(1, dtype=np.int64)
 
@@ -147,9 +146,7 @@ class ArrowRowGroups(ShardWriter):
     def _emit(self) -> None:
         """Write the pending rows as one contiguous table (one row group) and start an empty one."""
         n = self._rows
-        arrays = [
-            c.array(n) if isinstance(c, _StringColumn) else pa.concat_arrays(c) for c in self._columns
-        ]
+        arrays = [c.array(n) if isinstance(c, _StringColumn) else pa.concat_arrays(c) for c in self._columns]
         self._reset()
         table = pa.Table.from_arrays(arrays, schema=self.schema)
         del arrays
