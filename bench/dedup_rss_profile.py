@@ -6,7 +6,7 @@ Runs ``python -m datacraft dedup IN OUT --mode near --workers N --quiet --force`
 RSS of every descendant (psutil) and, at each new peak of the RSS sum, the ``smaps_rollup`` of every process
 (anonymous vs file-backed resident memory). The phase is the newest completion marker under ``OUT/_dedup``.
 Prints one JSON object: peak RSS sum, peak PSS sum, the processes at the peak (role, RSS, anon, file), the
-peak per phase and the CPU seconds of the whole process tree (``wait4`` of the child: every descendant is
+peak per phase, each process's own peak (and their sum: the tree's peak when they coincide) and the CPU seconds of the whole process tree (``wait4`` of the child: every descendant is
 reaped inside the tree). ``--repo`` runs another checkout's datacraft (its PYTHONPATH) for a before/after.
 """
 
@@ -83,6 +83,7 @@ def main() -> None:
     proc = subprocess.Popen(cmd, env=env)
     root = psutil.Process(proc.pid)
     peak, peak_pss, at_peak, by_phase = 0, 0, [], {}
+    by_process: dict[int, list[Any]] = {}  # pid -> [role, its own peak RSS]
     ticks = 0
     out = Path(args.out)
     rusage = None
@@ -94,6 +95,10 @@ def main() -> None:
                 with contextlib.suppress(psutil.Error):
                     each.append((p, p.memory_info().rss >> 20))
             total = sum(r for _, r in each)
+            for p, r in each:
+                if p.pid not in by_process:
+                    by_process[p.pid] = [_role(p, proc.pid), r]
+                by_process[p.pid][1] = max(by_process[p.pid][1], r)
             phase = _phase(out)
             by_phase[phase] = max(by_phase.get(phase, 0), total)
             if total > peak:
@@ -117,6 +122,9 @@ def main() -> None:
         "peak_tree_pss_mib": peak_pss,
         "at_peak": at_peak,
         "peak_rss_by_phase": by_phase,
+        # each process's own peak, whenever it came: their sum bounds the tree's peak whatever the timing
+        "process_peaks_mib": sorted((v for v in by_process.values()), key=lambda v: -v[1]),
+        "sum_of_process_peaks_mib": sum(v[1] for v in by_process.values()),
         "load": os.getloadavg(),
     }
     print(json.dumps(result, indent=1))
