@@ -6,8 +6,9 @@ Runs ``python -m datacraft dedup IN OUT --mode near --workers N --quiet --force`
 RSS of every descendant (psutil) and, at each new peak of the RSS sum, the ``smaps_rollup`` of every process
 (anonymous vs file-backed resident memory). The phase is the newest completion marker under ``OUT/_dedup``.
 Prints one JSON object: peak RSS sum, peak PSS sum, the processes at the peak (role, RSS, anon, file), the
-peak per phase, each process's own peak (and their sum: the tree's peak when they coincide) and the CPU seconds of the whole process tree (``wait4`` of the child: every descendant is
-reaped inside the tree). ``--repo`` runs another checkout's datacraft (its PYTHONPATH) for a before/after.
+peak per phase, each process's own peak (and their sum: the tree's peak if they coincided) and the CPU
+seconds of the whole process tree (``wait4`` of the child: every descendant is reaped inside the tree).
+``--repo`` runs another checkout's datacraft (its PYTHONPATH) for a before/after.
 """
 
 from __future__ import annotations
