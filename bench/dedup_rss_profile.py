@@ -33,7 +33,14 @@ def _rollup(pid: int) -> dict[str, int]:
     with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/smaps_rollup") as fh:
         for line in fh:
             parts = line.split()
-            if len(parts) >= 2 and parts[0] in ("Rss:", "Pss:", "Anonymous:", "Shared_Clean:", "Private_Clean:"):
+            if len(parts) >= 2 and parts[0] in (
+                "Rss:",
+                "Pss:",
+                "Anonymous:",
+                "AnonHugePages:",
+                "Shared_Clean:",
+                "Private_Clean:",
+            ):
                 out[parts[0][:-1]] = int(parts[1]) // 1024
     return out
 
