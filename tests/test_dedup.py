@@ -385,3 +385,44 @@ def test_signal_to_the_driver_of_an_inline_pool_stops_the_run(tmp_path: Path, si
     assert not alive and not (out / "stats.json").exists()
     assert subprocess.run(cmd, env=env).returncode == 0
     assert _files(out) == _files(tmp_path / "ref")
+
+
+def test_the_callers_arrow_pool_is_back_after_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datacraft.dedup.filter as filter_mod
+
+    try:
+        mine = pa.mimalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("pyarrow built without mimalloc")
+    seen = []
+    real = filter_mod.task_resources
+
+    def recording(t_cpu: float) -> dict[str, float]:
+        seen.append(pa.default_memory_pool().backend_name)
+        return real(t_cpu)
+
+    monkeypatch.setattr(filter_mod, "task_resources", recording)
+    write_jsonl(tmp_path / "in/a.jsonl", [{"id": "a", "text": "same text"}, {"id": "b", "text": "same text"}])
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(mine)
+    try:
+        run_dedup(config(tmp_path / "in", tmp_path / "out", mode="exact"))
+        assert seen == ["system"]  # the tasks ran on the C heap
+        assert pa.default_memory_pool().backend_name == "mimalloc"  # the caller's pool afterwards
+    finally:
+        pa.set_memory_pool(before)
+
+
+def test_prefer_system_allocator_only_before_pyarrow_and_never_over_the_users_choice() -> None:
+    from datacraft.dedup.memory import ARROW_POOL_ENV, prefer_system_allocator
+
+    code = (
+        "import os; from datacraft.dedup.memory import prefer_system_allocator; prefer_system_allocator(); "
+        "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != ARROW_POOL_ENV}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == "system"
+    had = os.environ.get(ARROW_POOL_ENV)
+    prefer_system_allocator()  # pyarrow is loaded here: nothing changes
+    assert os.environ.get(ARROW_POOL_ENV) == had

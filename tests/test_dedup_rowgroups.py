@@ -91,7 +91,7 @@ def test_unique_helpers_equal_numpy(seed: int) -> None:
         assert unique_rows(rows).dtype == rows.dtype
 
 
-def test_rows_left_after_a_row_group_keep_only_their_own_batch(tmp_path: Path) -> None:
+def test_rows_left_after_a_row_group_are_all_that_is_held(tmp_path: Path) -> None:
     writer = ArrowRowGroups(
         ParquetShardWriter(tmp_path, "part", schema=SCHEMA, row_group_rows=10, rows_per_file=100),
         ("dup_cluster", "dup_count"),
@@ -100,9 +100,32 @@ def test_rows_left_after_a_row_group_keep_only_their_own_batch(tmp_path: Path) -
     writer.write([dict(r) for r in rows[:6]])
     last = [dict(r) for r in rows[6:]]
     writer.write(last)  # 12 rows: one group of 10 written, 2 left
-    [rest] = writer._tables
-    assert rest.num_rows == 2 and writer.inner.rows_written == 10
-    # the 2 rows are a slice of the second batch, not of a copy of the whole group
-    text = rest.column("text").chunks[0]
-    assert text.buffers()[2].size == sum(len(r["text"].encode()) for r in last)
-    writer.commit()
+    assert writer._rows == 2 and writer.inner.rows_written == 10
+    # the pending text column holds the 2 rows' bytes only: the written group's were released with it
+    text = writer._columns[SCHEMA.get_field_index("text")]
+    assert text.data.size == sum(len(r["text"].encode()) for r in last[-2:])
+    assert text.array(2).to_pylist() == [r["text"] for r in last[-2:]]
+    [path] = writer.commit()
+    assert pq.read_table(path).column("id").to_pylist() == [r["id"] for r in rows]
+
+
+def test_string_column_builder_equals_combined_chunks() -> None:
+    from datacraft.dedup.rowgroups import _StringColumn
+
+    chunks = [
+        pa.array(["a", None, "ßé", ""], type=pa.string()).slice(1),
+        pa.array([], type=pa.string()),
+        pa.array(["", ""], type=pa.string()),
+        pa.array(["x" * 5000, None], type=pa.string()),
+        pa.array([None, None], type=pa.string()),
+    ]
+    col = _StringColumn()
+    for c in chunks:
+        col.append(c)
+    n = sum(len(c) for c in chunks)
+    built = col.array(n)
+    built.validate(full=True)
+    assert built.equals(pa.concat_arrays(chunks)) and built.null_count == 4
+    plain = _StringColumn()
+    plain.append(pa.array(["u", "v"], type=pa.string()))
+    assert plain.array(2).buffers()[0] is None  # no nulls: no validity bitmap, as combine_chunks gives

@@ -170,3 +170,24 @@ def test_inline_pool_shares_tasks_with_the_driver_propagates_errors_and_stops_wh
     finally:
         ex.close()
     assert ex._pool is None
+
+
+def test_an_inline_task_error_surfaces_as_a_pool_task_error_does_and_close_leaves_no_process() -> None:
+    # int is a builtin: the spawned worker imports nothing of the tests. One pool process keeps two tasks
+    # queued, so the third task runs in the driver (inline), the first in the pool.
+    ex = LocalExecutor(2, inline=True)
+    errors = []
+    try:
+        for tasks in (["1", "2", "x", "4"], ["x", "2", "3", "4"]):
+            with pytest.raises(ValueError) as info:
+                list(ex.run(int, tasks))
+            errors.append((type(info.value), str(info.value)))
+        pool = ex._pool
+        assert pool is not None
+        procs = list(pool._processes.values())
+        assert sorted(r for _, r in ex.run(int, ["5", "6", "7"])) == [5, 6, 7]  # the same pool survives both
+        assert ex._pool is pool
+    finally:
+        ex.close()
+    assert ex._pool is None and procs and not any(p.is_alive() for p in procs)
+    assert errors[0] == errors[1] == (ValueError, "invalid literal for int() with base 10: 'x'")

@@ -48,7 +48,7 @@ NOT_FOR_A_RUN = (
     "tqdm",
 )
 #: Commands whose --help loads none of NOT_FOR_HELP either (their machinery is imported when they run).
-LIGHT_HELP = ("stages", "inspect", "explain")
+LIGHT_HELP = ("stages", "inspect", "explain", "dedup")
 NOT_FOR_HELP = ("pyarrow", "numpy", "pydantic", "yaml", "tqdm", "ctypes", "importlib.metadata", *HEAVY)
 PROBE = """
 import json, os, runpy, sys

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from datacraft.cli.options import executor_options, quiet_option, workers_config_option
 from datacraft.cli.summary import echo_summary, format_summary
-from datacraft.dedup.config import DedupConfig, build_dedup_config
-from datacraft.dedup.params import PRESETS
+from datacraft.dedup.presets import PRESETS  # imports nothing: --help stays cheap (config/params import numpy)
 from datacraft.errors import ConfigError
-from datacraft.pipeline.config import load_yaml
+
+if TYPE_CHECKING:
+    from datacraft.dedup.config import DedupConfig
 
 
 def format_dedup_summary(result_merged: dict[str, Any]) -> str:
@@ -160,6 +161,12 @@ def dedup(
       datacraft dedup --config pipelines/dedup.yaml
       datacraft dedup s3://bucket/curated s3://bucket/dedup --work-dir /mnt/scratch   phase files on local disk
     """
+    from datacraft.dedup.memory import prefer_system_allocator
+
+    prefer_system_allocator()  # before pyarrow is imported: this process only runs dedup
+    from datacraft.dedup.config import build_dedup_config
+    from datacraft.pipeline.config import load_yaml
+
     if (bands is None) != (rows is None):
         raise click.UsageError("give --bands and --rows together (or neither, to derive them from --threshold)")
     if config_path:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from datacraft.dedup.layout import WorkLayout
+from datacraft.dedup.memory import use_system_pool
 from datacraft.dedup.minhash import band_hashes, signatures
 from datacraft.dedup.params import DedupParams
 from datacraft.dedup.shingles import exact_key, shingle_hashes
@@ -81,17 +82,12 @@ def release_free_memory() -> None:
 
 _libc: Any = None
 
-_lean = False
-
 
 def lean_allocators() -> None:
-    """Once per process: Arrow allocates from the C heap (released by :func:`release_free_memory`) instead of
-    mimalloc, which kept ~30 MiB more per phase-4 task (same bytes; measured in bench/RESULTS.md)."""
-    global _lean
-    if not _lean:
-        _lean = True
-        if pa.default_memory_pool().backend_name != "system":
-            pa.set_memory_pool(pa.system_memory_pool())
+    """Arrow allocates from the C heap (released by :func:`release_free_memory`) instead of mimalloc, which
+    kept ~30 MiB more per phase-4 task (same bytes; measured in bench/RESULTS.md). The dedup driver puts its
+    caller's pool back when the run ends (:func:`datacraft.dedup.memory.caller_pool_restored`)."""
+    use_system_pool()
 
 
 def start_task() -> float:

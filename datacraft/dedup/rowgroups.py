@@ -5,10 +5,15 @@
 converts each batch as it comes (the same :func:`~datacraft.io.schema.rows_to_table`, which is row by
 row) and hands the inner writer exactly one row group at a time through its public ``write_table``:
 the same row groups, values and files, with less memory held between them.
+
+A string column's bytes are appended batch by batch to one growing anonymous mapping (grown with
+``mremap``: no copy, only written pages resident, all of it returned to the OS when the group is
+written), so a row group is never held twice (as batches and as their combined copy).
 """
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
 import numpy as np
@@ -16,6 +21,68 @@ import pyarrow as pa
 
 from datacraft.io.schema import rows_to_table
 from datacraft.io.writers import ParquetShardWriter, Row, ShardWriter
+
+_MAX_OFFSET = (1 << 31) - 1
+_EMPTY = np.zeros(1, dtype=np.int64)
+
+
+class _GrowingBytes:
+    """Bytes appended into an anonymous mapping that doubles in place (``mremap``)."""
+
+    def __init__(self, capacity: int = 1 << 20) -> None:
+        self.map = mmap.mmap(-1, capacity, flags=mmap.MAP_PRIVATE)  # shared: grown pages would fault (SIGBUS)
+        self.size = 0
+
+    def append(self, data: memoryview) -> None:
+        end = self.size + len(data)
+        if end > len(self.map):
+            self.map.resize(max(end, 2 * len(self.map)))
+        self.map[self.size : end] = data
+        self.size = end
+
+    def buffer(self) -> pa.Buffer:
+        """The bytes so far as an Arrow buffer over the mapping (no copy); append no more after this."""
+        return pa.py_buffer(memoryview(self.map)[: self.size])
+
+
+class _StringColumn:
+    """One string column of the pending row group: its bytes, offsets and validity, batch by batch."""
+
+    def __init__(self) -> None:
+        self.data = _GrowingBytes()
+        self.offsets: list[np.ndarray] = [_EMPTY]
+        self.valid: list[np.ndarray | int] = []  # a mask per batch, or its row count when nothing is null
+        self.nulls = 0
+
+    def append(self, chunk: pa.Array) -> None:
+        n = len(chunk)
+        if not n:
+            return
+        bufs = chunk.buffers()
+        offs = np.frombuffer(bufs[1], dtype=np.int32, count=chunk.offset + n + 1)[chunk.offset :]
+        start, end = int(offs[0]), int(offs[-1])
+        base = self.data.size
+        if end > start:
+            self.data.append(memoryview(bufs[2])[start:end])
+        self.offsets.append(offs[1:].astype(np.int64) + (base - start))
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(bufs[0], dtype=np.uint8), bitorder="little")
+            self.valid.append(bits[chunk.offset : chunk.offset + n].astype(bool))
+            self.nulls += chunk.null_count
+        else:
+            self.valid.append(n)
+
+    def array(self, n: int) -> pa.Array:
+        """The column as one contiguous array of ``n`` rows (equal to the batches' combined chunks)."""
+        offsets = np.concatenate(self.offsets)
+        if offsets[-1] > _MAX_OFFSET:
+            raise pa.ArrowInvalid(f"offset overflow: {int(offsets[-1])} bytes in one string column of a row group")
+        validity = None
+        if self.nulls:
+            mask = np.concatenate([np.ones(v, dtype=bool) if isinstance(v, int) else v for v in self.valid])
+            validity = pa.py_buffer(np.packbits(mask, bitorder="little"))
+        bufs = [validity, pa.py_buffer(offsets.astype(np.int32)), self.data.buffer()]
+        return pa.Array.from_buffers(pa.string(), n, bufs, null_count=self.nulls)
 
 
 class ArrowRowGroups(ShardWriter):
@@ -33,7 +100,14 @@ class ArrowRowGroups(ShardWriter):
         self._rest = pa.schema(
             [f for f in self.schema if f.name not in self.int_columns], metadata=self.schema.metadata
         )
-        self._tables: list[pa.Table] = []
+        self._strings = [f.type == pa.string() for f in self.schema]
+        self._columns: list[Any] = []
+        self._rows = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        """An empty pending row group: a growing buffer per string column, a list of chunks per other one."""
+        self._columns = [_StringColumn() if s else [] for s in self._strings]
         self._rows = 0
 
     def _table(self, rows: list[Row]) -> pa.Table:
@@ -55,27 +129,33 @@ class ArrowRowGroups(ShardWriter):
     def write(self, rows: list[Row]) -> None:
         if not rows:
             return
-        self._tables.append(self._table(rows))
-        self._rows += len(rows)
-        while self._rows >= self.row_group_rows:
-            self._emit(self.row_group_rows)
+        table = self._table(rows)
+        del rows
+        pos = 0
+        while pos < len(table):  # rows up to the end of the pending row group, which is written when full
+            k = min(self.row_group_rows - self._rows, len(table) - pos)
+            part = table.slice(pos, k)
+            for column, chunked in zip(self._columns, part.columns, strict=True):
+                for chunk in chunked.chunks:
+                    column.append(chunk)  # a string column copies the bytes; another keeps the (small) chunk
+            self._rows += k
+            pos += k
+            if self._rows >= self.row_group_rows:
+                self._emit()
 
-    def _emit(self, n: int) -> None:
-        """Write the first ``n`` buffered rows as one contiguous table (one row group).
-
-        Only those rows are copied together: the rest stay in their batch's chunk (a slice of the whole
-        combined group would keep all of it alive until the next group, a third copy at that moment)."""
-        pending = pa.concat_tables(self._tables)
-        self._tables = [pending.slice(n)] if n < len(pending) else []
-        self._rows -= n
-        table = pending.slice(0, n).combine_chunks()
-        del pending
+    def _emit(self) -> None:
+        """Write the pending rows as one contiguous table (one row group) and start an empty one."""
+        n = self._rows
+        arrays = [c.array(n) if isinstance(c, _StringColumn) else pa.concat_arrays(c) for c in self._columns]
+        self._reset()
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        del arrays
         self.inner.write_table(table)
         self.rows_written = self.inner.rows_written
 
     def close(self) -> None:
         if self._rows:
-            self._emit(self._rows)
+            self._emit()
         self.inner.close()
 
     def commit(self) -> list[str]:
@@ -85,7 +165,7 @@ class ArrowRowGroups(ShardWriter):
         return paths
 
     def abort(self) -> None:
-        self._tables, self._rows = [], 0
+        self._reset()
         self.inner.abort()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from datacraft.dedup.config import DedupConfig
 from datacraft.dedup.filter import FilterTask, filter_task
 from datacraft.dedup.layout import WorkLayout, claim_work_dir, work_base, work_dir_setting
+from datacraft.dedup.memory import caller_pool_restored
 from datacraft.dedup.phases import (
     STAGE,
     ClusterTask,
@@ -136,7 +137,7 @@ def run_dedup(
     check_not_foreign(out, "output directory")
     paths = resolve_inputs(config.input.paths)
     shards = list_shards(paths, config.input.format) if paths else []
-    with output_lock(out):
+    with output_lock(out), caller_pool_restored():  # tasks run here switch Arrow's pool: the caller's comes back
         return _run_locked(config, shards, force, show_progress, executor, t0, clock)
 
 

@@ -21,8 +21,12 @@ from datacraft.io.records import TooLong
 RAW_SNIPPET = 500
 BOM = b"\xef\xbb\xbf"
 STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
-#: Bytes read (decompressed) at a time.
+#: Bytes read (decompressed) at a time by the block reader (:mod:`datacraft.io.jsoncols` parses whole blocks).
 CHUNK = 1 << 22
+#: Bytes read at a time by the per-line reader: its lines are handled one by one, so a larger block only holds
+#: more line objects at once (~3× the block: the chunk, the joined block, its lines) for no speed (measured in
+#: bench/RESULTS.md, session 6); the lines and every reported position are the same for any size.
+LINE_CHUNK = 1 << 20
 
 
 def iter_blocks(
@@ -95,7 +99,7 @@ def block_lines(first: int, block: bytes | TooLong) -> Iterator[tuple[int, bytes
 
 
 def iter_lines(
-    fh: IO[bytes], path: str, chunk_size: int = CHUNK, max_bytes: int | None = None
+    fh: IO[bytes], path: str, chunk_size: int = LINE_CHUNK, max_bytes: int | None = None
 ) -> Iterator[tuple[int, bytes | TooLong]]:
     """Yield (1-based line number, line bytes without the newline), reading in large chunks.
 
