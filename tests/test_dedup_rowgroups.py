@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,40 @@ def test_string_column_builder_equals_combined_chunks() -> None:
     plain = _StringColumn()
     plain.append(pa.array(["u", "v"], type=pa.string()))
     assert plain.array(2).buffers()[0] is None  # no nulls: no validity bitmap, as combine_chunks gives
+
+
+class _NoRemap:
+    """An anonymous mapping whose resize fails as on a platform without ``mremap`` (macOS, BSD)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, key: slice) -> bytes:
+        return self.inner[key]
+
+    def __setitem__(self, key: slice, value: Any) -> None:
+        self.inner[key] = value
+
+    def resize(self, capacity: int) -> None:
+        raise SystemError("mmap: resizing not available--no mremap()")
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("remap", [True, False])
+def test_growing_bytes_keep_every_byte_when_grown(remap: bool) -> None:
+    from datacraft.dedup.rowgroups import _GrowingBytes
+
+    grow = _GrowingBytes(capacity=8)
+    if not remap:
+        grow.map = _NoRemap(grow.map)  # type: ignore[assignment]
+    parts = [bytes([i % 251]) * (i * 7 + 1) for i in range(40)]
+    for part in parts:
+        grow.append(memoryview(part))
+    assert len(grow.map) >= grow.size == sum(map(len, parts))
+    assert isinstance(grow.map, mmap.mmap)  # without mremap: the wrapper was replaced by a new, larger mapping
+    assert grow.buffer().to_pybytes() == b"".join(parts)

@@ -27,7 +27,8 @@ _EMPTY = np.zeros(1, dtype=np.int64)
 
 
 class _GrowingBytes:
-    """Bytes appended into an anonymous mapping that doubles in place (``mremap``)."""
+    """Bytes appended into an anonymous mapping that doubles in place (``mremap``; where the platform has
+    none, into a new mapping with one copy)."""
 
     def __init__(self, capacity: int = 1 << 20) -> None:
         self.map = mmap.mmap(-1, capacity, flags=mmap.MAP_PRIVATE)  # shared: grown pages would fault (SIGBUS)
@@ -36,9 +37,18 @@ class _GrowingBytes:
     def append(self, data: memoryview) -> None:
         end = self.size + len(data)
         if end > len(self.map):
-            self.map.resize(max(end, 2 * len(self.map)))
+            self._grow(max(end, 2 * len(self.map)))
         self.map[self.size : end] = data
         self.size = end
+
+    def _grow(self, capacity: int) -> None:
+        try:
+            self.map.resize(capacity)
+        except SystemError:  # no mremap (macOS, BSD): a new mapping and one copy
+            grown = mmap.mmap(-1, capacity, flags=mmap.MAP_PRIVATE)
+            grown[: self.size] = self.map[: self.size]
+            self.map.close()
+            self.map = grown
 
     def buffer(self) -> pa.Buffer:
         """The bytes so far as an Arrow buffer over the mapping (no copy); append no more after this."""
