@@ -195,3 +195,16 @@ def test_report_tokenizer_errors_exit_2(run_dir: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "not a valid tokenizer.json" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_highlight_uses_the_words_of_the_documents_language() -> None:
+    """The marked n-gram is one the filter counted: words segmented for the dropped document's ``lang``."""
+    from datacraft.report.extras import _top_ngram
+    from datacraft.text.words import split_words
+
+    han = "中华人民共和国宪法是国家的根本法，具有最高的法律效力。\n全国各族人民都必须以宪法为根本的活动准则。\n" * 3
+    marked = {lang: _top_ngram(han, 2, lang) for lang in ("zh", "ja")}
+    for lang, [gram] in marked.items():
+        words = split_words(han, lang)
+        assert any(words[i : i + 2] == gram for i in range(len(words) - 1)), lang
+    assert marked["zh"] != marked["ja"]  # Chinese and Japanese segment this Han text differently

@@ -48,7 +48,7 @@ def example_drops(run: RunStats, seed: int = 0) -> str:
         for d in sample.docs:
             signals = ", ".join(f"{k}={_short(v)}" for k, v in d.signals.items()) or "-"
             shown = truncate(escape_controls(d.text), EXAMPLE_CHARS)
-            text = mark(shown, _offending(run, stage, reason, d.text))
+            text = mark(shown, _offending(run, stage, reason, d.text, d.meta.get("lang")))
             rows.append((d.id, signals, Raw(f'<pre class="doc">{text}</pre>')))
         parts.append(f"<h3>{escape(stage)} · {escape(reason)} <small>({sample.matches:,} documents)</small></h3>")
         parts.append(table(["id", "signals", "text"], rows))
@@ -84,11 +84,12 @@ def mark(text: str, phrases: list[list[str]]) -> str:
     return "".join(out)
 
 
-def _offending(run: RunStats, stage: str, reason: str, text: str) -> list[list[str]]:
+def _offending(run: RunStats, stage: str, reason: str, text: str, lang: Any = None) -> list[list[str]]:
     """What in ``text`` made ``stage`` drop it for ``reason``, as word sequences; [] where unknown.
 
     Recomputed from the run's own stage parameters: blocklisted words (``blocked_words``) and the most
-    frequent n-gram of ``gopher_repetition``'s ``top_{n}_gram``. Other reasons mark nothing.
+    frequent n-gram of ``gopher_repetition``'s ``top_{n}_gram``, over the words of the document's language
+    ``lang`` (as the filter segmented them). Other reasons mark nothing.
     """
     try:
         spec = next(
@@ -96,23 +97,23 @@ def _offending(run: RunStats, stage: str, reason: str, text: str) -> list[list[s
         )
         name = spec["name"]
         if name == "blocklist" and reason == "blocked_words":
-            return _blocklist_hits(spec, text)
+            return _blocklist_hits(spec, text, lang)
         top = re.fullmatch(r"top_(\d+)_gram", reason)
         if name == "gopher_repetition" and top:
-            return _top_ngram(text, int(top.group(1)))
+            return _top_ngram(text, int(top.group(1)), lang)
     except Exception:  # marking is a courtesy: a stage that cannot be rebuilt here marks nothing
         return []
     return []
 
 
-def _blocklist_hits(spec: dict[str, Any], text: str) -> list[list[str]]:
+def _blocklist_hits(spec: dict[str, Any], text: str, lang: Any = None) -> list[list[str]]:
     from datacraft.stages.registry import get_stage_class
     from datacraft.text.cache import features
 
     cls = get_stage_class("blocklist")
     stage = cls(cls.Params(**spec.get("params", {})), label=spec.get("label"))
     stage.ensure_setup()
-    words = features(text).words
+    words = features(text, lang).words
     lower = [w.lower() for w in words]
     hits = {(w,) for w in lower if w in stage._single}
     for i, w in enumerate(lower):
@@ -122,10 +123,10 @@ def _blocklist_hits(spec: dict[str, Any], text: str) -> list[list[str]]:
     return [list(h) for h in sorted(hits)]
 
 
-def _top_ngram(text: str, n: int) -> list[list[str]]:
+def _top_ngram(text: str, n: int, lang: Any = None) -> list[list[str]]:
     from datacraft.text.cache import features
 
-    words = features(text).words
+    words = features(text, lang).words
     grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     if not grams:
         return []
