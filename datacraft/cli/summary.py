@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from datacraft.log import STATE, get_logger, utc_iso
-from datacraft.pipeline.ledger import CREATED
+from datacraft.pipeline.ledger import creating_stages
 
 MAX_COUNTERS = 10
 log = get_logger("summary")
@@ -48,8 +48,7 @@ def created_by(merged: dict[str, Any]) -> str:
     created = int(merged["totals"].get("created") or 0)
     if not created:
         return ""
-    stages = [k for k, c in (merged.get("counters") or {}).items() if c.get(CREATED)]
-    return f" + {created:,} created by {', '.join(stages) or 'stages'}"
+    return f" + {created:,} created by {', '.join(creating_stages(merged)) or 'stages'}"
 
 
 def ledger_line(merged: dict[str, Any]) -> str:

@@ -8,7 +8,10 @@ the same row groups, values and files, with less memory held between them.
 
 A string column's bytes are appended batch by batch to one growing anonymous mapping (grown with
 ``mremap``: no copy, only written pages resident, all of it returned to the OS when the group is
-written), so a row group is never held twice (as batches and as their combined copy).
+written), so a row group is never held twice (as batches and as their combined copy). Hand-written rather
+than ``pa.BufferOutputStream``: that grows by reallocating through Arrow's pool, which may copy the group
+while both old and new buffers are resident and leaves the freed block to the allocator; a private mapping
+grown by ``mremap`` does neither (where there is no ``mremap``, growing costs one copy as with Arrow's).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from datacraft import __version__
 from datacraft.io import fs
 from datacraft.io.atomic import write_text_atomic
 from datacraft.pipeline.layout import CARD, DATA, REJECTED, OutputLayout
+from datacraft.pipeline.ledger import creating_stages
 
 #: Columns listed in the card's schema table before it says "… N more".
 MAX_COLUMNS = 40
@@ -171,10 +172,9 @@ def render_card(manifest: dict[str, Any], merged: dict[str, Any], schema: pa.Sch
     name = merged.get("pipeline") or config.get("name") or "dataset"
     kind = manifest.get("kind", "run")
     what = "deduplicated by `datacraft dedup`" if kind == "dedup" else f"curated by the pipeline `{name}`"
-    created_by = sorted(
-        stage for stage, counters in (merged.get("counters") or {}).items() if counters.get("docs_created")
-    )
-    fmt = "Parquet" if suffix_of(output_files(merged, DATA)) == ".parquet" else "JSON Lines"
+    created_by = sorted(creating_stages(merged))
+    data_files = output_files(merged, DATA)
+    fmt = "Parquet" if suffix_of(data_files) == ".parquet" else "JSON Lines"
     body = [
         configs_yaml(merged),
         f"# {name}",
@@ -186,8 +186,8 @@ def render_card(manifest: dict[str, Any], merged: dict[str, Any], schema: pa.Sch
         "",
         *_totals_table(merged.get("totals") or {}, created_by),
         *_drops_table(merged.get("dropped") or {}),
-        *_schema_table(schema, output_files(merged, DATA)),
-        *_loading(glob_for(DATA, output_files(merged, DATA)), has_rejected(merged)),
+        *_schema_table(schema, data_files),
+        *_loading(glob_for(DATA, data_files), has_rejected(merged)),
     ]
     return "\n".join(body) + "\n"
 
@@ -199,12 +199,16 @@ def write_card(layout: OutputLayout, manifest: dict[str, Any], merged: dict[str,
     return text
 
 
+def _data_only(data_files: list[str]) -> dict[str, Any]:
+    """Merged-stats shape naming only ``data_files`` (a mix output has no shards' stats)."""
+    return {"per_shard": [{"outputs": {DATA: data_files}}]}
+
+
 def render_mix_card(name: str, report: dict[str, Any], data_files: list[str], schema: pa.Schema | None) -> str:
     """The card of a ``datacraft mix`` output: data/ as the train split, the groups asked and achieved."""
-    merged = {"per_shard": [{"outputs": {DATA: data_files}}]}
     unit = report.get("unit", "docs")
     lines = [
-        configs_yaml(merged),
+        configs_yaml(_data_only(data_files)),
         f"# {name}",
         "",
         f"Parquet dataset mixed by `datacraft mix` with datacraft {__version__}: {report.get('rows_out', 0):,} rows, "
@@ -232,5 +236,5 @@ def render_mix_card(name: str, report: dict[str, Any], data_files: list[str], sc
 def write_mix_card(out: Any, name: str, report: dict[str, Any], data_files: list[str]) -> None:
     """Write the card of a mix output ``out`` atomically (``data_files`` relative to ``out``)."""
     layout = OutputLayout(fs.as_path(out))
-    schema = data_schema_of(layout, {"per_shard": [{"outputs": {DATA: data_files}}]})
+    schema = data_schema_of(layout, _data_only(data_files))
     write_text_atomic(layout.root / CARD, render_mix_card(name, report, data_files, schema))

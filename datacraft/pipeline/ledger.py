@@ -103,6 +103,11 @@ class ShardStats:
         return cls(**data)
 
 
+def creating_stages(merged: dict[str, Any]) -> list[str]:
+    """The stages of merged run stats that created documents (e.g. ``split``), in pipeline order."""
+    return [stage for stage, counters in (merged.get("counters") or {}).items() if counters.get(CREATED)]
+
+
 def quarantine_kind(error: str) -> str:
     """The kind of a quarantine error: its message before any detail, numbers as N (``invalid UTF-8 at byte N``)."""
     head = error.split(": ", 1)[0] if ": " in error else error

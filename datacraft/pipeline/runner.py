@@ -155,8 +155,7 @@ def _run_locked(
     write_text_atomic(layout.manifest, json.dumps(manifest, indent=1))
     # One sweep per run: files of shards to redo, of shards no longer in the input, and temporary files.
     layout.sweep((s.index for s in plan.todo), len(plan.shards))
-    cfg_json = config.model_dump(mode="json")
-    tasks = [ShardTask(cfg_json, fp, shard, str(layout.root)) for shard in plan.todo]
+    tasks = [ShardTask(manifest["config"], fp, shard, str(layout.root)) for shard in plan.todo]
     progress = RunProgress(len(plan.shards), enabled=show_progress, desc=config.name)
     for _ in plan.skipped:
         progress.shard_done(skipped=True)
